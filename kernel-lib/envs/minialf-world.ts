@@ -1,0 +1,158 @@
+/**
+ * MiniALF's world: places, objects, task families, the seen/unseen rule, the planted conflicts
+ * and task generation. The simulator that plays a task is in minialf.ts.
+ *
+ * The kitchen has six storage places (fridge, cabinet and drawer must be opened; countertop, table
+ * and shelf are open surfaces) and four appliances (microwave, stove, sink, desklamp). Every
+ * object type has a HOME storage place, and STORAGE lists the canonical search order.
+ *
+ * Planted regularities (they hold in every task with conflict = false):
+ *   1. the target object lies in its home place — the first place the search order visits;
+ *   2. the microwave works, so heating goes through the microwave.
+ * Conflict variants break exactly one of them: Heat tasks get a broken microwave (the observation
+ * at the microwave says so and heating there fails; the stove still works), every other family
+ * gets the target object(s) placed in a random storage place that is neither home nor the target.
+ *
+ * Seen/unseen rule: a task's (object, goal place) pair — goal place is the target receptacle, or
+ * the desklamp for Look — is held out when (objectIndex + goalIndex) % 4 === 3 in the orders of
+ * OBJECTS and GOAL_PLACES. Train and seen tasks only use pairs that are not held out, unseen tasks
+ * only held-out pairs; distractor objects may sit anywhere in every split.
+ */
+
+import { TaskSlot } from "./common";
+import { Task } from "./types";
+
+export const STORAGE = ["fridge", "cabinet", "drawer", "countertop", "table", "shelf"] as const;
+export type StoragePlace = (typeof STORAGE)[number];
+export const CLOSABLE: ReadonlySet<string> = new Set<StoragePlace>(["fridge", "cabinet", "drawer"]);
+export const APPLIANCES = ["microwave", "stove", "sink", "desklamp"] as const;
+export type Appliance = (typeof APPLIANCES)[number];
+export type Place = StoragePlace | Appliance;
+export const PLACES: readonly Place[] = [...STORAGE, ...APPLIANCES];
+
+export const OBJECTS = ["apple", "egg", "potato", "tomato", "mug", "bowl", "plate", "knife", "spoon", "book"] as const;
+export type ObjectType = (typeof OBJECTS)[number];
+
+export const HOME: Readonly<Record<ObjectType, StoragePlace>> = {
+  apple: "fridge", egg: "fridge", potato: "countertop", tomato: "countertop", mug: "cabinet",
+  bowl: "cabinet", plate: "shelf", knife: "drawer", spoon: "drawer", book: "table",
+};
+
+export const ALF_FAMILIES = ["pick", "look", "clean", "heat", "cool", "pick2"] as const;
+export type AlfFamily = (typeof ALF_FAMILIES)[number];
+
+const FOOD_AND_DISHES: readonly ObjectType[] = ["apple", "egg", "potato", "tomato", "mug", "bowl", "plate"];
+export const FAMILY_OBJECTS: Readonly<Record<AlfFamily, readonly ObjectType[]>> = {
+  pick: OBJECTS,
+  look: ["mug", "bowl", "plate", "knife", "spoon", "book"],
+  clean: ["apple", "potato", "tomato", "mug", "bowl", "plate", "knife", "spoon"],
+  heat: FOOD_AND_DISHES,
+  cool: FOOD_AND_DISHES,
+  pick2: OBJECTS,
+};
+
+export const GOAL_PLACES = [...STORAGE, "desklamp"] as const;
+export type GoalPlace = (typeof GOAL_PLACES)[number];
+
+export const CONFLICT_KINDS = ["misplaced", "broken-microwave"] as const;
+export type AlfConflictKind = (typeof CONFLICT_KINDS)[number];
+
+export interface AlfGoal {
+  family: AlfFamily;
+  object: ObjectType;
+  /** Where the object must end up; "desklamp" for Look (examine it under the lamp). */
+  target: GoalPlace;
+}
+
+export interface AlfPlacement { object: ObjectType; place: StoragePlace }
+
+export interface AlfWorld {
+  /** Every object instance and where it starts; listing order inside a place follows this order. */
+  placements: AlfPlacement[];
+  microwaveBroken: boolean;
+}
+
+export type AlfTask = Task<AlfGoal, AlfWorld>;
+
+/** "in" for places you open, "on" for surfaces. */
+export function preposition(place: StoragePlace): "in" | "on" {
+  return CLOSABLE.has(place) ? "in" : "on";
+}
+
+/** Home first, then the canonical order: where the regularity says to look, then everywhere else. */
+export function searchOrder(object: ObjectType): StoragePlace[] {
+  const home = HOME[object];
+  return [home, ...STORAGE.filter((p) => p !== home)];
+}
+
+export function isHeldOutPair(object: ObjectType, goalPlace: GoalPlace): boolean {
+  return (OBJECTS.indexOf(object) + GOAL_PLACES.indexOf(goalPlace)) % 4 === 3;
+}
+
+/** Every (object, goal place) a family can ask for. Targets never equal the object's home. */
+export function goalPairs(family: AlfFamily): Array<{ object: ObjectType; target: GoalPlace }> {
+  const pairs: Array<{ object: ObjectType; target: GoalPlace }> = [];
+  for (const object of FAMILY_OBJECTS[family]) {
+    if (family === "look") { pairs.push({ object, target: "desklamp" }); continue; }
+    for (const target of STORAGE) if (target !== HOME[object]) pairs.push({ object, target });
+  }
+  return pairs;
+}
+
+export function instructionFor(goal: AlfGoal): string {
+  const { family, object, target } = goal;
+  if (family === "look" || target === "desklamp") return `examine a ${object} with the desklamp`;
+  const where = `${preposition(target)} ${target}`;
+  switch (family) {
+    case "pick": return `put a ${object} ${where}`;
+    case "clean": return `put a clean ${object} ${where}`;
+    case "heat": return `put a hot ${object} ${where}`;
+    case "cool": return `put a cool ${object} ${where}`;
+    case "pick2": return `put two ${object} ${where}`;
+  }
+}
+
+/** Builds task `slot` (its family, split and conflict label are already decided). */
+export function generateAlfTask(slot: TaskSlot): AlfTask {
+  const rng = slot.rng;
+  const family = slot.family as AlfFamily;
+  const unseen = slot.split === "unseen";
+  const pairs = goalPairs(family).filter((p) => isHeldOutPair(p.object, p.target) === unseen);
+  const { object, target } = rng.derive("goal").choice(pairs);
+  const goal: AlfGoal = { family, object, target };
+  const conflictKind: AlfConflictKind | null = !slot.conflict ? null : family === "heat" ? "broken-microwave" : "misplaced";
+
+  const placeRng = rng.derive("placements");
+  const elsewhere = STORAGE.filter((p) => p !== HOME[object] && p !== target);
+  const copies = family === "pick2" ? 2 : 1;
+  const placements: AlfPlacement[] = [];
+  for (let c = 0; c < copies; c++) {
+    placements.push({ object, place: conflictKind === "misplaced" ? placeRng.choice(elsewhere) : HOME[object] });
+  }
+  // Distractors are other object types at random places, so observations vary and a place can
+  // hold several things; they never share the target's type, so "a mug" is never ambiguous.
+  const distractorCount = 2 + placeRng.int(3);
+  for (const other of placeRng.shuffle(OBJECTS.filter((o) => o !== object)).slice(0, distractorCount)) {
+    placements.push({ object: other, place: placeRng.choice(STORAGE) });
+  }
+  return {
+    id: slot.id,
+    env: "minialf",
+    split: slot.split,
+    family,
+    instruction: instructionFor(goal),
+    conflict: slot.conflict,
+    conflictKind,
+    goal,
+    world: { placements: placeRng.shuffle(placements), microwaveBroken: conflictKind === "broken-microwave" },
+  };
+}
+
+/** Used by tests and docs: the pairs of each split for each family. */
+export function splitPairs(family: AlfFamily, unseen: boolean): Array<{ object: ObjectType; target: GoalPlace }> {
+  return goalPairs(family).filter((p) => isHeldOutPair(p.object, p.target) === unseen);
+}
+
+export function isStorage(place: string): place is StoragePlace {
+  return (STORAGE as readonly string[]).includes(place);
+}

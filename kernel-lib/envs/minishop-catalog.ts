@@ -1,0 +1,124 @@
+/**
+ * MiniShop's catalogue generator: every task carries its own small seeded catalogue (about a dozen
+ * products, ids p10–p49 drawn at random so an id carries no hint), its instruction and its planted
+ * conflict. The shop simulator is in minishop.ts.
+ *
+ * Products have a category, two attributes (color, material), size options and a price. A search
+ * for a category lists that category's products in catalogue ("best-seller") order, 3 per page.
+ * In the requested category exactly one product — the target — matches everything; every other
+ * product of that category is a decoy that fails exactly one requirement that is visible in the
+ * result list (wrong color, wrong material, or price above the limit). So the right product can
+ * be told apart from the list alone, and the target always offers the requested size.
+ *
+ * Planted regularity: the target is the first search result. Conflict variant (conflictKind
+ * "page-two"): 3–5 decoys rank before it, so it is on page 2 (rank 4–6).
+ *
+ * Seen/unseen rule: the target's (color, category) pair is held out when
+ * (colorIndex + categoryIndex) % 4 === 3; train/seen targets never use a held-out pair, unseen
+ * targets always do. Decoys and other-category products may show any combination.
+ */
+
+import { TaskSlot } from "./common";
+import { Task } from "./types";
+
+export const SHOP_CATEGORIES = ["shirt", "jacket", "shoes", "bag", "hat", "scarf"] as const;
+export const COLORS = ["red", "blue", "green", "black", "white", "grey"] as const;
+export const MATERIALS = ["cotton", "wool", "leather", "denim", "silk"] as const;
+export const SIZES = ["small", "medium", "large"] as const;
+export const PRICE_LIMITS = [30, 40, 50, 60, 70, 80, 90] as const;
+export const RESULTS_PER_PAGE = 3;
+export const PRODUCT_IDS: readonly string[] = Array.from({ length: 40 }, (_, i) => `p${10 + i}`);
+export const SHOP_FAMILIES = ["shop"] as const;
+
+export type ShopCategory = (typeof SHOP_CATEGORIES)[number];
+export type Color = (typeof COLORS)[number];
+export type Material = (typeof MATERIALS)[number];
+export type Size = (typeof SIZES)[number];
+
+export interface Product { id: string; category: ShopCategory; color: Color; material: Material; sizes: Size[]; price: number }
+export interface ShopGoal { category: ShopCategory; color: Color; material: Material; size: Size; maxPrice: number }
+/** Products in best-seller order: a category search lists them in this order. */
+export interface ShopWorld { products: Product[] }
+export type ShopTask = Task<ShopGoal, ShopWorld>;
+
+export function isHeldOutShopPair(color: Color, category: ShopCategory): boolean {
+  return (COLORS.indexOf(color) + SHOP_CATEGORIES.indexOf(category)) % 4 === 3;
+}
+
+export function shopInstruction(goal: ShopGoal): string {
+  return `i need a ${goal.color} ${goal.material} ${goal.category}, size ${goal.size}, price lower than ${goal.maxPrice} dollars`;
+}
+
+/** Product text as the result list and the product page show it. */
+export function productLine(p: Product): string {
+  return `${p.id} ${p.color} ${p.material} ${p.category} $${p.price}`;
+}
+
+type Flaw = "color" | "material" | "price";
+type Draft = Omit<Product, "id">;
+
+export function generateShopTask(slot: TaskSlot): ShopTask {
+  const rng = slot.rng;
+  const goalRng = rng.derive("goal"), catalogueRng = rng.derive("catalogue");
+  const unseen = slot.split === "unseen";
+  const pairs = COLORS.flatMap((color) => SHOP_CATEGORIES.map((category) => ({ color, category })))
+    .filter((p) => isHeldOutShopPair(p.color, p.category) === unseen);
+  const { color, category } = goalRng.choice(pairs);
+  const goal: ShopGoal = { category, color, material: goalRng.choice(MATERIALS), size: goalRng.choice(SIZES), maxPrice: goalRng.choice(PRICE_LIMITS) };
+
+  const randomSizes = (must?: Size): Size[] => {
+    const chosen = new Set<Size>(SIZES.filter(() => catalogueRng.uniform() < 0.5));
+    if (must !== undefined) chosen.add(must);
+    if (chosen.size === 0) chosen.add(catalogueRng.choice(SIZES));
+    return SIZES.filter((s) => chosen.has(s));
+  };
+  const target: Draft = { ...goal, sizes: randomSizes(goal.size), price: goal.maxPrice - 1 - catalogueRng.int(20) };
+  const decoy = (): Draft => {
+    const flaw: Flaw = catalogueRng.choice(["color", "material", "price"] as const);
+    return {
+      category,
+      color: flaw === "color" ? catalogueRng.choice(COLORS.filter((c) => c !== goal.color)) : goal.color,
+      material: flaw === "material" ? catalogueRng.choice(MATERIALS.filter((m) => m !== goal.material)) : goal.material,
+      sizes: randomSizes(),
+      price: flaw === "price" ? goal.maxPrice + 1 + catalogueRng.int(30) : goal.maxPrice - 1 - catalogueRng.int(20),
+    };
+  };
+  const before = slot.conflict ? 3 + catalogueRng.int(3) : 0;
+  const after = slot.conflict ? catalogueRng.int(3) : 2 + catalogueRng.int(3);
+  const drafts: Draft[] = [];
+  for (let i = 0; i < before; i++) drafts.push(decoy());
+  drafts.push(target);
+  for (let i = 0; i < after; i++) drafts.push(decoy());
+  // Other categories so a wrong search shows real (wrong-type) products rather than nothing.
+  for (const other of SHOP_CATEGORIES) {
+    if (other === category) continue;
+    for (let i = 1 + catalogueRng.int(2); i > 0; i--) {
+      drafts.push({ category: other, color: catalogueRng.choice(COLORS), material: catalogueRng.choice(MATERIALS), sizes: randomSizes(), price: 10 + catalogueRng.int(90) });
+    }
+  }
+  const ids = catalogueRng.sampleIndices(PRODUCT_IDS.length, drafts.length).map((i) => PRODUCT_IDS[i]);
+  return {
+    id: slot.id,
+    env: "minishop",
+    split: slot.split,
+    family: slot.family,
+    instruction: shopInstruction(goal),
+    conflict: slot.conflict,
+    conflictKind: slot.conflict ? "page-two" : null,
+    goal,
+    world: { products: drafts.map((d, i) => ({ id: ids[i], ...d })) },
+  };
+}
+
+/**
+ * WebShop's reward with our simplifications: r_type · (attributes matched + options matched +
+ * [price ≤ limit]) / (attributes + options + 1), with 2 attributes (color, material), 1 option
+ * (size) and r_type = 1 when the category matches, else 0 (WebShop grades r_type by title/type
+ * similarity; our categories are exact). Returned ×100, so 100 means a full match.
+ */
+export function shopScore(goal: ShopGoal, product: Product, chosenSize: Size | null): number {
+  if (product.category !== goal.category) return 0;
+  const matched = Number(product.color === goal.color) + Number(product.material === goal.material)
+    + Number(chosenSize === goal.size && product.sizes.includes(chosenSize)) + Number(product.price <= goal.maxPrice);
+  return (100 * matched) / 4;
+}

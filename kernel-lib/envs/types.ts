@@ -1,0 +1,118 @@
+/**
+ * The contract every agent environment of the PRISM study (MiniALF, MiniShop) follows.
+ *
+ * A `Task` is plain JSON data: the instruction, what it asks for (`goal`, the structured form of
+ * the instruction text) and the hidden initial state (`world`). Tasks can be stored, shipped and
+ * replayed; `env.reset(task)` rebuilds the same episode from them every time. `conflict` is the
+ * ground-truth label of the planted conflict: true when the task violates the regularity that
+ * holds in the pre-training distribution (see each env's header for what that regularity is).
+ *
+ * Strategy: generate task sets with `env.generateTasks`, drive episodes with `runEpisode`
+ * (episode.ts) and a `Policy`, turn trajectories into token sequences with `Tokenizer`
+ * (tokenizer.ts). Experts (experts.ts) see only `task.goal` and the observations, never `world`.
+ */
+
+import type { Seed } from "../random";
+
+export const SPLITS = ["train", "seen", "unseen"] as const;
+export type Split = (typeof SPLITS)[number];
+
+export const ENV_NAMES = ["minialf", "minishop"] as const;
+export type EnvName = (typeof ENV_NAMES)[number];
+
+export interface Task<Goal = unknown, World = unknown> {
+  /** Unique and reproducible: `<env>/<split>/<seed>/<index>`. */
+  readonly id: string;
+  readonly env: EnvName;
+  readonly split: Split;
+  readonly family: string;
+  readonly instruction: string;
+  /** True when this task violates the regularity of the pre-training distribution. */
+  readonly conflict: boolean;
+  /** Which regularity is violated (null when `conflict` is false). */
+  readonly conflictKind: string | null;
+  /** What the instruction asks for, structured. The only task field an expert may read. */
+  readonly goal: Goal;
+  /** Hidden initial state; only the environment reads it. */
+  readonly world: World;
+}
+
+export interface GenerateTasksOptions {
+  split: Split;
+  /** Number of tasks, a positive integer. */
+  count: number;
+  seed: Seed;
+  /** Fraction of conflict tasks in [0, 1]; exactly round(count × fraction) are conflicts. Default 0. */
+  conflictFraction?: number;
+  /** Restrict to these task families (default: all, balanced). */
+  families?: readonly string[];
+}
+
+export interface StepInfo {
+  /** False when the action was not in the admissible set (the step still counts). */
+  admissible: boolean;
+  /** Whether the task is solved (MiniALF) or the purchase was a full match (MiniShop). */
+  success?: boolean;
+  /** Task score on a 0–100 scale: MiniALF 100·success, MiniShop the WebShop-style score. */
+  score?: number;
+  /** True when this step ended the episode only because the horizon was reached. */
+  truncated?: boolean;
+}
+
+export interface StepResult {
+  observation: string;
+  reward: number;
+  done: boolean;
+  info: StepInfo;
+}
+
+export interface Episode<T extends Task = Task> {
+  readonly task: T;
+  /** The current observation (after reset: the opening observation). */
+  readonly observation: string;
+  readonly done: boolean;
+  readonly stepCount: number;
+  readonly horizon: number;
+  /** Templated action strings that make sense in the current state, in a fixed order. */
+  admissibleActions(): string[];
+  step(action: string): StepResult;
+}
+
+export interface AgentEnv<T extends Task = Task> {
+  readonly name: EnvName;
+  /** Maximum steps per episode; reaching it ends the episode with reward 0. */
+  readonly horizon: number;
+  readonly families: readonly string[];
+  generateTasks(options: GenerateTasksOptions): T[];
+  reset(task: T): Episode<T>;
+  /** Every word any instruction, observation or action of this env can contain. */
+  vocabularyWords(): string[];
+}
+
+export interface TrajectoryStep {
+  /** Observation the policy saw before acting. */
+  observation: string;
+  admissible: string[];
+  action: string;
+  reward: number;
+  /** Whether `action` was admissible. */
+  valid: boolean;
+}
+
+export interface Trajectory<T extends Task = Task> {
+  task: T;
+  steps: TrajectoryStep[];
+  /** Observation after the last action (not used by the encoder: no action follows it). */
+  finalObservation: string;
+  success: boolean;
+  score: number;
+  /** Total reward. */
+  totalReward: number;
+  stepCount: number;
+  /** True when the episode ended because the horizon was reached. */
+  hitHorizon: boolean;
+}
+
+/** A policy maps what the agent can see (and its own past) to one action string. */
+export type Policy = (observation: string, admissible: readonly string[], history: readonly TrajectoryStep[]) => string;
+export type AsyncPolicy = (observation: string, admissible: readonly string[], history: readonly TrajectoryStep[]) => string | Promise<string>;
