@@ -1,0 +1,10 @@
+/**
+ * Metrics: concentration statistics of one vector (Gini, kurtosis, CV, Hoyer, entropy, top-k
+ * mass, L2), their name registry and batch form, plus rank statistics (Spearman, ROC AUC).
+ */
+export {
+  type NumericVector, type MetricName, type ConcentrationOptions,
+  gini, kurtosis, excessKurtosis, cv, hoyer, entropy, topKMass, l2, defaultTopK,
+  METRICS, METRIC_NAMES, HIGHER_IS_MORE_CONCENTRATED, metricByName, concentrationScores,
+} from "./concentration";
+export { averageRanks, spearman, rocAuc } from "./ranking";
