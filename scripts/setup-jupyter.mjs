@@ -13,6 +13,7 @@ import {
 } from "./lib/jupyter-env.mjs";
 
 const JUPYTER_PACKAGES = ["jupyter-notebook", "jupyter-nbconvert", "python3-nbclient"];
+const FONT_PACKAGES = ["fonts-dejavu-core"];
 const TEST_PACKAGES = ["python3-numpy", "python3-torch", "chromium"];
 const forTests = process.argv.includes("--for-tests");
 const unknown = process.argv.slice(2).filter((a) => a !== "--for-tests");
@@ -54,6 +55,8 @@ const record = recordPython(python);
 mkdirSync(dirname(record.file), { recursive: true });
 writeFileSync(record.file, python + "\n");
 
+// resvg draws figure text with system fonts; without any, PNGs would have no labels.
+aptInstall(FONT_PACKAGES, "fonts for figure text");
 if (forTests) aptInstall(TEST_PACKAGES, "the cross-check and browser tests");
 
 if (!kernelRegistered()) {
