@@ -1,9 +1,18 @@
 /**
  * gradlab — the facade a notebook imports:
  *   import * as lab from "../dist/kernel-lib";
- *   const backend = await lab.initBackend();
+ *   const run = await lab.startNotebook({ preset, seed });
+ *
+ * Flat: errors, random streams, backend, notebook plumbing, figures and tables.
+ * Namespaced (their short names would collide): metrics, io, envs, models, grads, features,
+ * prism, train.
  */
 export * from "./errors";
 export * from "./random";
 export * from "./backend";
+export * from "./notebook";
+export * from "./viz";
+export * as metrics from "./metrics";
+export * as io from "./io";
+export * as envs from "./envs";
 export { tf } from "./tf";
