@@ -1,0 +1,38 @@
+/**
+ * Notebook plumbing: presets and the run metadata line the headless runner reads.
+ * Every notebook has a cell tagged `parameters` declaring `preset` and `seed`; the runner injects
+ * overrides after it (papermill style). `startNotebook` validates the preset, initialises the
+ * backend and prints one `gradlab-meta {...}` line that the report index picks up.
+ */
+import { initBackend, describeBackend, BackendReport } from "./backend";
+import { InvalidArgumentError, UnknownOptionError } from "./errors";
+
+export const PRESETS = ["quick", "default", "paper"] as const;
+export type PresetName = (typeof PRESETS)[number];
+
+/** Picks the settings of a preset; every notebook defines all three so none is a silent default. */
+export function choosePreset<T>(preset: string, table: Record<PresetName, T>): T {
+  if (!(PRESETS as readonly string[]).includes(preset)) throw new UnknownOptionError("preset", preset, PRESETS);
+  return table[preset as PresetName];
+}
+
+export interface NotebookRun {
+  preset: PresetName;
+  seed: number;
+  backend: BackendReport;
+}
+
+/** Validates the parameters, picks the backend and prints the metadata line for the report. */
+export async function startNotebook(params: { preset: string; seed: number; notebook?: string }): Promise<NotebookRun> {
+  if (!(PRESETS as readonly string[]).includes(params.preset)) throw new UnknownOptionError("preset", params.preset, PRESETS);
+  if (!Number.isInteger(params.seed) || params.seed < 0) throw new InvalidArgumentError("seed", "a non-negative integer", params.seed);
+  const backend = await initBackend();
+  console.log(describeBackend(backend));
+  console.log(`gradlab-meta ${JSON.stringify({ notebook: params.notebook, preset: params.preset, seed: params.seed, backend: backend.candidate })}`);
+  return { preset: params.preset as PresetName, seed: params.seed, backend };
+}
+
+/** Formats a number for a findings sentence with a fixed number of decimals. */
+export function fmt(value: number, decimals = 2): string {
+  return Number.isFinite(value) ? value.toFixed(decimals) : String(value);
+}
