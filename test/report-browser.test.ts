@@ -1,0 +1,93 @@
+/**
+ * Exported reports as a reader sees them: the runner executes a fixture notebook that displays
+ * SVG figures (through tslab's display.svg, as the figure bundles do), exports HTML, Markdown and
+ * PDF, and headless Chromium (Debian's, driven by playwright-core) opens the HTML report and the
+ * index. Checks: the figure is a real <svg> with a nonzero box, active content inside an SVG
+ * output was removed, no page errors and no console errors, the index links resolve, the PDF is
+ * a PDF. Skips with a message when Chromium is not installed (node scripts/setup-jupyter.mjs
+ * --for-tests installs it).
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { CHROMIUM, CHROMIUM_FLAGS } from "../scripts/lib/runner/export.mjs";
+
+const root = join(__dirname, "..");
+const out = mkdtempSync(join(tmpdir(), "gradlab-browser-"));
+let browser: Browser | null = null;
+
+test.before(async () => {
+  if (!existsSync(CHROMIUM)) return;
+  const run = spawnSync(process.execPath, [join(root, "scripts", "run-notebooks.mjs"), "--out", out, "--pdf", "--quick", join(root, "test", "fixtures", "notebooks", "svg-figure.ipynb")], {
+    cwd: root,
+    encoding: "utf8",
+  });
+  assert.is(run.status, 0, run.stdout + run.stderr);
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
+});
+
+test.after(async () => {
+  await browser?.close();
+  rmSync(out, { recursive: true, force: true });
+});
+
+/** Opens a file and collects page errors, console errors and failed requests. */
+async function open(file: string): Promise<{ page: Page; problems: string[] }> {
+  const page = await browser!.newPage();
+  const problems: string[] = [];
+  page.on("pageerror", (error) => problems.push(`pageerror: ${error.message}`));
+  page.on("console", (message) => {
+    if (message.type() === "error") problems.push(`console.error: ${message.text()}`);
+  });
+  page.on("requestfailed", (request) => problems.push(`request failed: ${request.url()}`));
+  await page.goto(pathToFileURL(join(out, file)).href, { waitUntil: "load" });
+  return { page, problems };
+}
+
+test("the HTML report draws the SVG figure, strips active SVG content, and has no errors", async () => {
+  if (!browser) return console.log(`  skipped: no Chromium at ${CHROMIUM}`);
+  const { page, problems } = await open("svg-figure.html");
+  const bar = await page.locator("#fixture-bar").boundingBox();
+  assert.ok(bar && bar.width > 100 && bar.height > 40, `the figure's bar has a box: ${JSON.stringify(bar)}`);
+  const figure = await page.locator('[data-mime-type="image/svg+xml"] svg').first().boundingBox();
+  assert.ok(figure && figure.width >= 200 && figure.height >= 100, `the figure's svg has its size: ${JSON.stringify(figure)}`);
+  assert.is(await page.locator("#fixture-dot").count(), 1, "the second SVG is kept");
+  assert.is(await page.locator("#fixture-dot").getAttribute("onmouseover"), null, "event handler removed");
+  assert.is(await page.locator('[data-mime-type="image/svg+xml"] script').count(), 0, "script removed");
+  assert.match(await page.textContent("body") ?? "", "preset is quick");
+  await page.waitForTimeout(500); // let MathJax and friends settle so late errors are seen
+  assert.equal(problems, []);
+  await page.close();
+});
+
+test("the index page opens without errors and its links point at existing files", async () => {
+  if (!browser) return console.log(`  skipped: no Chromium at ${CHROMIUM}`);
+  const { page, problems } = await open("index.html");
+  const hrefs = await page.locator("a").evaluateAll((links) => links.map((a) => a.getAttribute("href") ?? ""));
+  assert.equal(hrefs.sort(), ["svg-figure.html", "svg-figure.ipynb", "svg-figure.md", "svg-figure.pdf"]);
+  for (const href of hrefs) assert.ok(existsSync(join(out, decodeURIComponent(href))), `${href} exists`);
+  assert.match(await page.textContent("tbody") ?? "", "svg-figure");
+  assert.equal(problems, []);
+  await page.close();
+});
+
+test("--pdf writes a PDF and Markdown keeps its figures beside it", () => {
+  if (!browser) return console.log(`  skipped: no Chromium at ${CHROMIUM}`);
+  const pdf = join(out, "svg-figure.pdf");
+  assert.ok(statSync(pdf).size > 1000, "the PDF has content");
+  assert.is(readFileSync(pdf).subarray(0, 5).toString("latin1"), "%PDF-");
+  const md = readFileSync(join(out, "svg-figure.md"), "utf8");
+  const images = [...md.matchAll(/!\[[^\]]*\]\(([^)]+)\)/g)].map((m) => m[1]);
+  assert.ok(images.length >= 2, `markdown references the figures: ${images}`);
+  for (const image of images) {
+    assert.ok(image.startsWith("svg-figure_files/"), image);
+    assert.match(readFileSync(join(out, image), "utf8"), "<svg");
+  }
+});
+
+test.run();
