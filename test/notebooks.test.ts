@@ -1,0 +1,62 @@
+/**
+ * Notebook smoke runs: every notebook in notebooks/ is executed for real through Jupyter with the
+ * tslab kernel at the quick preset (via the same runner `npm start` uses), then its outputs are
+ * checked: no failing cell, figures sent as one Vega-Lite + SVG + PNG + text bundle (no HTML),
+ * tables as escaped HTML + text, and a findings cell that printed computed sentences.
+ */
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const root = join(__dirname, "..");
+const out = mkdtempSync(join(tmpdir(), "gradlab-smoke-"));
+const notebooks = readdirSync(join(root, "notebooks")).filter((f) => f.endsWith(".ipynb")).sort();
+
+interface Output { output_type: string; name?: string; text?: string | string[]; data?: Record<string, unknown> }
+interface Cell { cell_type: string; source: string | string[]; outputs?: Output[]; metadata?: { tags?: string[] } }
+const text = (t: string | string[] | undefined) => (Array.isArray(t) ? t.join("") : t ?? "");
+
+let run: ReturnType<typeof spawnSync>;
+
+test.before(() => {
+  run = spawnSync(process.execPath, [join(root, "scripts", "run-notebooks.mjs"), "--quick", "--out", out], { cwd: root, encoding: "utf8", timeout: 40 * 60 * 1000 });
+});
+
+test.after(() => rmSync(out, { recursive: true, force: true }));
+
+test("every notebook runs at the quick preset without a failing cell", () => {
+  assert.ok(notebooks.length >= 1, "notebooks/ has notebooks");
+  assert.is(run.status, 0, `runner exit ${run.status}:\n${run.stdout}\n${run.stderr}`);
+  const index = JSON.parse(readFileSync(join(out, "runs.json"), "utf8"));
+  for (const nb of notebooks) {
+    const row = index.notebooks.find((r: { name: string }) => `${r.name}.ipynb` === nb);
+    assert.ok(row, `${nb} is in the index`);
+    assert.is(row.status, "ok", `${nb}: ${JSON.stringify(row.failure)}`);
+    assert.is(row.preset, "quick");
+    assert.ok(["wasm", "cpu", "tfjs-node", "tfjs-node-gpu"].includes(row.backend), `${nb} reported its backend (${row.backend})`);
+  }
+});
+
+for (const nb of notebooks) {
+  test(`${nb}: figures are single 4-MIME bundles, tables are escaped HTML + text, findings are printed`, () => {
+    const executed = JSON.parse(readFileSync(join(out, nb), "utf8")) as { cells: Cell[] };
+    const outputs = executed.cells.flatMap((c) => c.outputs ?? []);
+    const stderr = outputs.filter((o) => o.output_type === "stream" && o.name === "stderr").map((o) => text(o.text));
+    assert.equal(stderr, [], `${nb} wrote to stderr`);
+    const displays = outputs.filter((o) => o.output_type === "display_data").map((o) => Object.keys(o.data ?? {}).sort());
+    const figures = displays.filter((keys) => keys.includes("application/vnd.vegalite.v5+json"));
+    assert.ok(figures.length >= 1, `${nb} shows at least one figure`);
+    for (const keys of figures) assert.equal(keys, ["application/vnd.vegalite.v5+json", "image/png", "image/svg+xml", "text/plain"]);
+    const tables = displays.filter((keys) => keys.includes("text/html"));
+    for (const keys of tables) assert.equal(keys, ["text/html", "text/plain"]);
+    const findingsIndex = executed.cells.findIndex((c) => c.cell_type === "markdown" && /^#+\s*Findings/m.test(text(c.source)));
+    assert.ok(findingsIndex >= 0, `${nb} has a Findings section`);
+    const printed = executed.cells.slice(findingsIndex).flatMap((c) => c.outputs ?? []).filter((o) => o.output_type === "stream").map((o) => text(o.text)).join("");
+    assert.ok(/\d/.test(printed) && printed.length > 80, `${nb}: the findings cell printed computed sentences`);
+  });
+}
+
+test.run();
