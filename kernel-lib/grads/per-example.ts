@@ -1,0 +1,133 @@
+/**
+ * Per-example gradients of a model's dense matrices — the PRISM probe vector and its relatives.
+ *
+ * Which strategy when:
+ *  - "batched" (what "auto" picks): one forward + one backward for the whole batch, then exact
+ *    per-example norms from recorded activations x and output-gradients δ (grads/batched.ts).
+ *    Use it for probing. It wins by removing per-example kernel overhead, so the gain is largest
+ *    where the loop is overhead-bound: measured on wasm (B=64, L=2) 35× for an MLP, 21× for a GRU,
+ *    18× for a transformer at d=32/T=8, ~8× at d=32/T=16, but only ~1.2× at d=64/T=64, where both
+ *    strategies are bound by the same FLOPs (attention and the per-example products run on wasm's
+ *    naive batched-matMul kernel). Memory grows with B·T·(in+out) per matrix (and B·in·out when the
+ *    direct product or full vectors are used).
+ *  - "loop": one forward + backward per example (grads/loop.ts). The oracle the batched strategy
+ *    is tested against; use it to double-check a surprising number, or when a batch's recorded
+ *    activations would not fit in memory (memory is that of a single example).
+ * Both give the same numbers to float32 rounding (≤1e-4 relative, tested on cpu and wasm).
+ *
+ * What comes back is plain JS (no live tensors): per-example Frobenius norms of each selected
+ * matrix's gradient of that example's loss (for the transformer: the mean next-token CE over the
+ * example's target tokens), aggregated by layer and by module type as √(Σ norm²), the
+ * per-example losses, and optionally per-position norms (see grads/batched.ts for their precise
+ * meaning) and full per-example gradient vectors (row-major in the variable's [out, in] layout).
+ */
+import { EmptyInputError, InvalidArgumentError, assertKnownKeys, assertOneOf } from "../errors";
+import type { PerExampleModel, PreparedBatch } from "../models/dense-sites";
+import { batchedPerExample, ProductMethod } from "./batched";
+import { AggregatedNorms, MatrixInfo, aggregateNorms, describeGroups, selectGroups } from "./groups";
+import { loopPerExample } from "./loop";
+
+export const GRADIENT_STRATEGIES = ["auto", "loop", "batched"] as const;
+export type GradientStrategy = (typeof GRADIENT_STRATEGIES)[number];
+export const PRODUCT_METHODS = ["auto", "gram", "direct"] as const;
+
+/** Default ceiling on the parameters per example whose full gradients may be returned (1 MiB of float32). */
+export const DEFAULT_FULL_VECTOR_LIMIT = 262_144;
+
+export interface PerExampleGradientOptions {
+  /** "auto" (= batched), "batched" or "loop". */
+  strategy?: GradientStrategy;
+  /** Matrix names, module types, "layer{i}", "trainable" (default) or "all" — see grads/groups.ts. */
+  groups?: string[];
+  /** Row indices (token positions / steps) whose per-position norms to return. */
+  positions?: number[];
+  /** Also return each example's full gradient per matrix (only for small selections). */
+  fullVectors?: boolean;
+  /** Max parameters (summed over the selected matrices) allowed with fullVectors. */
+  fullVectorLimit?: number;
+  /** Batched strategy only: how to form ‖Δᵀ X‖² — "auto" (cheaper by count), "gram" or "direct". */
+  product?: (typeof PRODUCT_METHODS)[number];
+}
+
+export interface PerExampleGradients {
+  strategy: "loop" | "batched";
+  /** The selected matrices, in model order; column j of `norms` is matrices[j]. */
+  matrices: MatrixInfo[];
+  /** [example][matrix] Frobenius norm of ∇_W L_b. */
+  norms: number[][];
+  byLayer: AggregatedNorms<number>;
+  byModule: AggregatedNorms<string>;
+  /** [example] loss L_b (its mean is the model's batch loss). */
+  losses: number[];
+  /** With options.positions: norms[example][positionIndex][matrix] of position's rank-1 term. */
+  positions?: { positions: number[]; norms: number[][][] };
+  /** With options.fullVectors: [example][matrix] gradient, row-major [out, in]. */
+  fullVectors?: Float32Array[][];
+  /** Batched only: the product used per matrix. */
+  products?: ProductMethod[];
+}
+
+/** What the two strategies receive (validated) and return (before aggregation). */
+export interface EngineOptions {
+  positions?: number[];
+  fullVectors: boolean;
+  product: (typeof PRODUCT_METHODS)[number];
+}
+export interface RawPerExample {
+  losses: number[];
+  norms: number[][];
+  positionNorms?: number[][][];
+  fullVectors?: Float32Array[][];
+  products?: ProductMethod[];
+}
+
+const OPTION_KEYS = ["strategy", "groups", "positions", "fullVectors", "fullVectorLimit", "product"];
+
+export function perExampleGradients<TBatch, TPrepared extends PreparedBatch>(
+  model: PerExampleModel<TBatch, TPrepared>, batch: TBatch | TPrepared, options: PerExampleGradientOptions = {},
+): PerExampleGradients {
+  assertKnownKeys("options", options, OPTION_KEYS);
+  const strategyName = options.strategy ?? "auto";
+  assertOneOf("options.strategy", strategyName, GRADIENT_STRATEGIES);
+  const product = options.product ?? "auto";
+  assertOneOf("options.product", product, PRODUCT_METHODS);
+  const prepared = model.prepareBatch(batch);
+  const groups = selectGroups(model.parameterGroups(), options.groups);
+  const positions = options.positions === undefined ? undefined : validatePositions(options.positions, prepared.length);
+  const fullVectors = options.fullVectors ?? false;
+  if (typeof fullVectors !== "boolean") throw new InvalidArgumentError("options.fullVectors", "a boolean", fullVectors);
+  if (fullVectors) {
+    const limit = options.fullVectorLimit ?? DEFAULT_FULL_VECTOR_LIMIT;
+    if (!(limit > 0) || !Number.isInteger(limit)) throw new InvalidArgumentError("options.fullVectorLimit", "a positive integer", limit);
+    const count = groups.reduce((n, g) => n + g.shape[0] * g.shape[1], 0);
+    if (count > limit) {
+      throw new InvalidArgumentError("options.fullVectors", `selected matrices with at most ${limit} parameters in total (got ${count}); narrow options.groups or raise options.fullVectorLimit`);
+    }
+  }
+
+  const strategy = strategyName === "loop" ? "loop" : "batched";
+  const engine: EngineOptions = { positions, fullVectors, product };
+  const raw = strategy === "loop" ? loopPerExample(model, prepared, groups, engine) : batchedPerExample(model, prepared, groups, engine);
+
+  const result: PerExampleGradients = {
+    strategy,
+    matrices: describeGroups(groups),
+    norms: raw.norms,
+    byLayer: aggregateNorms(raw.norms, groups.map((g) => g.layer)),
+    byModule: aggregateNorms(raw.norms, groups.map((g) => g.module)),
+    losses: raw.losses,
+  };
+  if (positions && raw.positionNorms) result.positions = { positions, norms: raw.positionNorms };
+  if (raw.fullVectors) result.fullVectors = raw.fullVectors;
+  if (raw.products) result.products = raw.products;
+  return result;
+}
+
+function validatePositions(positions: unknown, length: number): number[] {
+  if (!Array.isArray(positions)) throw new InvalidArgumentError("options.positions", "an array of row indices", positions);
+  if (positions.length === 0) throw new EmptyInputError("options.positions", "at least one position (omit the option for none)");
+  for (const p of positions) {
+    if (!Number.isInteger(p) || p < 0 || p >= length) throw new InvalidArgumentError("options.positions", `integers in [0, ${length})`, p);
+  }
+  return positions.slice();
+}

@@ -1,0 +1,60 @@
+/**
+ * The contract between the models and the per-example gradient engine (kernel-lib/grads).
+ *
+ * Every dense projection a model applies goes through a `LinearFn` callback, `y = x·Wᵀ`, with
+ * W stored PyTorch-style as [out, in] and no bias. Normally the callback is `plainLinear`; the
+ * gradient engine substitutes its own to record each projection's input x and output-gradient δ
+ * (batched strategy) or to attach zero probes (loop strategy), without the model knowing.
+ * Because there is no bias, a matrix's per-example gradient is exactly Σ_rows δ_rowᵀ x_row.
+ *
+ * Row convention: the rows of `x` passed to a LinearFn are example-major — `[B × r, in]` with
+ * example b owning rows b·r … b·r + r − 1 — and a site may be called several times per forward
+ * (a GRU's recurrent matrix once per step). The engine concatenates an example's rows over calls
+ * in call order; for the models here that makes row t the token / step t.
+ */
+import { tf } from "../tf";
+import { matMulFast } from "./ops";
+
+/** y = x·Wᵀ for x [rows, in], W [out, in]. */
+export type LinearFn = (site: string, x: tf.Tensor2D, weight: tf.Tensor2D) => tf.Tensor2D;
+
+/** The default projection; see models/ops.ts for why the transpose is explicit. */
+export const plainLinear: LinearFn = (_site, x, weight) => matMulFast(x, tf.transpose(weight));
+
+/** One dense matrix of a model: the unit of a probe vector. */
+export interface ParameterGroup {
+  /** Stable weight name, e.g. "layer1.gate" or "layer0.q.loraA". */
+  name: string;
+  /** Layer index (0-based); models without layers use 0, a head after the layers uses nLayers. */
+  layer: number;
+  /** Module type, e.g. "q" … "down" for the transformer (LoRA adapters carry their base module's). */
+  module: string;
+  /** "weight" for a model matrix, "loraA"/"loraB" for an adapter. */
+  part: "weight" | "loraA" | "loraB";
+  /** [out, in], the variable's own shape. */
+  shape: [number, number];
+  /** Whether an optimizer updates it (base matrices are frozen while LoRA is attached). */
+  trainable: boolean;
+}
+
+/** A validated batch in the model's own representation. */
+export interface PreparedBatch {
+  /** Number of examples B. */
+  readonly size: number;
+  /** Rows per example of every dense site (tokens / steps; 1 for an MLP). */
+  readonly length: number;
+  /** The one-example batch holding example `index`. */
+  example(index: number): PreparedBatch;
+}
+
+/** What a model offers so per-example gradients can be computed for it. */
+export interface PerExampleModel<TBatch, TPrepared extends PreparedBatch = PreparedBatch> {
+  /** Every dense matrix that goes through the LinearFn, in a fixed order. */
+  parameterGroups(): ParameterGroup[];
+  /** The variable holding a matrix named in parameterGroups(). */
+  weight(name: string): tf.Variable;
+  /** Validates a user batch (typed errors) and converts it once. */
+  prepareBatch(batch: TBatch | TPrepared): TPrepared;
+  /** Loss of each example [B]; the model's training loss is their mean. Call inside a tidy. */
+  perExampleLosses(batch: TPrepared, linear?: LinearFn): tf.Tensor1D;
+}
