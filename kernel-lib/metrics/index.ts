@@ -8,3 +8,5 @@ export {
   METRICS, METRIC_NAMES, HIGHER_IS_MORE_CONCENTRATED, metricByName, concentrationScores,
 } from "./concentration";
 export { averageRanks, spearman, rocAuc } from "./ranking";
+export { bootstrapInterval } from "./bootstrap";
+export type { BootstrapOptions, BootstrapInterval } from "./bootstrap";

@@ -1,0 +1,3 @@
+/** PRISM: the gradient-concentration probe and the SFT/RL routing rules. */
+export * from "./probe";
+export * from "./routing";

@@ -1,0 +1,125 @@
+/**
+ * The PRISM probe: for a frozen model and a set of trajectories (tokens + a loss mask on action
+ * tokens, all padded/truncated to ONE context length so length cannot confound the score), the
+ * probe vector of each trajectory is the Frobenius norm of its loss gradient w.r.t. every
+ * projection matrix (q, k, v, o, gate, up, down of each layer: N = 7L entries). No update is made.
+ * Every concentration metric is then scored on each vector; routing rules live in routing.ts.
+ *
+ * Normalisation (the paper uses raw norms; ours is an ablation): "sqrt-numel" divides each
+ * matrix's norm by √(its parameter count), removing the bias that larger matrices carry.
+ * Batching: trajectories are probed `batchSize` at a time with the batched per-example strategy
+ * (exact; ≥10× the loop) unless `strategy: "loop"` asks for the oracle.
+ */
+import { assertKnownKeys, assertOneOf, EmptyInputError, InvalidArgumentError, ShapeError } from "../errors";
+import { TinyTransformer, TRANSFORMER_MODULES } from "../models/transformer";
+import { perExampleGradients, GradientStrategy } from "../grads/per-example";
+import type { PreparedTokenBatch, TokenBatch } from "../models/token-batch";
+import type { MatrixInfo } from "../grads/groups";
+import { concentrationScores, METRIC_NAMES, MetricName } from "../metrics/concentration";
+import { route, Routing, RoutingOptions } from "./routing";
+
+export const PROBE_NORMALISATIONS = ["raw", "sqrt-numel"] as const;
+export type ProbeNormalisation = (typeof PROBE_NORMALISATIONS)[number];
+
+export interface ProbeExample {
+  tokens: number[];
+  lossMask: number[];
+  /** Optional identifier carried into the table. */
+  id?: string;
+  /** Optional ground-truth label (e.g. the planted conflict) carried into the table. */
+  label?: boolean;
+  /** Optional grouping (e.g. the task family) carried into the table. */
+  group?: string;
+}
+
+export interface ProbeOptions {
+  batchSize?: number;
+  strategy?: GradientStrategy;
+  normalisation?: ProbeNormalisation;
+  metrics?: MetricName[];
+  /** Token positions whose per-position probe vectors to return too (stepwise views). */
+  positions?: number[];
+}
+
+export interface ProbeResult {
+  matrices: MatrixInfo[];
+  /** [trajectory][matrix] probe vector (after normalisation). */
+  vectors: number[][];
+  /** metric → [trajectory] score. */
+  scores: Record<MetricName, number[]>;
+  losses: number[];
+  examples: Array<Pick<ProbeExample, "id" | "label" | "group">>;
+  normalisation: ProbeNormalisation;
+  contextLength: number;
+  seconds: number;
+  /** With options.positions: [trajectory][positionIndex][matrix] (raw per-position norms). */
+  positionVectors?: { positions: number[]; vectors: number[][][] };
+}
+
+const OPTION_KEYS = ["batchSize", "strategy", "normalisation", "metrics", "positions"];
+
+export function probeTrajectories(model: TinyTransformer, examples: readonly ProbeExample[], options: ProbeOptions = {}): ProbeResult {
+  assertKnownKeys("options", options, OPTION_KEYS);
+  if (examples.length === 0) throw new EmptyInputError("examples", "at least one trajectory");
+  const normalisation = options.normalisation ?? "raw";
+  assertOneOf("options.normalisation", normalisation, PROBE_NORMALISATIONS);
+  const metrics = options.metrics ?? METRIC_NAMES;
+  metrics.forEach((m, i) => assertOneOf(`options.metrics[${i}]`, m, METRIC_NAMES));
+  const batchSize = options.batchSize ?? 32;
+  if (!Number.isInteger(batchSize) || batchSize <= 0) throw new InvalidArgumentError("options.batchSize", "a positive integer", batchSize);
+  const T = examples[0].tokens.length;
+  examples.forEach((e, i) => {
+    if (e.tokens.length !== T || e.lossMask.length !== T) {
+      throw new ShapeError(`examples[${i}]`, `tokens and lossMask of the one fixed context length ${T}`, [e.tokens.length, e.lossMask.length]);
+    }
+  });
+
+  const started = Date.now();
+  const vectors: number[][] = [];
+  const losses: number[] = [];
+  const positionVectors: number[][][] = [];
+  let matrices: MatrixInfo[] = [];
+  for (let start = 0; start < examples.length; start += batchSize) {
+    const rows = examples.slice(start, start + batchSize);
+    const grads = perExampleGradients<TokenBatch, PreparedTokenBatch>(model, { tokens: rows.map((r) => r.tokens), lossMask: rows.map((r) => r.lossMask) }, {
+      strategy: options.strategy ?? "auto",
+      groups: [...TRANSFORMER_MODULES],
+      positions: options.positions,
+    });
+    matrices = grads.matrices;
+    const scale = matrices.map((m) => (normalisation === "sqrt-numel" ? 1 / Math.sqrt(m.numel) : 1));
+    for (const row of grads.norms) vectors.push(row.map((v, j) => v * scale[j]));
+    losses.push(...grads.losses);
+    if (grads.positions) positionVectors.push(...grads.positions.norms);
+  }
+  const rows = concentrationScores(vectors, metrics);
+  const scores = {} as Record<MetricName, number[]>;
+  for (const m of metrics) scores[m] = rows.map((row) => row[m]);
+  const result: ProbeResult = {
+    matrices, vectors, scores, losses, normalisation, contextLength: T,
+    examples: examples.map(({ id, label, group }) => ({ id, label, group })),
+    seconds: (Date.now() - started) / 1000,
+  };
+  if (options.positions) result.positionVectors = { positions: options.positions, vectors: positionVectors };
+  return result;
+}
+
+/** Routes the probed trajectories by one metric ("l2" gives the Magnitude arm). */
+export function routeByMetric(result: ProbeResult, metric: MetricName, options: RoutingOptions): Routing {
+  assertOneOf("metric", metric, Object.keys(result.scores) as MetricName[]);
+  return route(result.scores[metric], options);
+}
+
+/** One row per trajectory: id, group, label, loss, every score and (optionally) routes. */
+export function probeRecords(result: ProbeResult, routings: Record<string, Routing> = {}): Array<Record<string, string | number | boolean>> {
+  return result.vectors.map((_, i) => {
+    const ex = result.examples[i];
+    const row: Record<string, string | number | boolean> = { id: ex.id ?? String(i) };
+    if (ex.group !== undefined) row.group = ex.group;
+    if (ex.label !== undefined) row.label = ex.label;
+    row.loss = result.losses[i];
+    for (const [metric, values] of Object.entries(result.scores)) row[metric] = values[i];
+    for (const [name, routing] of Object.entries(routings)) row[`route_${name}`] = routing.routes[i];
+    return row;
+  });
+}

@@ -1,0 +1,101 @@
+/**
+ * Supervised fine-tuning: Adam on the masked next-token cross-entropy (target tokens only — the
+ * action/response tokens), minibatches shuffled from a seed. Generic over any sequence model that
+ * exposes `loss(batch)` and `trainableVariables()` (the transformer, with or without LoRA).
+ * Returns the loss curve and hardware-independent cost counters next to the wall-clock.
+ */
+import { tf } from "../tf";
+import { Rng, Seed, toRng } from "../random";
+import { assertKnownKeys, EmptyInputError, InvalidArgumentError, ShapeError } from "../errors";
+
+export interface SequenceExample {
+  tokens: number[];
+  /** 1 on target tokens (predicted from everything before them), 0 elsewhere. */
+  lossMask: number[];
+}
+
+export interface TrainableSequenceModel {
+  loss(batch: { tokens: number[][]; lossMask: number[][] }): tf.Scalar;
+  trainableVariables(): tf.Variable[];
+}
+
+export interface SftOptions {
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  seed: Seed | Rng;
+  /** Stop after this many optimizer steps even mid-epoch. */
+  maxSteps?: number;
+  /** Called after every step with the step's mean loss. */
+  onStep?: (step: number, loss: number) => void;
+}
+
+export interface CostCounters {
+  /** Token positions pushed through a forward pass. */
+  forwardTokens: number;
+  /** Token positions pushed through a backward pass. */
+  backwardTokens: number;
+  /** Optimizer steps taken. */
+  optimizerSteps: number;
+  seconds: number;
+}
+
+export interface SftResult {
+  stepLosses: number[];
+  /** Mean step loss of each (possibly partial) epoch. */
+  epochLosses: number[];
+  cost: CostCounters;
+}
+
+const SFT_KEYS = ["epochs", "batchSize", "learningRate", "seed", "maxSteps", "onStep"];
+
+export function trainSft(model: TrainableSequenceModel, examples: readonly SequenceExample[], options: SftOptions): SftResult {
+  assertKnownKeys("options", options, SFT_KEYS);
+  if (examples.length === 0) throw new EmptyInputError("examples", "at least one training example");
+  const positive = (name: keyof SftOptions, v: unknown, integer: boolean) => {
+    if (typeof v !== "number" || !(v > 0) || !Number.isFinite(v) || (integer && !Number.isInteger(v))) {
+      throw new InvalidArgumentError(`options.${name}`, integer ? "a positive integer" : "a positive number", v);
+    }
+  };
+  positive("epochs", options.epochs, true);
+  positive("batchSize", options.batchSize, true);
+  positive("learningRate", options.learningRate, false);
+  if (options.maxSteps !== undefined) positive("maxSteps", options.maxSteps, true);
+  const T = examples[0].tokens.length;
+  examples.forEach((e, i) => {
+    if (e.tokens.length !== T || e.lossMask.length !== T) throw new ShapeError(`examples[${i}]`, `tokens and lossMask of length ${T}`, [e.tokens.length, e.lossMask.length]);
+  });
+
+  const rng = toRng(options.seed).derive("sft-order");
+  const optimizer = tf.train.adam(options.learningRate);
+  const variables = model.trainableVariables();
+  const stepLosses: number[] = [];
+  const epochLosses: number[] = [];
+  const cost: CostCounters = { forwardTokens: 0, backwardTokens: 0, optimizerSteps: 0, seconds: 0 };
+  const started = Date.now();
+  try {
+    outer: for (let epoch = 0; epoch < options.epochs; epoch++) {
+      const order = rng.shuffle(examples.map((_, i) => i));
+      let sum = 0, count = 0;
+      for (let start = 0; start < order.length; start += options.batchSize) {
+        if (options.maxSteps !== undefined && cost.optimizerSteps >= options.maxSteps) break outer;
+        const rows = order.slice(start, start + options.batchSize).map((i) => examples[i]);
+        const batch = { tokens: rows.map((r) => r.tokens), lossMask: rows.map((r) => r.lossMask) };
+        const lossTensor = optimizer.minimize(() => model.loss(batch), true, variables);
+        const loss = lossTensor === null ? NaN : lossTensor.dataSync()[0];
+        lossTensor?.dispose();
+        cost.forwardTokens += rows.length * T;
+        cost.backwardTokens += rows.length * T;
+        cost.optimizerSteps++;
+        stepLosses.push(loss);
+        sum += loss; count++;
+        options.onStep?.(cost.optimizerSteps, loss);
+      }
+      if (count > 0) epochLosses.push(sum / count);
+    }
+  } finally {
+    optimizer.dispose();
+    cost.seconds = (Date.now() - started) / 1000;
+  }
+  return { stepLosses, epochLosses, cost };
+}
