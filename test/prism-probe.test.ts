@@ -1,7 +1,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { route, median } from "../kernel-lib/prism/routing";
-import { probeTrajectories, routeByMetric, probeRecords } from "../kernel-lib/prism/probe";
+import { probeTrajectories, routeByMetric, probeRecords, probeDataFrame } from "../kernel-lib/prism/probe";
 import { TinyTransformer } from "../kernel-lib/models/transformer";
 import { gini, l2 } from "../kernel-lib/metrics/concentration";
 import { Rng } from "../kernel-lib/random";
@@ -89,6 +89,10 @@ for (const backend of TEST_BACKENDS) {
     assert.is(records.length, 10);
     assert.is(records[3].id, "ex3");
     assert.is(records[3].route_magnitude, magnitude.routes[3]);
+    const df = probeDataFrame(fast, { magnitude });
+    assert.equal(df.shape, [10, records.length && Object.keys(records[0]).length]);
+    assert.ok(df.columns.includes("gini") && df.columns.includes("route_magnitude"));
+    df.dispose?.();
     model.dispose();
   });
 }

@@ -17,6 +17,7 @@ import type { PreparedTokenBatch, TokenBatch } from "../models/token-batch";
 import type { MatrixInfo } from "../grads/groups";
 import { concentrationScores, METRIC_NAMES, MetricName } from "../metrics/concentration";
 import { route, Routing, RoutingOptions } from "./routing";
+import { toDataFrame } from "../viz/table";
 
 export const PROBE_NORMALISATIONS = ["raw", "sqrt-numel"] as const;
 export type ProbeNormalisation = (typeof PROBE_NORMALISATIONS)[number];
@@ -122,4 +123,9 @@ export function probeRecords(result: ProbeResult, routings: Record<string, Routi
     for (const [name, routing] of Object.entries(routings)) row[`route_${name}`] = routing.routes[i];
     return row;
   });
+}
+
+/** The same rows as a danfo DataFrame (what a notebook shows and filters). */
+export function probeDataFrame(result: ProbeResult, routings: Record<string, Routing> = {}): ReturnType<typeof toDataFrame> {
+  return toDataFrame(probeRecords(result, routings));
 }
