@@ -6,6 +6,8 @@ import {
 } from "../kernel-lib/metrics";
 import { EmptyInputError, InvalidArgumentError, NonFiniteError, ShapeError, UnknownOptionError } from "../kernel-lib/errors";
 import { Rng } from "../kernel-lib/random";
+import { RADIX_MIN_LENGTH, builtinSortedCopy, radixSortedCopy, sortedAscendingCopy } from "../kernel-lib/metrics/sort";
+import { runInNewContext } from "node:vm";
 import { assertClose, expectError } from "./helpers";
 
 // ---- slow, obvious oracles -------------------------------------------------------------------
@@ -187,6 +189,149 @@ test("Gini of 10⁷ shuffled values 1..N matches (N−1)/(3N) (prints the time, 
   const ms = performance.now() - started;
   console.log(`  gini of ${n.toExponential()} float32 values: ${ms.toFixed(0)} ms`);
   assert.ok(Math.abs(g - (n - 1) / (3 * n)) < 1e-12, `gini ${g}`);
+});
+
+// ---- radix sort (sort.ts) against the built-in typed-array sort --------------------------------
+
+/** Values a float sort can get wrong: ±0, subnormals, extreme exponents, ±Infinity, ±max. */
+const SPECIAL_64 = [0, -0, 5e-324, -5e-324, 2.2250738585072014e-308, -2.2250738585072014e-308, 1e-300, -1e-300,
+  1, -1, 1 + 2 ** -52, 1e300, -1e300, Number.MAX_VALUE, -Number.MAX_VALUE, Infinity, -Infinity];
+const SPECIAL_32 = [0, -0, 1.401298464324817e-45, -1.401298464324817e-45, 1.1754943508222875e-38, -1.1754943508222875e-38,
+  1e-30, -1e-30, 1, -1, 1 + 2 ** -23, 3.4028234663852886e38, -3.4028234663852886e38, Infinity, -Infinity];
+
+/** A finite float with uniformly random bits (every exponent, subnormals, both signs). */
+function randomBitsFloat(rng: Rng, width: 32 | 64): number {
+  for (;;) {
+    const v = width === 32
+      ? new Float32Array(new Uint32Array([rng.nextUint32()]).buffer)[0]
+      : new Float64Array(new Uint32Array([rng.nextUint32(), rng.nextUint32()]).buffer)[0];
+    if (Number.isFinite(v)) return v;
+  }
+}
+
+/** Named input shapes; each exercises a different set of radix passes (all, some, one, none skipped). */
+const SORT_SHAPES: Record<string, (rng: Rng, n: number, width: 32 | 64) => number[]> = {
+  mixed: (rng, n, w) => Array.from({ length: n }, () => {
+    const r = rng.uniform(), special = w === 32 ? SPECIAL_32 : SPECIAL_64;
+    return r < 0.15 ? rng.choice(special) : r < 0.6 ? randomBitsFloat(rng, w) : rng.normal() * Math.exp(rng.normal() * 20);
+  }),
+  duplicates: (rng, n, w) => { const pool = Array.from({ length: 5 }, () => randomBitsFloat(rng, w)); return Array.from({ length: n }, () => rng.choice(pool)); },
+  lognormalNonNegative: (rng, n) => Array.from({ length: n }, () => (rng.uniform() < 0.1 ? 0 : Math.exp(rng.normal() * 3))),
+  sortedAscending: (rng, n, w) => builtinArray(SORT_SHAPES.mixed(rng, n, w), w),
+  sortedDescending: (rng, n, w) => builtinArray(SORT_SHAPES.mixed(rng, n, w), w).reverse(),
+  negativeOnly: (rng, n) => Array.from({ length: n }, () => -Math.exp(rng.normal() * 5)),
+  signedZeros: (rng, n) => Array.from({ length: n }, () => (rng.uniform() < 0.5 ? 0 : -0)),
+  allEqual: (rng, n) => new Array(n).fill(-2.5),                                   // every digit constant: no pass
+  lowByteOnly: (rng, n, w) => Array.from({ length: n }, () => 1 + rng.int(256) * 2 ** (w === 32 ? -23 : -52)), // one pass
+  twoBytes: (rng, n, w) => Array.from({ length: n }, () => 1 + rng.int(256) * 2 ** (w === 32 ? -7 : -36) + rng.int(256) * 2 ** (w === 32 ? -23 : -52)),
+  float32Values: (rng, n) => Array.from(new Float32Array(Array.from({ length: n }, () => rng.normal() * 100))), // f64: low word constant
+};
+
+function builtinArray(values: number[], width: 32 | 64): number[] {
+  return Array.from(width === 32 ? new Float32Array(values).sort() : new Float64Array(values).sort());
+}
+
+/** Float64 bit patterns of a vector (so −0 ≠ +0 and any payload difference shows). */
+function float64Bits(values: ArrayLike<number>): Uint32Array {
+  return new Uint32Array(Float64Array.from(values).buffer);
+}
+function assertSameBits(actual: ArrayLike<number>, expected: ArrayLike<number>, label: string): void {
+  assert.is(actual.length, expected.length, `${label}: length`);
+  const a = float64Bits(actual), e = float64Bits(expected);
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] !== e[i]) assert.unreachable(`${label}: element ${i >> 1} is ${actual[i >> 1]}, built-in sort has ${expected[i >> 1]}`);
+  }
+}
+
+const SORT_SIZES = [0, 1, 2, 3, 7, RADIX_MIN_LENGTH - 1, RADIX_MIN_LENGTH + 1, 100_000];
+
+test("radix sort equals the built-in sort bit for bit (Float32Array, Float64Array, number[], all shapes and sizes)", () => {
+  for (const [shape, make] of Object.entries(SORT_SHAPES)) {
+    for (const n of SORT_SIZES) {
+      for (const width of [32, 64] as const) {
+        const values = make(new Rng(`radix/${shape}/${n}/${width}`), n, width);
+        const inputs: ArrayLike<number>[] = width === 32 ? [new Float32Array(values)] : [new Float64Array(values), values.slice()];
+        for (const input of inputs) {
+          const label = `${shape} n=${n} ${input.constructor.name}`;
+          const before = float64Bits(input);
+          const expected = builtinSortedCopy(input), radix = radixSortedCopy(input), dispatched = sortedAscendingCopy(input);
+          assertSameBits(radix, expected, `${label} radix`);
+          assertSameBits(dispatched, expected, `${label} dispatched`);
+          assert.instance(radix, width === 32 ? Float32Array : Float64Array, `${label}: result keeps float32 precision only for float32 input`);
+          assert.ok(radix !== input, `${label}: a copy, not the input`);
+          assertSameBits(input, Array.from(new Float64Array(before.buffer)), `${label}: input unchanged`);
+        }
+      }
+    }
+  }
+});
+
+test("radix sort of subarray views (row of a flat matrix) reads only the view and leaves the buffer intact", () => {
+  const rng = new Rng("radix-views");
+  for (const Ctor of [Float32Array, Float64Array]) {
+    const flat = new Ctor(3 * 5000);
+    for (let i = 0; i < flat.length; i++) flat[i] = rng.normal() * Math.exp(rng.normal() * 10);
+    const snapshot = flat.slice();
+    for (const row of [0, 1, 2]) {
+      const view = flat.subarray(row * 5000 + (row === 1 ? 3 : 0), (row + 1) * 5000 - (row === 2 ? 1 : 0));
+      assertSameBits(radixSortedCopy(view), builtinSortedCopy(view), `${Ctor.name} row ${row}`);
+    }
+    assertSameBits(flat, snapshot, `${Ctor.name} buffer unchanged`);
+  }
+});
+
+test("a Float32Array from another realm still takes the float32 path", () => {
+  const foreign = runInNewContext("new Float32Array([3, -1, 0.5, -0, 0, 2])") as Float32Array;
+  assert.not.ok(foreign instanceof Float32Array, "the test needs a cross-realm array");
+  const sorted = radixSortedCopy(foreign);
+  assert.instance(sorted, Float32Array);
+  assertSameBits(sorted, [-1, -0, 0, 0.5, 2, 3], "cross-realm");
+});
+
+/** The Gini formula as it was before the radix sort: loop copy into a Float64Array, built-in sort, one pass. */
+function giniOnBuiltinSort(x: ArrayLike<number>): number {
+  const n = x.length, sorted = new Float64Array(n);
+  let sum = 0;
+  for (let i = 0; i < n; i++) { sorted[i] = x[i]; sum += x[i]; }
+  sorted.sort();
+  if (sorted[0] === sorted[n - 1]) return 0;
+  let weighted = 0;
+  for (let j = 0; j < n; j++) weighted += (2 * j + 1 - n) * sorted[j];
+  return Math.min(Math.max(weighted / (n * sum), 0), (n - 1) / n);
+}
+
+test("Gini and top-k mass on the radix path equal the built-in-sort formulas (1e-12), inputs unchanged", () => {
+  const rng = new Rng("radix-gini");
+  const shapes: Record<string, (n: number) => number[]> = {
+    lognormal: (n) => Array.from({ length: n }, () => Math.exp(rng.normal() * 2)),
+    sparse: (n) => Array.from({ length: n }, () => (rng.uniform() < 0.8 ? 0 : rng.uniform())),
+    ties: (n) => Array.from({ length: n }, () => rng.int(5)),
+    tiny: (n) => Array.from({ length: n }, () => rng.uniform() * 1e-200),
+    huge: (n) => Array.from({ length: n }, () => (1 + rng.uniform()) * 1e200),
+    withNegativeZero: (n) => Array.from({ length: n }, () => (rng.uniform() < 0.3 ? -0 : rng.uniform())),
+  };
+  for (const [name, make] of Object.entries(shapes)) {
+    for (const n of [RADIX_MIN_LENGTH + 1, 50_000, 300_000]) {
+      const values = make(n);
+      if (values.every((v) => v === 0)) values[0] = 1;
+      const inputs: ArrayLike<number>[] = [new Float64Array(values), values];
+      if (name !== "tiny" && name !== "huge") inputs.push(new Float32Array(values)); // 1e±200 is outside float32
+      for (const x of inputs) {
+        const label = `${name} n=${n} ${x.constructor.name}`;
+        const before = float64Bits(x);
+        const expected = giniOnBuiltinSort(x), actual = gini(x);
+        assert.ok(Math.abs(actual - expected) <= 1e-12, `${label}: gini ${actual} vs ${expected}`);
+        const k = 1 + (n >> 3), byBuiltin = Array.from(builtinSortedCopy(x)).slice(n - k).reduce((a, b) => a + b, 0) / Array.from(x).reduce((a, b) => a + b, 0);
+        assert.ok(Math.abs(topKMass(x, k) - byBuiltin) <= 1e-12, `${label}: topKMass`);
+        assertSameBits(x, Array.from(new Float64Array(before.buffer)), `${label}: input unchanged`);
+      }
+    }
+  }
+  // The 1e±200 closed form and the exact 0 of a constant vector hold above the radix threshold too.
+  const n = 3 * RADIX_MIN_LENGTH, ramp = Array.from({ length: n }, (_, i) => i + 1);
+  for (const scale of [1e-200, 1, 1e200]) assertClose(gini(ramp.map((v) => v * scale)), (n - 1) / (3 * n), 1e-13, `ramp ×${scale}`);
+  assert.is(gini(new Float32Array(n).fill(0.37)), 0);
+  assert.is(gini(new Array(n).fill(1e-200)), 0);
 });
 
 // ---- registry and batch form -----------------------------------------------------------------

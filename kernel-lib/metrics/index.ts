@@ -10,3 +10,4 @@ export {
 export { averageRanks, spearman, rocAuc } from "./ranking";
 export { bootstrapInterval } from "./bootstrap";
 export type { BootstrapOptions, BootstrapInterval } from "./bootstrap";
+export { sortedAscendingCopy } from "./sort";
