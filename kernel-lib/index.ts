@@ -5,7 +5,7 @@
  *
  * Flat: errors, random streams, backend, notebook plumbing, figures and tables.
  * Namespaced (their short names would collide): metrics, io, envs, models, grads, features,
- * prism, train.
+ * prism, train, experiments.
  */
 export * from "./errors";
 export * from "./random";
@@ -20,4 +20,5 @@ export * as grads from "./grads";
 export * as features from "./features";
 export * as prism from "./prism";
 export * as train from "./train";
+export * as experiments from "./experiments";
 export { tf } from "./tf";

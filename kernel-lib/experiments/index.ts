@@ -1,0 +1,12 @@
+/**
+ * Experiments: seeded, resumable sweeps over a study's grid, recorded in an append-only JSONL run
+ * store. Define a study with `defineStudy` + `registerStudy`, run it with `runSweep` (notebook) or
+ * `npm run sweep -- --study NAME --preset quick` (terminal); read results with `RunStore`.
+ */
+export * from "./canonical";
+export * from "./run-store";
+export * from "./grid";
+export * from "./sweep";
+export * from "./progress";
+export * from "./registry";
+export { projectRoot, gradlabVersion, gitCommit, activeBackendName, defaultStorePath } from "./provenance";
