@@ -5,7 +5,7 @@
  *
  * Flat: errors, random streams, backend, notebook plumbing, figures and tables.
  * Namespaced (their short names would collide): metrics, io, envs, models, grads, features,
- * prism, train, experiments.
+ * prism, train, experiments, bridge.
  */
 export * from "./errors";
 export * from "./random";
@@ -21,4 +21,5 @@ export * as features from "./features";
 export * as prism from "./prism";
 export * as train from "./train";
 export * as experiments from "./experiments";
+export * as bridge from "./bridge";
 export { tf } from "./tf";

@@ -71,9 +71,9 @@ def forward_with(c, P, tokens):
     Hkv = c.get("nKvHeads", H)
     hd, G = d // H, H // Hkv
     # A comparison, not F.one_hot: one_hot checks its input with .item(), which vmap refuses.
-    one_hot = (tokens.unsqueeze(-1) == torch.arange(V)).float()
+    one_hot = (tokens.unsqueeze(-1) == torch.arange(V, device=tokens.device)).float()
     h = one_hot @ P["tokenEmbedding"] + P["positionEmbedding"][:T]
-    mask = torch.triu(torch.full((T, T), -1e9), diagonal=1)
+    mask = torch.triu(torch.full((T, T), -1e9, device=tokens.device), diagonal=1)
     for l in range(c["nLayers"]):
         a = rms(h, f"layer{l}.attnNorm")
         q = (a @ P[f"layer{l}.q"].T).view(B, T, H, hd).transpose(1, 2)
