@@ -5,7 +5,7 @@
  *
  * Flat: errors, random streams, backend, notebook plumbing, figures and tables.
  * Namespaced (their short names would collide): metrics, io, envs, models, grads, features,
- * prism, train, experiments, bridge.
+ * prism, train, experiments, bridge, maestro.
  */
 export * from "./errors";
 export * from "./random";
@@ -22,4 +22,5 @@ export * as prism from "./prism";
 export * as train from "./train";
 export * as experiments from "./experiments";
 export * as bridge from "./bridge";
+export * as maestro from "./maestro";
 export { tf } from "./tf";

@@ -1,0 +1,196 @@
+/**
+ * The arms (baselines and ablations) of the MAESTRO study and the run configuration, with its
+ * defaults per policy tier. An arm decides only how each response's reward weights are chosen
+ * and a few Conductor settings; everything else (seeds, budget, env) is shared, so arms compare
+ * like for like.
+ *
+ * | arm                  | weights per response                                   |
+ * | maestro              | Conductor, per-response actions, λ, every M steps        |
+ * | prompt-level         | Conductor, one action per group (expect ~0 meta-gradient)|
+ * | no-entropy           | maestro with λ = 0                                      |
+ * | every-step           | maestro with M = 1                                      |
+ * | unnormalised         | maestro on raw-unit components                          |
+ * | equal                | static 1/K                                              |
+ * | random               | Dirichlet(1) per response                               |
+ * | tuned                | static, best on a simplex grid by TRUE utility on a     |
+ * |                      | held-out validation set (search cost reported)          |
+ * | oracle               | the true utility's weights of the prompt's true type    |
+ * | single-<component>   | static one-hot (single-reward GRPO)                     |
+ */
+import { InvalidArgumentError, UnknownOptionError, assertKnownKeys, assertOneOf } from "../errors";
+import { ACTION_SAMPLING, ActionSampling, WEIGHT_MAPPINGS, WeightMapping } from "./conductor";
+import { CREATIVE_FAITHFULNESS, CreativeFaithfulness, NUM_COMPONENTS, REWARD_COMPONENTS } from "./rewards";
+import { POLICY_TIERS, PolicyTier } from "./policy-types";
+
+export const MAESTRO_ARMS = [
+  "maestro", "prompt-level", "no-entropy", "every-step", "unnormalised",
+  "equal", "random", "tuned", "oracle",
+  "single-faithfulness", "single-format", "single-creativity", "single-brevity", "single-preference",
+] as const;
+export type MaestroArm = (typeof MAESTRO_ARMS)[number];
+
+export const TUNED_SEARCH_STRATEGIES = ["argmax", "runs"] as const;
+export type TunedSearchStrategy = (typeof TUNED_SEARCH_STRATEGIES)[number];
+
+export interface MaestroRunConfig {
+  arm: MaestroArm;
+  /** "bank" (tier A, default) or "gru" (tier B). */
+  tier?: PolicyTier;
+  /** Policy (GRPO) steps. Default bank 200, gru 40. */
+  steps?: number;
+  /** Prompts per step, ≥ 3 so every type is seen each step (default 6). */
+  promptsPerStep?: number;
+  /** GRPO group size G (default 8). */
+  groupSize?: number;
+  // environment and rewards
+  noise?: number;
+  maxResponseLength?: number;
+  creativeFaithfulness?: CreativeFaithfulness;
+  /** Override of the arm's choice (every arm normalises except "unnormalised"). */
+  normalizeRewards?: boolean;
+  /**
+   * "none" (default, the spec): R = wᵀr. "group": each component is z-scored within its GRPO
+   * group before weighting (GDPO-style decoupled normalisation; train/advantages' groupNormalize),
+   * so a component's level — e.g. a format score everyone passes — cannot dominate R.
+   */
+  componentCentering?: ComponentCentering;
+  // Conductor
+  mapping?: WeightMapping;
+  eta?: number;
+  pMin?: number;
+  sigma?: number;
+  conductorTemperature?: number;
+  /** M: Conductor update every M policy steps (default 4; "every-step" uses 1). */
+  conductorEvery?: number;
+  /** λ (default 0.01; "no-entropy" uses 0). */
+  entropyBonus?: number;
+  /** Adam rate of the Conductor (default 0.05). */
+  conductorLearningRate?: number;
+  // policy
+  /** Adam rate of the policy (default bank 0.05, gru 0.01). */
+  policyLearningRate?: number;
+  /** β of the k3 KL to the frozen reference (default 0.01). */
+  klBeta?: number;
+  clipEpsilon?: number;
+  // tier B
+  gruHiddenSize?: number;
+  gruEmbedSize?: number;
+  /** SFT steps of the verbose pre-training (default 150). */
+  pretrainSteps?: number;
+  // evaluation
+  evalPromptsPerType?: number;
+  /** Responses sampled per eval prompt (tier B only; tier A is exact). Default 4. */
+  evalSamples?: number;
+  validationPromptsPerType?: number;
+  // tuned static weights
+  /** Simplex grid step 1/divisions (default bank 4 → 70 points; gru 2 → 15 points). */
+  tunedGridDivisions?: number;
+  /** "argmax" (tier A: the bank response maximising wᵀr per prompt) or "runs" (a short static run per grid point). */
+  tunedSearch?: TunedSearchStrategy;
+  /** Steps of each search run ("runs" strategy; default steps / 2). */
+  tunedSearchSteps?: number;
+}
+
+export type ResolvedRunConfig = Required<MaestroRunConfig>;
+
+export const COMPONENT_CENTERING = ["none", "group"] as const;
+export type ComponentCentering = (typeof COMPONENT_CENTERING)[number];
+
+export type WeightingKind = "conductor" | "static" | "dirichlet" | "oracle";
+
+export interface ArmBehaviour {
+  weighting: WeightingKind;
+  /** For "static" (tuned: filled in after the search). */
+  staticWeights: number[] | null;
+  sampling: ActionSampling;
+  tuned: boolean;
+}
+
+const CONFIG_KEYS = [
+  "arm", "tier", "steps", "promptsPerStep", "groupSize", "noise", "maxResponseLength", "creativeFaithfulness", "normalizeRewards", "componentCentering",
+  "mapping", "eta", "pMin", "sigma", "conductorTemperature", "conductorEvery", "entropyBonus", "conductorLearningRate",
+  "policyLearningRate", "klBeta", "clipEpsilon", "gruHiddenSize", "gruEmbedSize", "pretrainSteps",
+  "evalPromptsPerType", "evalSamples", "validationPromptsPerType", "tunedGridDivisions", "tunedSearch", "tunedSearchSteps",
+];
+
+function integer(config: MaestroRunConfig, key: keyof MaestroRunConfig, lo: number): void {
+  const v = config[key];
+  if (typeof v !== "number" || !Number.isInteger(v) || v < lo) throw new InvalidArgumentError(`config.${key}`, `an integer ≥ ${lo}`, v);
+}
+
+function nonNegative(config: MaestroRunConfig, key: keyof MaestroRunConfig, positive = false): void {
+  const v = config[key];
+  if (typeof v !== "number" || !Number.isFinite(v) || v < 0 || (positive && v === 0)) throw new InvalidArgumentError(`config.${key}`, positive ? "a finite number > 0" : "a finite number ≥ 0", v);
+}
+
+/** Fills defaults, applies the arm's overrides and validates every field. */
+export function resolveRunConfig(config: MaestroRunConfig): ResolvedRunConfig {
+  if (config === null || typeof config !== "object") throw new InvalidArgumentError("config", "a MaestroRunConfig object", config);
+  assertKnownKeys("config", config, CONFIG_KEYS);
+  if (typeof config.arm !== "string" || !(MAESTRO_ARMS as readonly string[]).includes(config.arm)) {
+    throw new UnknownOptionError("config.arm", String(config.arm), MAESTRO_ARMS);
+  }
+  const tier = config.tier ?? "bank";
+  assertOneOf("config.tier", tier, POLICY_TIERS);
+  const bank = tier === "bank";
+  const steps = config.steps ?? (bank ? 200 : 40);
+  const r: ResolvedRunConfig = {
+    tier, steps, promptsPerStep: 6, groupSize: 8,
+    noise: 0.2, maxResponseLength: 12, creativeFaithfulness: "topic", normalizeRewards: config.arm !== "unnormalised", componentCentering: "none",
+    mapping: "discrete", eta: 0.3, pMin: 0.02, sigma: 0.5, conductorTemperature: 1,
+    conductorEvery: config.arm === "every-step" ? 1 : 4, entropyBonus: config.arm === "no-entropy" ? 0 : 0.01, conductorLearningRate: 0.05,
+    policyLearningRate: bank ? 0.05 : 0.01, klBeta: 0.01, clipEpsilon: 0.2,
+    gruHiddenSize: 32, gruEmbedSize: 16, pretrainSteps: 150,
+    evalPromptsPerType: bank ? 40 : 8, evalSamples: 4, validationPromptsPerType: bank ? 40 : 6,
+    tunedGridDivisions: bank ? 4 : 2, tunedSearch: bank ? "argmax" : "runs", tunedSearchSteps: Math.max(1, Math.floor(steps / 2)),
+    ...Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined)),
+  } as ResolvedRunConfig;
+  // The arm's defining settings win over a conflicting explicit value only where the arm IS that setting.
+  if (config.arm === "every-step" && config.conductorEvery !== undefined && config.conductorEvery !== 1) throw new InvalidArgumentError("config.conductorEvery", "1 or unset for the every-step arm", config.conductorEvery);
+  if (config.arm === "no-entropy" && config.entropyBonus !== undefined && config.entropyBonus !== 0) throw new InvalidArgumentError("config.entropyBonus", "0 or unset for the no-entropy arm", config.entropyBonus);
+  if (config.arm === "unnormalised" && config.normalizeRewards === true) throw new InvalidArgumentError("config.normalizeRewards", "false or unset for the unnormalised arm", true);
+  integer(r, "steps", 1);
+  integer(r, "promptsPerStep", 3);
+  integer(r, "groupSize", 2);
+  integer(r, "maxResponseLength", 6);
+  integer(r, "conductorEvery", 1);
+  integer(r, "gruHiddenSize", 1);
+  integer(r, "gruEmbedSize", 1);
+  integer(r, "pretrainSteps", 0);
+  integer(r, "evalPromptsPerType", 1);
+  integer(r, "evalSamples", 1);
+  integer(r, "validationPromptsPerType", 1);
+  integer(r, "tunedGridDivisions", 1);
+  integer(r, "tunedSearchSteps", 1);
+  for (const key of ["eta", "pMin", "entropyBonus", "klBeta", "clipEpsilon", "noise"] as const) nonNegative(r, key);
+  for (const key of ["sigma", "conductorTemperature", "conductorLearningRate", "policyLearningRate"] as const) nonNegative(r, key, true);
+  if (r.noise > 1) throw new InvalidArgumentError("config.noise", "a probability in [0, 1]", r.noise);
+  assertOneOf("config.mapping", r.mapping, WEIGHT_MAPPINGS);
+  assertOneOf("config.creativeFaithfulness", r.creativeFaithfulness, CREATIVE_FAITHFULNESS);
+  assertOneOf("config.tunedSearch", r.tunedSearch, TUNED_SEARCH_STRATEGIES);
+  assertOneOf("config.componentCentering", r.componentCentering, COMPONENT_CENTERING);
+  if (typeof r.normalizeRewards !== "boolean") throw new InvalidArgumentError("config.normalizeRewards", "true or false", r.normalizeRewards);
+  if (r.tunedSearch === "argmax" && tier !== "bank" && config.arm === "tuned") throw new InvalidArgumentError("config.tunedSearch", "\"runs\" for tier gru (argmax needs the response bank)", r.tunedSearch);
+  return r;
+}
+
+/** How an arm picks weights. */
+export function armBehaviour(arm: MaestroArm): ArmBehaviour {
+  assertOneOf("arm", arm, MAESTRO_ARMS);
+  const conductor = (sampling: ActionSampling): ArmBehaviour => ({ weighting: "conductor", staticWeights: null, sampling, tuned: false });
+  const fixed = (w: number[]): ArmBehaviour => ({ weighting: "static", staticWeights: w, sampling: "per-response", tuned: false });
+  if (arm.startsWith("single-")) {
+    const k = (REWARD_COMPONENTS as readonly string[]).indexOf(arm.slice("single-".length));
+    return fixed(Array.from({ length: NUM_COMPONENTS }, (_, i) => (i === k ? 1 : 0)));
+  }
+  switch (arm) {
+    case "equal": return fixed(new Array<number>(NUM_COMPONENTS).fill(1 / NUM_COMPONENTS));
+    case "random": return { weighting: "dirichlet", staticWeights: null, sampling: "per-response", tuned: false };
+    case "oracle": return { weighting: "oracle", staticWeights: null, sampling: "per-response", tuned: false };
+    case "tuned": return { weighting: "static", staticWeights: null, sampling: "per-response", tuned: true };
+    case "prompt-level": return conductor("prompt-level");
+    default: return conductor("per-response"); // maestro, no-entropy, every-step, unnormalised
+  }
+}
+
+export { ACTION_SAMPLING };

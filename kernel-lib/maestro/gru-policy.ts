@@ -1,0 +1,165 @@
+/**
+ * Tier B: a tiny autoregressive GRU policy (models/gru.ts) over the toy's vocabulary, pre-trained
+ * by SFT (train/sft.ts) to be VERBOSE — "[ answer filler… ] <eos>" filling most of the response
+ * budget — so that a reward mix can teach it to cut the redundancy.
+ *
+ * Sampling uses train/logprobs' sampleTokens for the full budget L and reads each row up to its
+ * first <eos>; tokens after it become <pad> with action mask 0, so GRPO only scores what the
+ * response actually emitted. The Conductor's context is the GRU hidden state at the last emitted
+ * token (after prompt + response), read as plain numbers: the gradient is stopped by construction.
+ * The prompt-level context is the state at the last prompt token.
+ *
+ * Costs (wasm, H = 32): sampling re-runs the prefix per token (quadratic in L but L = 12), a GRPO
+ * step of 32 responses is a few hundred ms; pre-training a few hundred SFT steps takes seconds.
+ */
+import { InvalidArgumentError, assertKnownKeys } from "../errors";
+import { Rng, Seed, toRng } from "../random";
+import { GruLanguageModel } from "../models/gru";
+import { createReference } from "../train/grpo";
+import { sampleTokens } from "../train/logprobs";
+import { SequenceExample, SftResult, trainSft } from "../train/sft";
+import { CLOSE, CONTENT_START, EOS, MaestroEnv, MaestroPrompt, OPEN, PAD, VOCAB_SIZE } from "./env";
+import type { MaestroPolicy, MaestroRollout, WeightedResponse } from "./policy-types";
+
+export interface GruPolicyOptions {
+  seed: Seed;
+  embedSize?: number;
+  hiddenSize?: number;
+}
+
+export class GruResponsePolicy implements MaestroPolicy {
+  readonly tier = "gru" as const;
+  readonly model: GruLanguageModel;
+  reference: GruLanguageModel;
+  readonly hiddenSize: number;
+
+  constructor(readonly env: MaestroEnv, options: GruPolicyOptions) {
+    if (!(env instanceof MaestroEnv)) throw new InvalidArgumentError("env", "a MaestroEnv", env);
+    if (options === null || typeof options !== "object") throw new InvalidArgumentError("options", "a GruPolicyOptions object", options);
+    assertKnownKeys("options", options, ["seed", "embedSize", "hiddenSize"]);
+    this.model = new GruLanguageModel({
+      vocabSize: VOCAB_SIZE, embedSize: options.embedSize ?? 16, hiddenSize: options.hiddenSize ?? 32,
+      maxLen: env.promptLength + env.maxResponseLength, seed: options.seed,
+    });
+    this.hiddenSize = this.model.config.hiddenSize;
+    this.reference = createReference(this.model);
+  }
+
+  resetReference(): void {
+    this.reference.dispose();
+    this.reference = createReference(this.model);
+  }
+
+  /** Prompt + emitted response + <pad> to the full budget, and the matching action mask. */
+  private rollout(prompt: MaestroPrompt, emittedTail: readonly number[]): MaestroRollout {
+    const L = this.env.maxResponseLength;
+    const response = this.env.parseResponse(emittedTail);
+    const emitted = this.env.responseTokens(response);
+    const pad = new Array<number>(L - emitted.length).fill(PAD);
+    return {
+      prompt, groupId: prompt.id, response,
+      tokens: [...prompt.tokens, ...emitted, ...pad],
+      actionMask: [...prompt.tokens.map(() => 0), ...emitted.map(() => 1), ...pad.map(() => 0)],
+    };
+  }
+
+  sample(prompts: readonly MaestroPrompt[], groupSize: number, rng: Rng): MaestroRollout[] {
+    if (!Number.isInteger(groupSize) || groupSize < 1) throw new InvalidArgumentError("groupSize", "a positive integer", groupSize);
+    const rows = prompts.flatMap((p) => Array.from({ length: groupSize }, () => p.tokens.slice()));
+    const P = this.env.promptLength;
+    const drawn = sampleTokens(this.model, rows, { steps: this.env.maxResponseLength, seed: rng });
+    return drawn.tokens.map((row, i) => this.rollout(prompts[Math.floor(i / groupSize)], row.slice(P)));
+  }
+
+  terminalHidden(rollouts: readonly MaestroRollout[]): number[][] {
+    if (rollouts.length === 0) return [];
+    const P = this.env.promptLength;
+    const positions = rollouts.map((r) => P - 1 + r.actionMask.reduce((a, m) => a + m, 0));
+    return this.hiddenAt(rollouts.map((r) => r.tokens), positions);
+  }
+
+  promptHidden(prompts: readonly MaestroPrompt[]): number[][] {
+    if (prompts.length === 0) return [];
+    return this.hiddenAt(prompts.map((p) => p.tokens), prompts.map(() => this.env.promptLength - 1));
+  }
+
+  /** `samples` sampled responses per prompt, each with probability 1/samples. */
+  responseDistribution(prompts: readonly MaestroPrompt[], rng: Rng, samples: number): WeightedResponse[][] {
+    const rollouts = this.sample(prompts, samples, rng);
+    const hidden = this.terminalHidden(rollouts);
+    return prompts.map((_, i) => rollouts.slice(i * samples, (i + 1) * samples).map((r, g) => ({
+      response: r.response, probability: 1 / samples, hidden: hidden[i * samples + g],
+    })));
+  }
+
+  dispose(): void {
+    this.model.dispose();
+    this.reference.dispose();
+  }
+
+  private hiddenAt(tokens: number[][], positions: number[]): number[][] {
+    const H = this.hiddenSize, T = tokens[0].length;
+    const { logits, hidden } = this.model.forward(tokens, { returnHidden: true });
+    const values = hidden.dataSync();
+    logits.dispose();
+    hidden.dispose();
+    return positions.map((t, i) => Array.from(values.subarray((i * T + t) * H, (i * T + t + 1) * H)));
+  }
+}
+
+/**
+ * A verbose target: "[" + answer words + distinct filler words + "]" <eos>, `bodyLength` tokens
+ * before <eos>. The answer comes first, so cutting the filler keeps what is faithful.
+ */
+export function verboseResponse(env: MaestroEnv, prompt: MaestroPrompt, rng: Rng, bodyLength: number): number[] {
+  const answer = prompt.gold ?? prompt.content.slice(0, 3).map((w) => env.factOf(w));
+  const words = Array.from({ length: VOCAB_SIZE - CONTENT_START }, (_, i) => CONTENT_START + i).filter((w) => !answer.includes(w));
+  const filler = rng.shuffle(words).slice(0, Math.max(0, bodyLength - 2 - answer.length));
+  return [OPEN, ...answer, ...filler, CLOSE].slice(0, bodyLength).concat([EOS]);
+}
+
+export interface VerbosePretrainOptions {
+  steps: number;
+  seed: Seed | Rng;
+  batchSize?: number;
+  learningRate?: number;
+  /** Pre-training prompts (default 60; types balanced). */
+  prompts?: number;
+  /** Body lengths of the targets, uniform in [min, max] (default [L − 4, L − 1]). */
+  minLength?: number;
+  maxLength?: number;
+}
+
+/** SFT on verbose targets; refreshes the policy's KL reference to the pre-trained weights. */
+export function pretrainVerbose(policy: GruResponsePolicy, options: VerbosePretrainOptions): SftResult {
+  if (options === null || typeof options !== "object") throw new InvalidArgumentError("options", "a VerbosePretrainOptions object", options);
+  assertKnownKeys("options", options, ["steps", "seed", "batchSize", "learningRate", "prompts", "minLength", "maxLength"]);
+  const env = policy.env, L = env.maxResponseLength;
+  const minLength = options.minLength ?? L - 4, maxLength = options.maxLength ?? L - 1;
+  if (!Number.isInteger(minLength) || !Number.isInteger(maxLength) || minLength < 0 || maxLength > L - 1 || minLength > maxLength) {
+    throw new InvalidArgumentError("options.minLength/maxLength", `integers with 0 ≤ min ≤ max ≤ ${L - 1}`, [minLength, maxLength]);
+  }
+  const rng = toRng(options.seed).derive("verbose-pretrain");
+  const prompts = env.samplePrompts(options.prompts ?? 60, rng.derive("prompts"), "pre");
+  const examples: SequenceExample[] = [];
+  // Several targets per prompt: the model learns a distribution over fillers and lengths, so
+  // GRPO groups later differ in length (the signal brevity needs).
+  for (const prompt of prompts) {
+    for (let r = 0; r < 4; r++) {
+      const body = minLength + rng.int(maxLength - minLength + 1);
+      const response = verboseResponse(env, prompt, rng, body);
+      const pad = new Array<number>(L - response.length).fill(PAD);
+      examples.push({
+        tokens: [...prompt.tokens, ...response, ...pad],
+        lossMask: [...prompt.tokens.map(() => 0), ...response.map(() => 1), ...pad.map(() => 0)],
+      });
+    }
+  }
+  const epochs = Math.ceil((options.steps * (options.batchSize ?? 16)) / examples.length) + 1;
+  const result = trainSft(policy.model, examples, {
+    epochs, batchSize: options.batchSize ?? 16, learningRate: options.learningRate ?? 0.02,
+    seed: rng.derive("order"), maxSteps: options.steps,
+  });
+  policy.resetReference();
+  return result;
+}

@@ -1,0 +1,57 @@
+/**
+ * What the MAESTRO loop needs from a policy, whatever its tier: grouped sampling, a GRPO-ready
+ * token view of each sample, the stopped-gradient "terminal hidden state" the Conductor reads,
+ * and the response distribution used for evaluation.
+ *
+ *  - tier A, ResponseBankPolicy (bank-policy.ts): a categorical choice among a fixed bank of
+ *    responses per prompt — exact evaluation, milliseconds per step, for checking the maths;
+ *  - tier B, GruResponsePolicy (gru-policy.ts): a tiny autoregressive GRU, pre-trained verbose.
+ */
+import type { LogitsModel } from "../train/logprobs";
+import type { PolicyModel } from "../train/grpo";
+import type { Rng } from "../random";
+import type { MaestroPrompt, ParsedResponse } from "./env";
+
+export const POLICY_TIERS = ["bank", "gru"] as const;
+export type PolicyTier = (typeof POLICY_TIERS)[number];
+
+/** One sampled response, with the token view grpoStep re-scores. */
+export interface MaestroRollout {
+  prompt: MaestroPrompt;
+  /** GRPO group: every response to one prompt of one step shares it. */
+  groupId: string;
+  response: ParsedResponse;
+  /** Prompt + response (+ padding), the batch's fixed length. */
+  tokens: number[];
+  /** 1 on the policy's own choices. */
+  actionMask: number[];
+}
+
+export interface WeightedResponse {
+  response: ParsedResponse;
+  /** Probability (tier A: exact π; tier B: 1/S for S samples). */
+  probability: number;
+  /** The Conductor's context for this response (same layout as terminalHidden). */
+  hidden: number[];
+}
+
+export interface MaestroPolicy {
+  readonly tier: PolicyTier;
+  /** What grpoStep trains. */
+  readonly model: PolicyModel;
+  /** Frozen copy for the KL term (taken at construction / after pre-training). */
+  readonly reference: LogitsModel;
+  /** Length of the Conductor's context vector. */
+  readonly hiddenSize: number;
+  /** `groupSize` responses to each prompt, rollouts ordered prompt-major. */
+  sample(prompts: readonly MaestroPrompt[], groupSize: number, rng: Rng): MaestroRollout[];
+  /** Stopped-gradient state after prompt + response, one row per rollout (plain numbers). */
+  terminalHidden(rollouts: readonly MaestroRollout[]): number[][];
+  /** Stopped-gradient state after the prompt alone (the prompt-level Conductor's context). */
+  promptHidden(prompts: readonly MaestroPrompt[]): number[][];
+  /** Responses and their probabilities for evaluation; `samples` is used by sampling tiers only. */
+  responseDistribution(prompts: readonly MaestroPrompt[], rng: Rng, samples: number): WeightedResponse[][];
+  /** Refreshes the KL reference to the current weights (after pre-training). */
+  resetReference(): void;
+  dispose(): void;
+}
