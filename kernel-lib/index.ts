@@ -5,7 +5,7 @@
  *
  * Flat: errors, random streams, backend, notebook plumbing, figures and tables.
  * Namespaced (their short names would collide): metrics, io, envs, models, grads, features,
- * prism, train, experiments, bridge, maestro.
+ * prism, train, experiments, bridge, maestro, g2is.
  */
 export * from "./errors";
 export * from "./random";
@@ -23,4 +23,5 @@ export * as train from "./train";
 export * as experiments from "./experiments";
 export * as bridge from "./bridge";
 export * as maestro from "./maestro";
+export * as g2is from "./g2is";
 export { tf } from "./tf";

@@ -10,6 +10,7 @@ import { initBackend, describeBackend } from "../../kernel-lib/backend";
 import { atomicWriteFile } from "../../kernel-lib/io/atomic";
 import { BenchResult, formatTable, pythonWithNumpy, runPythonSide } from "./harness";
 import { benchGini, benchProbe } from "./workloads";
+import { benchGraphs, numpyGraphRow } from "./g2is-workloads";
 
 const root = join(__dirname, "..", "..");
 
@@ -25,6 +26,9 @@ async function main(): Promise<void> {
     const giniBench = await benchGini(workdir);
     rows.push(...giniBench.rows);
     console.log(`gini done: ${(giniBench.seconds * 1000).toFixed(0)} ms`);
+    const graphRows = await benchGraphs(workdir);
+    rows.push(...graphRows);
+    console.log("graphs and features done");
 
     const recorded = join(root, ".jupyter", "python-path");
     const candidates = [process.env.GRADLAB_PYTHON ?? "", existsSync(recorded) ? readFileSync(recorded, "utf8").trim() : "", "/usr/bin/python3", "python3"].filter(Boolean);
@@ -60,6 +64,13 @@ async function main(): Promise<void> {
             baselineValue: perSecond, ratio: probe.batchedPerSecond / perSecond, notes: `max rel err ${v.maxRelErrorVsGradlab.toExponential(2)}`,
           });
         } else if (vmap !== undefined) console.log(`PyTorch vmap: ${String(vmap)}`);
+      }
+      const exactRow = graphRows.find((r) => r.id === "graph.exact");
+      const g2isSide = runPythonSide(python, join(__dirname, "python_g2is.py"), workdir);
+      if (typeof g2isSide === "string") console.log(g2isSide);
+      else if (exactRow) {
+        const row = numpyGraphRow(exactRow, g2isSide);
+        if (row) rows.push(row);
       }
     }
   } finally {

@@ -1,0 +1,186 @@
+/**
+ * G2IS step 1, "core knowledge": PCA of the target (validation) gradient matrix V (n × d, rows
+ * centred). Keep the fewest principal components whose cumulative explained-variance ratio
+ * reaches `valK` (default 0.5); weights are their ratios renormalised to sum 1; components are
+ * unit vectors K_i in PCA order (largest variance first).
+ *
+ * Which strategy when (chosen automatically, or forced with `method`):
+ *  - "gram" when n ≤ d (the usual case: tens of targets, d = 512…8192): eigen-decompose the n×n
+ *    Gram matrix X·Xᵀ of the centred rows; K_k = Xᵀu_k / √λ_k.
+ *  - "covariance" when n > d: eigen-decompose Xᵀ·X (d×d) directly.
+ * Both use the Jacobi solver (eigen.ts), limited to min(n, d) ≤ `maxEigenSize` (default 1024).
+ * Ratios are λ_k / Σ‖x_i − x̄‖² (the same ratio as sklearn's explained_variance_ratio_; the n−1
+ * divisor cancels). Rows are used as given: pass normalised features if the walk uses them.
+ *
+ * Sign convention (*open*: PCA fixes a component only up to sign; the official code inherits
+ * sklearn's svd_flip, which makes the largest-|entry| positive in recent versions). The walk picks
+ * its anchor by SIGNED cosine with K_i, so the sign decides whether it walks towards or away from
+ * the targets. Default "mean-aligned": flip K_i so the mean target gradient has a non-negative
+ * projection on it (so the anchor lies on the targets' side); if that projection is ~0 it falls
+ * back to "largest-positive". "largest-positive" gives sklearn's convention.
+ *
+ * Degenerate targets (*open*): with one target row, or rows that are all identical, the centred
+ * matrix is zero and PCA is undefined; then one component, the normalised mean target gradient,
+ * is returned with weight 1 and `method: "mean-direction"` (rather than failing a one-example
+ * target set).
+ */
+import { InvalidArgumentError, assertKnownKeys, assertOneOf } from "../errors";
+import { symmetricEigen } from "./eigen";
+import { FeatureRows, TargetSubtasks, assertInRange, checkRowsNamed, flattenTargets } from "./rows";
+
+export const COMPONENT_SIGNS = ["mean-aligned", "largest-positive"] as const;
+export type ComponentSign = (typeof COMPONENT_SIGNS)[number];
+export const PCA_METHODS = ["auto", "gram", "covariance"] as const;
+export type PcaMethod = (typeof PCA_METHODS)[number];
+
+export interface CoreKnowledgeOptions {
+  /** Cumulative explained-variance ratio to reach, in (0, 1]. Default 0.5. */
+  valK?: number;
+  sign?: ComponentSign;
+  method?: PcaMethod;
+  /** Largest eigenproblem the Jacobi solver is allowed (default 1024). */
+  maxEigenSize?: number;
+}
+
+export interface CoreKnowledge {
+  /** K_i, unit vectors, PCA order. */
+  components: Float64Array[];
+  /** w_i: kept variance ratios renormalised to sum 1. */
+  weights: number[];
+  /** The kept components' own explained-variance ratios. */
+  varianceRatios: number[];
+  /** Every non-trivial component's ratio, descending (the scree). */
+  spectrum: number[];
+  /** Σ of the kept ratios (≥ valK unless the spectrum ran out). */
+  cumulativeRatio: number;
+  /** The mean target row (what is subtracted before PCA). */
+  mean: Float64Array;
+  method: "gram" | "covariance" | "mean-direction";
+  numTargets: number;
+}
+
+const OPTION_KEYS = ["valK", "sign", "method", "maxEigenSize"];
+/** Eigenvalues below this fraction of the total variance are numerical zero (rank deficiency). */
+const RELATIVE_ZERO = 1e-12;
+/** valK is reached if the cumulative ratio is within this of it (so 0.5 reached "exactly" counts). */
+const RATIO_SLACK = 1e-12;
+
+export function coreKnowledge(targets: FeatureRows | TargetSubtasks, options: CoreKnowledgeOptions = {}): CoreKnowledge {
+  assertKnownKeys("options", options, OPTION_KEYS);
+  const valK = options.valK ?? 0.5;
+  assertInRange("options.valK", valK, 0, 1, true);
+  const sign = options.sign ?? "mean-aligned";
+  assertOneOf("options.sign", sign, COMPONENT_SIGNS);
+  const requested = options.method ?? "auto";
+  assertOneOf("options.method", requested, PCA_METHODS);
+  const maxEigenSize = options.maxEigenSize ?? 1024;
+  if (!Number.isInteger(maxEigenSize) || maxEigenSize < 1) throw new InvalidArgumentError("options.maxEigenSize", "a positive integer", maxEigenSize);
+  const rows = flattenTargets("targets", targets);
+  const d = checkRowsNamed("targets", rows), n = rows.length;
+
+  const mean = new Float64Array(d);
+  for (const row of rows) for (let k = 0; k < d; k++) mean[k] += row[k];
+  for (let k = 0; k < d; k++) mean[k] /= n;
+  const x = new Float64Array(n * d);
+  let total = 0, rawScale = 0;
+  for (let i = 0; i < n; i++) for (let k = 0; k < d; k++) {
+    const value = rows[i][k] - mean[k];
+    x[i * d + k] = value;
+    total += value * value;
+    rawScale += rows[i][k] * rows[i][k];
+  }
+
+  if (!(total > RELATIVE_ZERO * rawScale)) {
+    const norm = euclidean(mean);
+    if (norm === 0) throw new InvalidArgumentError("targets", "at least one non-zero target row", "all-zero rows");
+    return {
+      components: [mean.map((m) => m / norm)], weights: [1], varianceRatios: [1], spectrum: [], cumulativeRatio: 1,
+      mean, method: "mean-direction", numTargets: n,
+    };
+  }
+
+  const method = requested === "auto" ? (n <= d ? "gram" : "covariance") : requested;
+  const size = method === "gram" ? n : d;
+  if (size > maxEigenSize) {
+    throw new InvalidArgumentError("targets", `min(n, d) ≤ ${maxEigenSize} for the Jacobi PCA (or raise options.maxEigenSize)`, `a ${method} matrix of size ${size}`);
+  }
+  const { values, vectors } = method === "gram" ? symmetricEigen(gram(x, n, d), n) : symmetricEigen(covariance(x, n, d), d);
+
+  const spectrum: number[] = [], components: Float64Array[] = [];
+  let cumulative = 0;
+  for (let k = 0; k < values.length; k++) {
+    if (!(values[k] > RELATIVE_ZERO * total)) break;
+    const ratio = values[k] / total;
+    spectrum.push(ratio);
+    if (cumulative < valK - RATIO_SLACK) {
+      components.push(orient(method === "gram" ? principalAxisFromGram(x, n, d, vectors[k]) : vectors[k], mean, sign));
+      cumulative += ratio;
+    }
+  }
+  const varianceRatios = spectrum.slice(0, components.length);
+  const kept = varianceRatios.reduce((a, b) => a + b, 0);
+  return {
+    components, weights: varianceRatios.map((r) => r / kept), varianceRatios, spectrum, cumulativeRatio: kept,
+    mean, method, numTargets: n,
+  };
+}
+
+function gram(x: Float64Array, n: number, d: number): Float64Array {
+  const g = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = i; j < n; j++) {
+    let s = 0;
+    for (let k = 0; k < d; k++) s += x[i * d + k] * x[j * d + k];
+    g[i * n + j] = s;
+    g[j * n + i] = s;
+  }
+  return g;
+}
+
+function covariance(x: Float64Array, n: number, d: number): Float64Array {
+  const c = new Float64Array(d * d);
+  for (let i = 0; i < n; i++) {
+    const o = i * d;
+    for (let a = 0; a < d; a++) {
+      const xa = x[o + a];
+      if (xa === 0) continue;
+      for (let b = a; b < d; b++) c[a * d + b] += xa * x[o + b];
+    }
+  }
+  for (let a = 0; a < d; a++) for (let b = a + 1; b < d; b++) c[b * d + a] = c[a * d + b];
+  return c;
+}
+
+/** Xᵀu, renormalised to unit length (= Xᵀu/√λ up to rounding). */
+function principalAxisFromGram(x: Float64Array, n: number, d: number, u: Float64Array): Float64Array {
+  const axis = new Float64Array(d);
+  for (let i = 0; i < n; i++) {
+    if (u[i] === 0) continue;
+    for (let k = 0; k < d; k++) axis[k] += u[i] * x[i * d + k];
+  }
+  const norm = euclidean(axis);
+  for (let k = 0; k < d; k++) axis[k] /= norm;
+  return axis;
+}
+
+function orient(axis: Float64Array, mean: Float64Array, sign: ComponentSign): Float64Array {
+  const out = Float64Array.from(axis);
+  let flip = false, decided = false;
+  if (sign === "mean-aligned") {
+    let projection = 0, meanNorm = 0;
+    for (let k = 0; k < out.length; k++) { projection += out[k] * mean[k]; meanNorm += mean[k] * mean[k]; }
+    if (Math.abs(projection) > 1e-9 * Math.sqrt(meanNorm)) { flip = projection < 0; decided = true; }
+  }
+  if (!decided) {
+    let best = 0;
+    for (let k = 1; k < out.length; k++) if (Math.abs(out[k]) > Math.abs(out[best]) + 1e-15) best = k;
+    flip = out[best] < 0;
+  }
+  if (flip) for (let k = 0; k < out.length; k++) out[k] = -out[k];
+  return out;
+}
+
+function euclidean(values: Float64Array): number {
+  let s = 0;
+  for (let k = 0; k < values.length; k++) s += values[k] * values[k];
+  return Math.sqrt(s);
+}

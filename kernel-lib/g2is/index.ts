@@ -1,0 +1,24 @@
+/**
+ * G2IS (gradient graph + gradient walk; Zhao et al., ACL 2025) and LESS (Xia et al., ICML 2024)
+ * data selection on plain feature matrices, with the ablations and baselines of the paper.
+ * Typical use: features (projected, normalised per-example gradients) → `selectG2IS(pool, target)`;
+ * `selectLess(checkpoints, k)`; `selectNoGraph`, `selectRandom`, `selectBySimilarity` (+ `tfidfVectors`).
+ */
+export { lessScores, selectLess } from "./less";
+export type { LessCheckpoint, LessOptions, LessScores } from "./less";
+export { coreKnowledge, COMPONENT_SIGNS, PCA_METHODS } from "./core-knowledge";
+export type { CoreKnowledge, CoreKnowledgeOptions, ComponentSign, PcaMethod } from "./core-knowledge";
+export { symmetricEigen } from "./eigen";
+export type { SymmetricEigen } from "./eigen";
+export { totalBudget, splitBudget, componentBudgets } from "./budget";
+export type { ComponentBudgets } from "./budget";
+export { exactKnnGraph, hnswKnnGraph, buildKnnGraph, neighborsOf, recallAtK, GRAPH_METHODS } from "./knn-graph";
+export type { KnnGraph, GraphMethod, ExactGraphOptions, HnswGraphOptions } from "./knn-graph";
+export { gradientWalk } from "./walk";
+export type { WalkOptions, WalkResult, ComponentWalk, AcceptanceKind, UnderfillReport } from "./walk";
+export { selectG2IS, selectNoGraph, selectRandom, selectBySimilarity, AUTO_EXACT_LIMIT } from "./select";
+export type { G2ISOptions, G2ISSelection, SelectedComponent, SelectionCommonOptions } from "./select";
+export { fitTfidf, tfidfVectors, ngramsOf, TFIDF_ANALYZERS } from "./tfidf";
+export type { TfidfModel, TfidfOptions, TfidfAnalyzer } from "./tfidf";
+export { topKIndices, argsortDescending } from "./rows";
+export type { FeatureRows, TargetSubtasks } from "./rows";
