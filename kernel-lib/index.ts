@@ -5,7 +5,7 @@
  *
  * Flat: errors, random streams, backend, notebook plumbing, figures and tables.
  * Namespaced (their short names would collide): metrics, io, envs, models, grads, features,
- * prism, train, experiments, bridge, maestro, g2is.
+ * prism, train, experiments, bridge, maestro, g2is, agents.
  */
 export * from "./errors";
 export * from "./random";
@@ -24,4 +24,5 @@ export * as experiments from "./experiments";
 export * as bridge from "./bridge";
 export * as maestro from "./maestro";
 export * as g2is from "./g2is";
+export * as agents from "./agents";
 export { tf } from "./tf";

@@ -1,0 +1,127 @@
+/**
+ * GRPO (optionally GiGPO) for an agent in an environment: each iteration draws tasks from the RL
+ * task pool, samples G episodes per task with the current policy, and takes one grpoStep on them.
+ * RL uses the tasks, never the expert's actions. The reference for the KL term is a frozen copy
+ * of the policy at the start of this phase (for PRISM arms: the SFT'd policy).
+ *
+ * Costs: env steps, forward/backward token passes and wall-clock are summed over the phase
+ * (rollout scoring + GRPO's own passes), so arms can be compared on compute as well as success.
+ */
+import { tf } from "../tf";
+import { assertKnownKeys, EmptyInputError, InvalidArgumentError } from "../errors";
+import { Rng, Seed, toRng } from "../random";
+import type { AgentEnv, Task } from "../envs/types";
+import type { PhaseCost } from "../train/rl-types";
+import { createReference, grpoStep } from "../train/grpo";
+import { collectRollouts, RolloutReward } from "./rollout";
+import { evaluateAgent } from "./evaluate";
+import type { TransformerAgent } from "./policy";
+
+export interface AgentGrpoOptions<T extends Task> {
+  iterations: number;
+  tasksPerIteration: number;
+  groupSize: number;
+  learningRate: number;
+  seed: Seed | Rng;
+  klBeta?: number;
+  clipEpsilon?: number;
+  ppoEpochs?: number;
+  temperature?: number;
+  reward?: RolloutReward;
+  /** GiGPO-style step-level advantages on top of the episode-level ones. */
+  stepLevel?: boolean;
+  /** Evaluate greedily on these tasks every `evalEvery` iterations (and at the end). */
+  evalTasks?: readonly T[];
+  evalEvery?: number;
+  onIteration?: (point: GrpoCurvePoint) => void;
+}
+
+export interface GrpoCurvePoint {
+  iteration: number;
+  rolloutSuccess: number;
+  rolloutReward: number;
+  groupsWithSignal: number;
+  loss: number | null;
+  kl: number | null;
+  /** Greedy success on evalTasks, when evaluated at this iteration. */
+  evalSuccess?: number;
+}
+
+export interface AgentGrpoResult {
+  curve: GrpoCurvePoint[];
+  cost: PhaseCost;
+}
+
+const KEYS = ["iterations", "tasksPerIteration", "groupSize", "learningRate", "seed", "klBeta", "clipEpsilon", "ppoEpochs",
+  "temperature", "reward", "stepLevel", "evalTasks", "evalEvery", "onIteration"];
+
+export function trainAgentGrpo<T extends Task>(env: AgentEnv<T>, agent: TransformerAgent, taskPool: readonly T[], options: AgentGrpoOptions<T>): AgentGrpoResult {
+  assertKnownKeys("options", options, KEYS);
+  if (taskPool.length === 0) throw new EmptyInputError("taskPool", "at least one RL task");
+  for (const key of ["iterations", "tasksPerIteration", "groupSize"] as const) {
+    const v = options[key];
+    if (!Number.isInteger(v) || v <= 0) throw new InvalidArgumentError(`options.${key}`, "a positive integer", v);
+  }
+  if (options.evalEvery !== undefined && (!Number.isInteger(options.evalEvery) || options.evalEvery <= 0)) {
+    throw new InvalidArgumentError("options.evalEvery", "a positive integer", options.evalEvery);
+  }
+  const rng = toRng(options.seed).derive("agent-grpo");
+  const reference = createReference(agent.model);
+  const optimizer = tf.train.adam(options.learningRate);
+  const cost: PhaseCost = { phase: "rl", seconds: 0, forwardTokens: 0, backwardTokens: 0, optimizerSteps: 0, envSteps: 0 };
+  const curve: GrpoCurvePoint[] = [];
+  const started = Date.now();
+  // Walk the pool in shuffled passes so every RL task is used before any repeats.
+  let order: number[] = [];
+  let pass = 0;
+  const nextTasks = (): T[] => {
+    const out: T[] = [];
+    while (out.length < options.tasksPerIteration) {
+      if (order.length === 0) order = rng.derive("pass", pass++).shuffle(taskPool.map((_, i) => i));
+      out.push(taskPool[order.shift()!]);
+    }
+    return out;
+  };
+  const evaluate = (): number => {
+    const result = evaluateAgent(env, agent, options.evalTasks!, { mode: "greedy" });
+    cost.envSteps += result.envSteps;
+    cost.forwardTokens += result.forwardTokens;
+    return result.successRate;
+  };
+  try {
+    for (let iteration = 1; iteration <= options.iterations; iteration++) {
+      const rollouts = collectRollouts(env, nextTasks(), agent, {
+        groupSize: options.groupSize, seed: rng.derive("rollouts", iteration).tfSeed(),
+        temperature: options.temperature, reward: options.reward,
+      });
+      cost.envSteps += rollouts.cost.envSteps;
+      cost.forwardTokens += rollouts.cost.forwardTokens;
+      let loss: number | null = null, kl: number | null = null;
+      // Groups whose rewards are all equal carry no GRPO signal; a batch of only those is skipped.
+      if (rollouts.stats.groupsWithSignal > 0) {
+        const step = grpoStep(agent.model, reference, rollouts.samples, {
+          optimizer, klBeta: options.klBeta, clipEpsilon: options.clipEpsilon, ppoEpochs: options.ppoEpochs,
+          stepLevel: options.stepLevel, seed: rng.derive("minibatch", iteration),
+        });
+        loss = step.loss; kl = step.kl;
+        cost.forwardTokens += step.cost.forwardTokens;
+        cost.backwardTokens += step.cost.backwardTokens;
+        cost.optimizerSteps += step.cost.optimizerSteps;
+      }
+      const point: GrpoCurvePoint = {
+        iteration, rolloutSuccess: rollouts.stats.successRate, rolloutReward: rollouts.stats.meanReward,
+        groupsWithSignal: rollouts.stats.groupsWithSignal, loss, kl,
+      };
+      const evalDue = options.evalTasks !== undefined && options.evalTasks.length > 0 &&
+        (iteration === options.iterations || (options.evalEvery !== undefined && iteration % options.evalEvery === 0));
+      if (evalDue) point.evalSuccess = evaluate();
+      curve.push(point);
+      options.onIteration?.(point);
+    }
+  } finally {
+    optimizer.dispose();
+    reference.dispose();
+    cost.seconds = (Date.now() - started) / 1000;
+  }
+  return { curve, cost };
+}
