@@ -19,3 +19,4 @@ export * from "./conductor";
 export * from "./arms";
 export * from "./train";
 export * from "./tuning";
+export * from "./study";
