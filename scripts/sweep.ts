@@ -15,7 +15,7 @@
  * Exit codes: 0 every planned run is ok; 1 some run failed (or an unexpected error);
  * 2 bad command line, unknown study or preset (one line on stderr naming the valid values).
  */
-import { initBackend, describeBackend } from "../kernel-lib/backend";
+import { initBackend } from "../kernel-lib/backend";
 import { GradlabError, InvalidArgumentError, UnknownOptionError } from "../kernel-lib/errors";
 import { getStudy, loadStudyModule } from "../kernel-lib/experiments/registry";
 import { RunFailedError, Study, runSweep } from "../kernel-lib/experiments/sweep";
@@ -104,9 +104,9 @@ async function main(argv: readonly string[]): Promise<number> {
     if (e instanceof GradlabError) { console.error(`sweep: ${oneLine(e.message)}`); return 2; }
     throw e;
   }
-  // The fast backend for every study (wasm here; GRADLAB_BACKEND forces one), chosen before any run.
-  const backend = await initBackend();
-  console.error(describeBackend(backend));
+  // The fast backend for every study (wasm here; GRADLAB_BACKEND forces one), chosen before any
+  // run; each record names it, so nothing is printed here (stderr stays one line on errors).
+  await initBackend();
   let result;
   try {
     result = await runSweep(study, {
