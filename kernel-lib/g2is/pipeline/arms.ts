@@ -1,0 +1,120 @@
+/**
+ * One arm of the study = select → fine-tune → evaluate → describe:
+ *  - the selection (selection.ts) for a target, budget, valK, δ;
+ *  - a fresh LoRA on the base model trained on the selected pool examples with the SAME settings
+ *    for every arm (fixed number of updates, so small and large selections get equal compute);
+ *  - every target's held-out test: exact match of greedy decoding (toy) and mean response loss;
+ *    the union target is scored on the pooled predictions of its parts;
+ *  - the selection's composition (share of each pool group), conflicting and duplicate shares.
+ * Fine-tuning results are memoised per pipeline by (selected set, seed, settings): arms that pick
+ * the same set — "full" and "random" for every target, a δ that changes nothing — train once.
+ */
+import { createHash } from "node:crypto";
+import { EmptyInputError } from "../../errors";
+import { exactMatch, exampleLosses, fineTuneLora, greedyDecode, withLora } from "./evaluation";
+import type { PreparedPipeline } from "./prepare";
+import { SelectionOutcome, SelectionRequest, selectForTarget } from "./selection";
+
+export interface FinetuneSettings {
+  steps: number;
+  batchSize: number;
+  learningRate: number;
+}
+
+export interface TargetScores {
+  /** Exact-match accuracy of greedy decoding (null for real text: not meaningful there). */
+  exactMatch: number | null;
+  /** Mean response-token loss on the test. */
+  loss: number;
+  /** Exact match per subtask (toy). */
+  perSubtask: Record<string, number>;
+}
+
+export interface ArmResult {
+  selection: SelectionOutcome;
+  /** Share of the selection from each pool group (0 for groups not picked). */
+  composition: Record<string, number>;
+  conflictFraction: number;
+  duplicateFraction: number;
+  scores: Record<string, TargetScores>;
+  finetuneSeconds: number;
+  evaluationSeconds: number;
+  /** True when the fine-tune + evaluation came from the memo. */
+  reused: boolean;
+  tokens: number;
+}
+
+const memos = new WeakMap<PreparedPipeline, Map<string, { scores: Record<string, TargetScores>; finetuneSeconds: number; evaluationSeconds: number; tokens: number }>>();
+
+/** Scores every target of the dataset for `params` (null = the base model without LoRA). */
+export function scoreTargets(p: PreparedPipeline, params: Float32Array | null): Record<string, TargetScores> {
+  const { dataset } = p;
+  const run = () => {
+    const perTarget: Record<string, { predictions: string[] | null; losses: number[] }> = {};
+    const names = Object.keys(dataset.targets).filter((n) => n !== "union");
+    for (const name of names) {
+      const test = dataset.targets[name].test;
+      const predictions = dataset.kind === "toy" ? greedyDecode(p.base, dataset.codec, test.map((e) => e.prompt), { maxNewTokens: dataset.maxAnswerTokens + 1 }) : null;
+      perTarget[name] = { predictions, losses: exampleLosses(p.base, test.map((e) => e.example)) };
+    }
+    const scores: Record<string, TargetScores> = {};
+    const summarise = (entries: { answer: string; subtask: string }[], predictions: string[] | null, losses: number[]): TargetScores => {
+      const perSubtask: Record<string, number> = {};
+      if (predictions !== null) {
+        for (const s of [...new Set(entries.map((e) => e.subtask))]) {
+          const idx = entries.map((e, i) => (e.subtask === s ? i : -1)).filter((i) => i >= 0);
+          perSubtask[s] = exactMatch(idx.map((i) => predictions[i]), idx.map((i) => entries[i].answer));
+        }
+      }
+      return { exactMatch: predictions === null ? null : exactMatch(predictions, entries.map((e) => e.answer)), loss: losses.reduce((a, b) => a + b, 0) / losses.length, perSubtask };
+    };
+    for (const name of names) scores[name] = summarise(dataset.targets[name].test, perTarget[name].predictions, perTarget[name].losses);
+    if (dataset.targets.union !== undefined) {
+      // The union's test is the concatenation of its parts' tests (pool.ts), in target order.
+      const entries = names.flatMap((n) => dataset.targets[n].test);
+      const predictions = dataset.kind === "toy" ? names.flatMap((n) => perTarget[n].predictions!) : null;
+      scores.union = summarise(entries, predictions, names.flatMap((n) => perTarget[n].losses));
+    }
+    return scores;
+  };
+  return params === null ? run() : withLora(p.base, p.loraOptions, params, run);
+}
+
+function describe(p: PreparedPipeline, indices: readonly number[]): { composition: Record<string, number>; conflictFraction: number; duplicateFraction: number } {
+  const composition: Record<string, number> = Object.fromEntries(p.dataset.groups.map((g) => [g, 0]));
+  let conflicts = 0, duplicates = 0;
+  for (const i of indices) {
+    const e = p.dataset.pool[i];
+    composition[e.group] = (composition[e.group] ?? 0) + 1;
+    if (e.conflict) conflicts++;
+    if (e.duplicate) duplicates++;
+  }
+  const n = Math.max(1, indices.length);
+  for (const g of Object.keys(composition)) composition[g] /= n;
+  return { composition, conflictFraction: conflicts / n, duplicateFraction: duplicates / n };
+}
+
+export function runArm(p: PreparedPipeline, request: SelectionRequest, finetune: FinetuneSettings): ArmResult {
+  const selection = selectForTarget(p, request);
+  if (selection.indices.length === 0 && request.method !== "base") throw new EmptyInputError("selection", `at least one example (method ${request.method} selected none)`);
+  let memo = memos.get(p);
+  if (memo === undefined) { memo = new Map(); memos.set(p, memo); }
+  const sorted = [...selection.indices].sort((a, b) => a - b);
+  const key = createHash("sha256").update(JSON.stringify({ sorted, seed: request.seed, finetune })).digest("hex");
+  let cached = memo.get(key);
+  const reused = cached !== undefined;
+  if (cached === undefined) {
+    let params: Float32Array | null = null, finetuneSeconds = 0, tokens = 0;
+    if (sorted.length > 0) {
+      const tuned = fineTuneLora(p.base, sorted.map((i) => p.dataset.pool[i].example), { lora: p.loraOptions, training: { ...finetune, schedule: "linear" } }, request.seed);
+      params = tuned.params;
+      finetuneSeconds = tuned.seconds;
+      tokens = tuned.tokens;
+    }
+    const started = performance.now();
+    const scores = scoreTargets(p, params);
+    cached = { scores, finetuneSeconds, evaluationSeconds: (performance.now() - started) / 1000, tokens };
+    memo.set(key, cached);
+  }
+  return { selection, ...describe(p, selection.indices), ...cached, reused };
+}

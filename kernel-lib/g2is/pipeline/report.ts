@@ -1,0 +1,83 @@
+/**
+ * Turning the study's run records into the numbers a notebook shows: typed rows from the run
+ * store, mean ± std over seeds per group, and per-target comparisons. Pure data: nothing is
+ * rendered or trained here.
+ *
+ * Which function when: `studyRows` once on the sweep's records; `aggregateRows` for any
+ * "mean ± std over seeds" table or chart (std is the sample standard deviation, n − 1 in the
+ * denominator; 0 with a single seed, which `n` makes visible).
+ */
+import { InvalidArgumentError } from "../../errors";
+import type { RunRecord } from "../../experiments/run-store";
+
+export interface StudyRow {
+  target: string;
+  method: string;
+  trainK: number;
+  valK: number;
+  delta: number;
+  seed: number;
+  blocks: string[];
+  dataset: string;
+  exactMatch: number | null;
+  testLoss: number;
+  selected: number;
+  budget: number;
+  conflictFraction: number;
+  duplicateFraction: number;
+  composition: Record<string, number>;
+  componentWeights: number[];
+  componentPaths: number[][];
+  componentKinds: string[][];
+  fallbacks: number;
+  underfilled: number;
+  finetuneSeconds: number;
+  wallSeconds: number;
+}
+
+/** The ok records of the g2is study as typed rows. */
+export function studyRows(records: readonly RunRecord[]): StudyRow[] {
+  if (!Array.isArray(records)) throw new InvalidArgumentError("records", "an array of run records", records);
+  return records.filter((r) => r.status === "ok").map((r) => {
+    const c = r.config as Record<string, unknown>, m = r.metrics as Record<string, unknown>;
+    return {
+      target: String(c.target), method: String(c.method), trainK: Number(c.trainK), valK: Number(c.valK), delta: Number(c.delta), seed: r.seed,
+      blocks: String(m.blocks ?? "").split("+").filter((b) => b.length > 0), dataset: String(m.dataset),
+      exactMatch: m.exactMatch === null || m.exactMatch === undefined ? null : Number(m.exactMatch),
+      testLoss: Number(m.testLoss), selected: Number(m.selected), budget: Number(m.budget),
+      conflictFraction: Number(m.conflictFraction), duplicateFraction: Number(m.duplicateFraction),
+      composition: (m.composition ?? {}) as Record<string, number>,
+      componentWeights: (m.componentWeights ?? []) as number[], componentPaths: (m.componentPaths ?? []) as number[][],
+      componentKinds: (m.componentKinds ?? []) as string[][],
+      fallbacks: Number(m.fallbacks ?? 0), underfilled: Number(m.underfilled ?? 0), finetuneSeconds: Number(m.finetuneSeconds ?? 0), wallSeconds: r.wallSeconds,
+    };
+  });
+}
+
+export interface Aggregate { mean: number; std: number; n: number }
+
+/** Mean and sample std (n − 1; 0 for one value) of finite values; NaN mean for none. */
+export function meanStd(values: readonly number[]): Aggregate {
+  const v = values.filter((x) => Number.isFinite(x));
+  if (v.length === 0) return { mean: NaN, std: NaN, n: 0 };
+  const mean = v.reduce((a, b) => a + b, 0) / v.length;
+  const std = v.length > 1 ? Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / (v.length - 1)) : 0;
+  return { mean, std, n: v.length };
+}
+
+/**
+ * Groups rows by the given fields and aggregates `metric` over each group (typically over seeds):
+ * one record per group with the key fields, `mean`, `std`, `n`, in first-appearance order.
+ */
+export function aggregateRows<K extends keyof StudyRow>(rows: readonly StudyRow[], by: readonly K[], metric: (row: StudyRow) => number | null): (Pick<StudyRow, K> & Aggregate)[] {
+  const groups = new Map<string, { key: Pick<StudyRow, K>; values: number[] }>();
+  for (const row of rows) {
+    const key = Object.fromEntries(by.map((k) => [k, row[k]])) as Pick<StudyRow, K>;
+    const id = JSON.stringify(key);
+    let g = groups.get(id);
+    if (g === undefined) { g = { key, values: [] }; groups.set(id, g); }
+    const v = metric(row);
+    if (v !== null) g.values.push(v);
+  }
+  return [...groups.values()].map((g) => ({ ...g.key, ...meanStd(g.values) }));
+}

@@ -1,0 +1,196 @@
+/**
+ * Every selection arm of the study on a prepared pipeline, one entry point:
+ *
+ *   g2is            core knowledge (PCA of the target gradients) → budgets → k-NN graph → walk
+ *   less            LESS scores (checkpoint-weighted cosines, mean per subtask, max over subtasks)
+ *   sim-tfidf       mean cosine to the target's validation texts, n-gram TF-IDF (a STAND-IN for
+ *                   Sentence-BERT: surface similarity)
+ *   sim-hidden      the same on the base model's mean-pooled hidden states (a STAND-IN for
+ *                   Sentence-BERT: the model's own "semantic" embedding)
+ *   random          seeded uniform draw          full   the whole pool      base  nothing (no fine-tuning)
+ *   g2is-no-graph   ablation: per component the top-b_i rows by signed cosine, no walk
+ *   g2is-no-grad    ablation: the same walk on hidden-state embeddings instead of gradients
+ *
+ * Feature space for the walk (*open*: the papers do not say how G2IS combines LESS's checkpoints):
+ * each example's unit features of the C checkpoints are concatenated with weights √η̂_c (η̂ the
+ * normalised epoch learning rates), so the inner product of two combined rows is exactly
+ * Σ_c η̂_c cos_c — LESS's checkpoint weighting — and combined rows are unit vectors again.
+ * LESS itself streams the pool from the on-disk feature stores chunk by chunk
+ * (`lessScoresFromStores`), the path a pool larger than memory would take.
+ * The k-NN graphs (gradient and hidden-state spaces) are built once per pipeline and reused by
+ * every target, budget, valK and δ.
+ */
+import { InvalidArgumentError, UnknownOptionError } from "../../errors";
+import { lessScores, LessCheckpoint } from "../less";
+import { selectG2IS, selectNoGraph, selectRandom, selectBySimilarity, G2ISSelection } from "../select";
+import { exactKnnGraph, KnnGraph } from "../knn-graph";
+import { totalBudget } from "../budget";
+import { topKIndices } from "../rows";
+import { fitTfidf } from "../tfidf";
+import type { FeatureStore } from "./feature-store";
+import type { PreparedPipeline } from "./prepare";
+
+export const SELECTION_METHODS = ["g2is", "less", "sim-tfidf", "sim-hidden", "random", "full", "g2is-no-graph", "g2is-no-grad", "base"] as const;
+export type SelectionMethod = (typeof SELECTION_METHODS)[number];
+
+export interface SelectionRequest {
+  method: SelectionMethod;
+  target: string;
+  /** Budget fraction B = floor(N·trainK). */
+  trainK: number;
+  valK: number;
+  delta: number;
+  /** Neighbours per node of the k-NN graph. */
+  k: number;
+  /** Seeds the random arm. */
+  seed: number;
+}
+
+export interface SelectionOutcome {
+  method: SelectionMethod;
+  indices: number[];
+  budget: number;
+  /** G2IS arms: each component's visit order, weight, and how each step was accepted. */
+  components: { weight: number; budget: number; path: number[]; kinds: string[] }[];
+  underfilled: number;
+  /** Fallback acceptances (G2IS arms): the walk left the graph. */
+  fallbacks: number;
+}
+
+/**
+ * LESS scores with the pool read chunk by chunk from one feature store per checkpoint (the stores
+ * must hold the same rows in the same chunking). Equal to `lessScores` on the in-memory rows,
+ * because every row's score depends on that row alone.
+ */
+export function lessScoresFromStores(stores: readonly FeatureStore[], targets: readonly (readonly (readonly Float32Array[])[])[], weights: readonly number[], subtaskNames?: readonly string[]): Float64Array {
+  if (stores.length === 0 || stores.length !== targets.length || stores.length !== weights.length) {
+    throw new InvalidArgumentError("stores", "one store, one target group list and one weight per checkpoint", `${stores.length} stores, ${targets.length} target lists, ${weights.length} weights`);
+  }
+  const rows = stores[0].rows;
+  stores.forEach((s, c) => { if (s.rows !== rows || s.meta.chunkRows !== stores[0].meta.chunkRows) throw new InvalidArgumentError(`stores[${c}]`, `${rows} rows chunked like stores[0]`, `${s.rows} rows`); });
+  const scores = new Float64Array(rows);
+  const iterators = stores.map((s) => s.chunks());
+  for (;;) {
+    const chunks = iterators.map((it) => it.next());
+    if (chunks[0].done) break;
+    const first = chunks[0].value;
+    const checkpoints: LessCheckpoint[] = chunks.map((chunk, c) => ({
+      pool: chunk.value!.rows,
+      targets: subtaskNames ? Object.fromEntries(subtaskNames.map((n, s) => [n, targets[c][s]])) : targets[c].map((g) => g),
+      weight: weights[c],
+    }));
+    scores.set(lessScores(checkpoints).scores, first.start);
+  }
+  return scores;
+}
+
+/** √η̂-weighted concatenation of per-checkpoint unit rows (see the module header). */
+export function combineCheckpoints(perCheckpoint: readonly (readonly Float32Array[])[], weights: readonly number[]): Float32Array[] {
+  const total = weights.reduce((a, b) => a + b, 0);
+  const scale = weights.map((w) => Math.sqrt(w / total));
+  const n = perCheckpoint[0].length, d = perCheckpoint[0][0].length;
+  return Array.from({ length: n }, (_, i) => {
+    const row = new Float32Array(d * perCheckpoint.length);
+    perCheckpoint.forEach((rows, c) => { for (let q = 0; q < d; q++) row[c * d + q] = scale[c] * rows[i][q]; });
+    return row;
+  });
+}
+
+interface PipelineMemo {
+  combinedPool?: Float32Array[];
+  gradientGraph?: KnnGraph;
+  hiddenGraph?: KnnGraph;
+  graphK?: number;
+  tfidf?: Map<string, { pool: Float32Array[]; target: Float32Array[] }>;
+}
+const memos = new WeakMap<PreparedPipeline, PipelineMemo>();
+
+function memoOf(p: PreparedPipeline): PipelineMemo {
+  let m = memos.get(p);
+  if (m === undefined) { m = {}; memos.set(p, m); }
+  return m;
+}
+
+export function checkpointWeights(p: PreparedPipeline): number[] {
+  return p.checkpoints.map((c) => c.learningRate);
+}
+
+/** The G2IS pool features (combined over checkpoints; memoised per pipeline). */
+export function combinedPoolFeatures(p: PreparedPipeline): Float32Array[] {
+  const memo = memoOf(p);
+  memo.combinedPool ??= combineCheckpoints(p.poolFeatures, checkpointWeights(p));
+  return memo.combinedPool;
+}
+
+/** The target's validation features combined over checkpoints, grouped by subtask. */
+export function combinedValidationFeatures(p: PreparedPipeline, target: string): Record<string, Float32Array[]> {
+  const v = p.validation[target];
+  if (v === undefined) throw new UnknownOptionError("target", target, Object.keys(p.validation));
+  const out: Record<string, Float32Array[]> = {};
+  v.subtasks.forEach((s, si) => { out[s] = combineCheckpoints(v.byCheckpoint.map((groups) => groups[si]), checkpointWeights(p)); });
+  return out;
+}
+
+function graphs(p: PreparedPipeline, k: number): { gradient: KnnGraph; hidden: KnnGraph } {
+  const memo = memoOf(p);
+  if (memo.graphK !== k) { memo.gradientGraph = undefined; memo.hiddenGraph = undefined; memo.graphK = k; }
+  memo.gradientGraph ??= exactKnnGraph(combinedPoolFeatures(p), { k });
+  memo.hiddenGraph ??= exactKnnGraph(p.poolHidden, { k });
+  return { gradient: memo.gradientGraph, hidden: memo.hiddenGraph };
+}
+
+function tfidfFeatures(p: PreparedPipeline, target: string): { pool: Float32Array[]; target: Float32Array[] } {
+  const memo = memoOf(p);
+  memo.tfidf ??= new Map();
+  let entry = memo.tfidf.get(target);
+  if (entry === undefined) {
+    const poolTexts = p.dataset.pool.map((e) => `${e.prompt} ${e.answer}`);
+    const targetTexts = Object.values(p.dataset.targets[target].validation).flat().map((e) => `${e.prompt} ${e.answer}`);
+    const toy = p.dataset.kind === "toy";
+    const model = fitTfidf([...poolTexts, ...targetTexts], { analyzer: toy ? "char" : "word", ngram: toy ? [1, 3] : [1, 2], maxFeatures: 4096 });
+    entry = { pool: model.transform(poolTexts), target: model.transform(targetTexts) };
+    memo.tfidf.set(target, entry);
+  }
+  return entry;
+}
+
+function fromG2IS(method: SelectionMethod, s: G2ISSelection): SelectionOutcome {
+  return {
+    method, indices: s.indices, budget: s.budgetTotal, underfilled: s.underfilled.length,
+    components: s.components.map((c) => ({ weight: c.weight, budget: c.budget, path: c.path, kinds: c.kinds })),
+    fallbacks: s.components.reduce((n, c) => n + c.kinds.filter((k) => k === "fallback").length, 0),
+  };
+}
+
+export function selectForTarget(p: PreparedPipeline, request: SelectionRequest): SelectionOutcome {
+  const { method, target } = request;
+  if (!(SELECTION_METHODS as readonly string[]).includes(method)) throw new UnknownOptionError("request.method", String(method), SELECTION_METHODS);
+  if (p.dataset.targets[target] === undefined) throw new UnknownOptionError("request.target", target, Object.keys(p.dataset.targets));
+  const N = p.dataset.pool.length;
+  const B = totalBudget(N, request.trainK);
+  const plain = (indices: number[]): SelectionOutcome => ({ method, indices, budget: indices.length, components: [], underfilled: 0, fallbacks: 0 });
+  switch (method) {
+    case "base": return plain([]);
+    case "full": return plain(Array.from({ length: N }, (_, i) => i));
+    case "random": return plain(selectRandom(N, B, `${request.seed}/random-arm`));
+    case "less": {
+      const v = p.validation[target];
+      const scores = lessScoresFromStores(p.poolStores, v.byCheckpoint, checkpointWeights(p), v.subtasks);
+      return plain(topKIndices(scores, B));
+    }
+    case "sim-tfidf": { const t = tfidfFeatures(p, target); return plain(selectBySimilarity(t.pool, t.target, B).indices); }
+    case "sim-hidden": return plain(selectBySimilarity(p.poolHidden, Object.values(p.validationHidden[target]).flat(), B).indices);
+    case "g2is": {
+      const s = selectG2IS(combinedPoolFeatures(p), combinedValidationFeatures(p, target), { trainK: request.trainK, valK: request.valK, delta: request.delta, graph: graphs(p, request.k).gradient });
+      return fromG2IS(method, s);
+    }
+    case "g2is-no-grad": {
+      const s = selectG2IS(p.poolHidden, p.validationHidden[target], { trainK: request.trainK, valK: request.valK, delta: request.delta, graph: graphs(p, request.k).hidden });
+      return fromG2IS(method, s);
+    }
+    case "g2is-no-graph": {
+      const s = selectNoGraph(combinedPoolFeatures(p), combinedValidationFeatures(p, target), { trainK: request.trainK, valK: request.valK });
+      return { method, indices: s.indices, budget: s.budgetTotal, components: s.components.map((c) => ({ weight: c.weight, budget: c.budget, path: c.path, kinds: c.path.map(() => "top-cosine") })), underfilled: 0, fallbacks: 0 };
+    }
+  }
+}
