@@ -355,13 +355,23 @@ test("progress renderers: lines, tty (\\r), notebook display updated in place by
 
   const sent: Array<{ text: string; id: unknown; update: boolean }> = [];
   const target = { kind: "bundle" as const, write: (c: { data: Record<string, unknown>; transient: Record<string, unknown> }, update: boolean) => sent.push({ text: String(c.data["text/plain"]), id: c.transient.display_id, update }) };
-  const nbReporter = createProgressReporter({ target, refreshMs: 0, stream: { write: () => assert.unreachable("notebook mode must not print") } });
+  const nbReporter = createProgressReporter({ target, refreshMs: 0, notebookMinSeconds: 0, stream: { write: () => assert.unreachable("notebook mode must not print") } });
   events.forEach(nbReporter);
   assert.is(sent.length, events.length);
   assert.equal(sent.map((s) => s.update), [false, true, true, true, true]);
   assert.ok(typeof sent[0].id === "string" && sent.every((s) => s.id === sent[0].id), "one display_id");
   assert.match(sent[3].text, /last failure: arm=b: Error: boom/);
   assert.match(sent[4].text, /done 1, skipped 2/);
+
+  // Throttled (the default): hundreds of runs inside the interval send only the first and the final state.
+  const throttled: Array<{ text: string; update: boolean }> = [];
+  const thr = createProgressReporter({ target: { kind: "bundle" as const, write: (c: { data: Record<string, unknown> }, update: boolean) => throttled.push({ text: String(c.data["text/plain"]), update }) }, refreshMs: 0, now: () => 0 });
+  thr({ ...START, planned: 302, toRun: 300 } as SweepEvent);
+  for (let i = 0; i < 300; i++) thr({ ...fakeRun(`arm=${i}`, i, 1), toRun: 300 });
+  thr({ type: "sweep-end", summary });
+  assert.equal(throttled.map((t) => t.update), [false, true], "first and final state only");
+  assert.match(throttled[1].text, /done 1, skipped 2/);
+  assert.throws(() => createProgressReporter({ notebookMinSeconds: -1 }), (e: unknown) => e instanceof InvalidArgumentError && /notebookMinSeconds/.test(String(e)));
 
   const fallback: string[] = [];
   const fb = createProgressReporter({ mode: "notebook", target: { kind: "fallback", reason: "old tslab", show: () => {} }, stream: { write: (t: string) => fallback.push(t) } });
