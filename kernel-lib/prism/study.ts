@@ -1,0 +1,163 @@
+/**
+ * The PRISM sweep study (notebook 02, `npm run sweep -- --study prism --preset quick`): every arm
+ * of arms.ts on MiniALF and MiniShop over seeds. All arms of one (env, seed) share the base
+ * policy, corpus, probe, pass rates and evaluation sets (study-base.ts), so differences between
+ * arms are paired per seed.
+ *
+ * Grid (grid.ts order: seeds outermost, then env, arm, q): `q` (fraction routed to RL) varies only
+ * for allocation-cv; every other arm carries q = 0.5. Per-env settings sit in `fixed`, so a quick
+ * run can never be mistaken for a default one (they are part of the config hash), and
+ * `studyVersion` changes whenever runOne's stored output changes shape.
+ *
+ * What a run stores: scalar results (seen/unseen success and score, regular vs conflict success,
+ * routing statistics, cost per phase) that `toRecords()` turns into columns; per-family success,
+ * the stepwise rounds and — on the "base" arm only — the probe scores and labels of every corpus
+ * trajectory (for the AUC, histogram and Table 4 views) as arrays read back by prismStudyRuns().
+ */
+import { tf } from "../tf";
+import { initBackend } from "../backend";
+import type { JsonObject } from "../experiments/canonical";
+import type { PresetName } from "../notebook";
+import { InvalidArgumentError } from "../errors";
+import type { StudyGrid } from "../experiments/grid";
+import type { RunRecord } from "../experiments/run-store";
+import { RunOutput, Study, defineStudy } from "../experiments/sweep";
+import { registerStudy } from "../experiments/registry";
+import type { EnvName } from "../envs/types";
+import { ALLOCATION_FRACTIONS, assertArm, PRISM_ARMS, PrismArm } from "./arms";
+import { studyBase, PrismEnvSettings } from "./study-base";
+import { runPrismArm, PrismArmResult } from "./study-run";
+
+/** Bump when the shape of runOne's metrics changes (it is part of every config, hence the hash). */
+export const PRISM_STUDY_VERSION = 1;
+export const PRISM_STUDY_ENVS: readonly EnvName[] = ["minialf", "minishop"];
+
+/** Arms each preset runs (the optional ones — GiGPO, √numel — only where there is time). */
+export const PRISM_PRESET_ARMS: Readonly<Record<PresetName, readonly PrismArm[]>> = {
+  quick: PRISM_ARMS.filter((a) => a !== "gigpo-100" && a !== "prism-gini-sqrtnumel"),
+  default: PRISM_ARMS.filter((a) => a !== "gigpo-100"),
+  paper: PRISM_ARMS,
+};
+
+const MODEL = { dModel: 32, nLayers: 2, nHeads: 4, contextLength: 128 };
+
+function settings(env: EnvName, preset: PresetName): PrismEnvSettings {
+  const alf = env === "minialf";
+  const scale = { quick: 0, default: 1, paper: 2 }[preset];
+  return {
+    horizon: alf ? 20 : 8,
+    model: { ...MODEL, ...(scale === 2 ? { dModel: 48 } : {}) },
+    pretrain: { tasks: [128, 192, 384][scale], epochs: 3, learningRate: 1e-2, conflictFraction: 0.1 },
+    corpus: { tasks: [24, 64, 128][scale] },
+    sft: { epochs: [3, 4, 4][scale], batchSize: 16, learningRate: 3e-3 },
+    rl: { epochs: [1, 1, 2][scale], tasksPerIteration: [4, 8, 8][scale], groupSize: [4, 6, 8][scale], learningRate: 2e-3, klBeta: 0.02, temperature: 1 },
+    hpt: { samples: 4 },
+    eval: { tasks: [12, 32, 64][scale] },
+    stepwise: { rounds: [2, 3, 4][scale] },
+  };
+}
+
+const SEEDS: Record<PresetName, number[]> = { quick: [0], default: [0, 1], paper: [0, 1, 2, 3, 4] };
+
+/** The grid config of one run, as stored. */
+export interface PrismStudyConfig {
+  studyVersion: number;
+  minialf: PrismEnvSettings;
+  minishop: PrismEnvSettings;
+  env: EnvName;
+  arm: PrismArm;
+  q: number;
+}
+
+export function prismStudyGrid(preset: PresetName): StudyGrid {
+  const arms = PRISM_PRESET_ARMS[preset];
+  return {
+    axes: { env: [...PRISM_STUDY_ENVS], arm: [...arms], q: [...ALLOCATION_FRACTIONS] },
+    fixed: {
+      studyVersion: PRISM_STUDY_VERSION,
+      minialf: settings("minialf", preset) as unknown as JsonObject,
+      minishop: settings("minishop", preset) as unknown as JsonObject,
+    },
+    // q = 0.5 of the allocation sweep is prism-cv (a median split), so it is not run twice.
+    include: (c) => (c.arm === "allocation-cv" ? c.q !== 0.5 : c.q === 0.5),
+    seeds: SEEDS[preset],
+  };
+}
+
+const round6 = (x: number) => (Number.isFinite(x) ? Number(x.toPrecision(6)) : x);
+
+/** Flattens an arm result into the stored metrics and cost (pure). */
+export function prismStudyOutput(r: PrismArmResult, probe?: { scores: Record<string, number[]>; labels: boolean[]; families: string[]; sqrtNumelGini: number[]; passRates: number[] }): RunOutput {
+  const finite = (x: number) => (Number.isFinite(x) ? x : -1); // the store keeps finite numbers only; -1 marks "not applicable"
+  const metrics: Record<string, unknown> = {
+    seenSuccess: r.seen.successRate, seenScore: r.seen.meanScore, seenRegular: finite(r.seen.regularSuccess), seenConflict: finite(r.seen.conflictSuccess),
+    unseenSuccess: r.unseen.successRate, unseenScore: r.unseen.meanScore, unseenRegular: finite(r.unseen.regularSuccess), unseenConflict: finite(r.unseen.conflictSuccess),
+    sftSize: r.sftSize, rlSize: r.rlSize, rlFraction: r.rlFraction,
+    conflictShareSft: finite(r.conflictShareSft), conflictShareRl: finite(r.conflictShareRl), routingTies: r.routingTies,
+    rlIterations: r.rlIterations, rlRolloutSuccess: finite(r.rlRolloutSuccess), rlGroupsWithSignal: finite(r.rlGroupsWithSignal),
+    trainSeconds: r.trainSeconds, evalSeconds: r.evalSeconds,
+    seenPerFamily: r.seen.perFamily, unseenPerFamily: r.unseen.perFamily,
+    stepwise: r.stepwise.map((s) => ({ round: s.round, giniAuc: round6(s.giniAuc), rhoWithBase: round6(s.rhoWithBase), routeChanges: s.routeChanges, conflictShareRl: finite(s.conflictShareRl) })),
+  };
+  if (probe !== undefined) metrics.probe = { ...probe, scores: Object.fromEntries(Object.entries(probe.scores).map(([k, v]) => [k, v.map(round6)])), sqrtNumelGini: probe.sqrtNumelGini.map(round6) };
+  const cost: Record<string, number> = {};
+  for (const [phase, c] of Object.entries(r.cost)) for (const [k, v] of Object.entries(c)) cost[`${phase}.${k}`] = v;
+  cost.seconds = r.cost.probe.seconds + r.cost.passRate.seconds + r.cost.sft.seconds + r.cost.rl.seconds;
+  return { metrics: metrics as JsonObject, cost };
+}
+
+/**
+ * The study's runOne: one arm, one env, one seed. A process without a tfjs backend yet (the sweep
+ * CLI) first gets the project's preferred one, as a notebook does through startNotebook.
+ */
+export async function runPrismStudyPoint(config: JsonObject, seed: number): Promise<RunOutput> {
+  if (tf.engine().backendName == null) await initBackend();
+  const c = config as unknown as PrismStudyConfig;
+  assertArm("config.arm", c.arm);
+  if (!PRISM_STUDY_ENVS.includes(c.env)) throw new InvalidArgumentError("config.env", PRISM_STUDY_ENVS.join(" or "), c.env);
+  const base = studyBase(c.env, seed, c[c.env]);
+  const result = runPrismArm(base, c.arm, c.q, seed);
+  const probe = c.arm === "base" ? {
+    scores: { gini: base.probe.scores.gini, kurtosis: base.probe.scores.kurtosis, cv: base.probe.scores.cv, l2: base.probe.scores.l2 },
+    labels: base.labels, families: base.corpus.map((t) => t.family), sqrtNumelGini: base.probeSqrtNumel.scores.gini, passRates: base.passRates,
+  } : undefined;
+  const out = prismStudyOutput(result, probe);
+  // The shared stage's one-off costs, so the notebook can state them (pre-training is common to all arms).
+  (out.metrics as Record<string, unknown>).pretrainSeconds = base.pretrainSeconds;
+  (out.metrics as Record<string, unknown>).probeSeconds = base.probe.seconds;
+  return out;
+}
+
+export const prismStudy: Study<JsonObject> = registerStudy(defineStudy({
+  name: "prism",
+  description: "PRISM: SFT-vs-RL routing by gradient concentration, every arm on MiniALF and MiniShop",
+  presets: { quick: prismStudyGrid("quick"), default: prismStudyGrid("default"), paper: prismStudyGrid("paper") },
+}, runPrismStudyPoint));
+
+// ---------------------------------------------------------------- reading runs back
+
+export interface PrismStudyRun {
+  env: EnvName;
+  arm: PrismArm;
+  q: number;
+  seed: number;
+  metrics: Record<string, number> & {
+    seenPerFamily: Record<string, number>;
+    unseenPerFamily: Record<string, number>;
+    stepwise: Array<{ round: number; giniAuc: number; rhoWithBase: number; routeChanges: number; conflictShareRl: number }>;
+    probe?: { scores: Record<string, number[]>; labels: boolean[]; families: string[]; sqrtNumelGini: number[]; passRates: number[] };
+  };
+  cost: Record<string, number>;
+}
+
+/** Typed view of a sweep's ok records (failed ones are left out; count them from the summary). */
+export function prismStudyRuns(records: readonly RunRecord[]): PrismStudyRun[] {
+  if (!Array.isArray(records)) throw new InvalidArgumentError("records", "an array of run records", records);
+  return records.filter((r) => r.status === "ok").map((r) => {
+    const c = r.config as unknown as PrismStudyConfig;
+    if (r.study !== "prism" || c.studyVersion !== PRISM_STUDY_VERSION) {
+      throw new InvalidArgumentError("records", `prism study records of version ${PRISM_STUDY_VERSION}`, `${r.study} v${String(c.studyVersion)}`);
+    }
+    return { env: c.env, arm: c.arm, q: c.q, seed: r.seed, metrics: r.metrics as unknown as PrismStudyRun["metrics"], cost: { ...r.cost.counters, seconds: r.cost.seconds } };
+  });
+}

@@ -1,0 +1,145 @@
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { InvalidArgumentError, UnknownOptionError } from "../kernel-lib/errors";
+import {
+  PRISM_ARMS, armPlan, armRule, splitCorpus, assertArm, assertRoutingMetric, studyBase, clearStudyBases, runPrismArm, prismStudyGrid,
+  prismStudyRuns, armStats, pairedDifference, differenceText, meanStdText, verdict, PRISM_PRESET_ARMS, PrismEnvSettings, PrismStudyRun,
+} from "../kernel-lib/prism";
+import { getStudy, planSweep } from "../kernel-lib/experiments";
+import type { RunRecord } from "../kernel-lib/experiments";
+import { useBackend, expectNoLeak, expectError } from "./helpers";
+
+// ---- arms: every split against its definition --------------------------------------------------
+
+const N = 10;
+const gini = [0.5, 0.1, 0.9, 0.3, 0.7, 0.2, 0.8, 0.4, 0.6, 0.0];
+const l2 = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+const inputs = { n: N, scores: { gini, kurtosis: gini.map((g) => -g), cv: gini, l2 }, sqrtNumelScores: { gini: l2 }, passRates: [0, 0, 0, 0, 0, 1, 1, 1, 0.5, 0.5], seed: 3 };
+const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
+
+test("arms: median, inverse, magnitude and √numel splits send exactly the indices the definition names", () => {
+  const topHalf = sorted(gini.map((g, i) => [g, i]).filter(([g]) => g > 0.45).map(([, i]) => i));
+  assert.equal(sorted(splitCorpus("prism-gini", inputs).rl), topHalf, "high Gini → RL");
+  assert.equal(sorted(splitCorpus("inverse-gini", inputs).sft), topHalf, "inverse: high Gini → SFT");
+  assert.equal(sorted(splitCorpus("prism-kurtosis", inputs).sft), topHalf, "kurtosis = −gini here: the mirror image");
+  assert.equal(sorted(splitCorpus("magnitude", inputs).rl), [5, 6, 7, 8, 9], "top half of L2 → RL");
+  assert.equal(sorted(splitCorpus("prism-gini-sqrtnumel", inputs).rl), [5, 6, 7, 8, 9], "reads the normalised scores");
+  const q = splitCorpus("allocation-cv", inputs, 0.3);
+  assert.equal(sorted(q.rl), [2, 4, 6], "top 30% CV → RL");
+  for (const arm of PRISM_ARMS) {
+    const s = splitCorpus(arm, inputs, arm === "allocation-cv" ? 0.7 : 0.5);
+    const plan = armPlan(arm);
+    if (plan.data === "split") assert.equal(sorted([...s.sft, ...s.rl]), l2.map((_, i) => i), `${arm}: a partition`);
+    if (plan.data === "all") assert.ok((!plan.sft || s.sft.length === N) && (!plan.rl || s.rl.length === N), `${arm}: everything`);
+    if (plan.data === "none") assert.is(s.sft.length + s.rl.length, 0, "base trains nothing");
+  }
+});
+
+test("arms: HPT sends the highest pass rates to RL with a seeded (not positional) tie-break; random is seeded", () => {
+  const h = splitCorpus("hpt", inputs);
+  assert.ok([5, 6, 7, 8, 9].every((i) => h.rl.includes(i)), "pass rates 1 and 0.5 → RL");
+  // Five tasks tie at the top (1, 1, 1, 0.5, 0.5 fill exactly 5): now a tie that must be broken.
+  const tied = { ...inputs, passRates: new Array(N).fill(0) };
+  const draws = [1, 2, 3, 4, 5, 6].map((seed) => sorted(splitCorpus("hpt", { ...tied, seed }).rl).join(","));
+  assert.ok(new Set(draws).size > 1, "ties broken differently per seed");
+  assert.equal(splitCorpus("hpt", { ...tied, seed: 2 }).rl, splitCorpus("hpt", { ...tied, seed: 2 }).rl, "reproducible");
+  assert.equal(splitCorpus("random", inputs).rl, splitCorpus("random", inputs).rl);
+  assert.is(splitCorpus("random", inputs).rl.length, 5);
+});
+
+test("arms: unknown arms and metrics list the valid ones; q only for the allocation sweep", async () => {
+  await expectError(() => assertArm("arm", "prism-entropy"), UnknownOptionError, "prism-gini");
+  await expectError(() => splitCorpus("bogus" as never, inputs), UnknownOptionError, "allocation-cv");
+  await expectError(() => assertRoutingMetric("metric", "l1"), UnknownOptionError, "kurtosis");
+  await expectError(() => armRule("prism-gini", 0.3), InvalidArgumentError, "q");
+  await expectError(() => armRule("allocation-cv", 1), InvalidArgumentError, "q");
+  await expectError(() => splitCorpus("hpt", { n: N, seed: 1 }), InvalidArgumentError, "passRates");
+});
+
+// ---- the study grid ------------------------------------------------------------------------------
+
+test("study: registered; the quick grid is every quick arm × env with q swept only for allocation-cv", () => {
+  const study = getStudy("prism");
+  const plan = planSweep(study, { preset: "quick" });
+  const arms = PRISM_PRESET_ARMS.quick;
+  assert.is(plan.length, 2 * (arms.length - 1 + 4), "allocation-cv at 4 fractions, the rest once, per env");
+  assert.ok(plan.every((p) => (p.config.arm === "allocation-cv") === (p.config.q !== 0.5)));
+  assert.is(new Set(plan.map((p) => p.configHash)).size, plan.length, "distinct configs");
+  assert.ok(prismStudyGrid("default").seeds!.length >= 2);
+  assert.ok(PRISM_PRESET_ARMS.paper.includes("gigpo-100"));
+});
+
+// ---- report helpers: closed forms ----------------------------------------------------------------
+
+function fakeRun(arm: string, seed: number, seenSuccess: number): PrismStudyRun {
+  return { env: "minialf", arm: arm as never, q: 0.5, seed, metrics: { seenSuccess } as never, cost: { seconds: 1 } };
+}
+
+test("report: mean ± std over seeds, paired differences, an interval only from 3 seeds", () => {
+  const runs = [fakeRun("random", 0, 0.2), fakeRun("random", 1, 0.4), fakeRun("prism-gini", 0, 0.5), fakeRun("prism-gini", 1, 0.5)];
+  const s = armStats(runs, "minialf", "random", "seenSuccess");
+  assert.equal([s.n, s.mean], [2, 0.30000000000000004]);
+  assert.ok(Math.abs(s.std - Math.sqrt(0.02)) < 1e-12);
+  assert.is(meanStdText(s), "30.0 ± 14.1");
+  const d = pairedDifference(runs, "minialf", "prism-gini", "random", "seenSuccess", 0);
+  assert.equal(d.perSeed.map((x) => Number(x.toFixed(6))), [0.3, 0.1]);
+  assert.is(d.ci, null);
+  assert.match(differenceText(d), /^\+20\.0 points \(n = 2 seeds: \+30\.0, \+10\.0; too few/);
+  assert.is(verdict(d), "did not clearly beat");
+  const more = [...runs, fakeRun("random", 2, 0.1), fakeRun("prism-gini", 2, 0.6)];
+  const d3 = pairedDifference(more, "minialf", "prism-gini", "random", "seenSuccess", 0);
+  assert.ok(d3.ci !== null && d3.ci.lo > 0 && d3.ci.lo <= d3.mean && d3.mean <= d3.ci.hi, "all three diffs positive → CI above 0");
+  assert.is(verdict(d3), "beat");
+  assert.throws(() => armStats(runs, "minialf", "random", "nope"), (e: unknown) => e instanceof InvalidArgumentError && /nope/.test(String(e)));
+  assert.throws(() => prismStudyRuns([{ study: "maestro", status: "ok", config: {} } as unknown as RunRecord]), (e: unknown) => e instanceof InvalidArgumentError);
+});
+
+// ---- a real (tiny) study point: shared stage + arms ---------------------------------------------
+
+const TINY: PrismEnvSettings = {
+  horizon: 8,
+  model: { dModel: 16, nLayers: 1, nHeads: 2, contextLength: 128 },
+  pretrain: { tasks: 16, epochs: 1, learningRate: 1e-2, conflictFraction: 0.1 },
+  corpus: { tasks: 8 },
+  sft: { epochs: 1, batchSize: 4, learningRate: 3e-3 },
+  rl: { epochs: 1, tasksPerIteration: 2, groupSize: 2, learningRate: 1e-3, klBeta: 0.02, temperature: 1 },
+  hpt: { samples: 2 },
+  eval: { tasks: 4 },
+  stepwise: { rounds: 2 },
+};
+
+test("study point (real training, MiniShop, tiny): phases, costs and routing stats per arm; reproducible; no tensor leaks", async () => {
+  await useBackend("cpu");
+  clearStudyBases();
+  const base = await expectNoLeak("studyBase", () => studyBase("minishop", 0, TINY));
+  assert.is(base.corpus.length, 8);
+  assert.is(base.labels.filter(Boolean).length, 4, "half the corpus carries the planted conflict");
+  assert.is(base.probe.vectors[0].length, 7, "7 matrices × 1 layer");
+  assert.ok(base.passRates.every((p) => p >= 0 && p <= 1));
+  assert.is(studyBase("minishop", 0, TINY), base, "memoised per (env, seed, settings)");
+
+  const results = new Map<string, ReturnType<typeof runPrismArm>>();
+  for (const arm of ["base", "sft-100", "grpo-100", "prism-gini", "hpt", "stepwise-reprobe"] as const) {
+    results.set(arm, await expectNoLeak(arm, () => runPrismArm(base, arm, 0.5, 0)));
+  }
+  const r = (arm: string) => results.get(arm)!;
+  assert.equal([r("base").sftSize, r("base").rlSize, r("base").cost.sft.optimizerSteps, r("base").cost.rl.envSteps], [0, 0, 0, 0]);
+  assert.ok(r("sft-100").cost.sft.optimizerSteps === 2 && r("sft-100").cost.rl.envSteps === 0, "SFT only: 1 epoch of 8 demos in batches of 4");
+  assert.ok(r("grpo-100").rlIterations === 4 && r("grpo-100").cost.sft.optimizerSteps === 0, "RL only: ⌈1·8/2⌉ iterations");
+  assert.equal([r("prism-gini").sftSize, r("prism-gini").rlSize, r("prism-gini").rlIterations], [4, 4, 2], "RL budget scales with the RL set");
+  assert.ok(r("prism-gini").cost.probe.seconds > 0 && r("grpo-100").cost.probe.seconds === 0, "only probing arms pay for the probe");
+  assert.ok(r("hpt").cost.passRate.envSteps > 0 && r("prism-gini").cost.passRate.envSteps === 0, "only HPT pays for pass rates");
+  assert.is(r("stepwise-reprobe").stepwise.length, 2);
+  assert.ok(r("stepwise-reprobe").cost.probe.forwardTokens > r("prism-gini").cost.probe.forwardTokens, "re-probing costs more probe passes");
+  for (const [arm, res] of results) {
+    assert.ok(res.seen.successRate >= 0 && res.seen.successRate <= 1 && res.seen.episodes === 4, arm);
+    assert.ok(res.seen.meanScore >= 0 && res.seen.meanScore <= 100, arm);
+  }
+  // Same seed, rebuilt from scratch: the same numbers.
+  clearStudyBases();
+  const again = runPrismArm(studyBase("minishop", 0, TINY), "prism-gini", 0.5, 0);
+  assert.equal([again.seen.meanScore, again.unseen.meanScore, again.conflictShareRl], [r("prism-gini").seen.meanScore, r("prism-gini").unseen.meanScore, r("prism-gini").conflictShareRl]);
+  clearStudyBases();
+});
+
+test.run();
