@@ -6,7 +6,7 @@
  * Intervals: with fewer than 3 seeds no interval is given (`ci: null`) — a bootstrap over two
  * values is not an interval worth printing; the per-seed differences are returned instead.
  */
-import { Seed } from "../random";
+import { Rng, Seed } from "../random";
 import { EmptyInputError, InvalidArgumentError } from "../errors";
 import { bootstrapInterval } from "../metrics/bootstrap";
 import type { EnvName } from "../envs/types";
@@ -48,7 +48,7 @@ export function armStats(runs: readonly PrismStudyRun[], env: EnvName, arm: Pris
 export interface PairedDifference { mean: number; perSeed: number[]; seeds: number[]; ci: { lo: number; hi: number } | null }
 
 /** metric(a) − metric(b) on the seeds both arms ran; a 95% bootstrap CI over seeds when n ≥ 3. */
-export function pairedDifference(runs: readonly PrismStudyRun[], env: EnvName, a: PrismArm, b: PrismArm, metric: RunMetric, seed: Seed, qa = 0.5, qb = 0.5): PairedDifference {
+export function pairedDifference(runs: readonly PrismStudyRun[], env: EnvName, a: PrismArm, b: PrismArm, metric: RunMetric, seed: Seed | Rng, qa = 0.5, qb = 0.5): PairedDifference {
   const sa = armStats(runs, env, a, metric, qa).bySeed, sb = armStats(runs, env, b, metric, qb).bySeed;
   const seeds = [...sa.keys()].filter((s) => sb.has(s)).sort((x, y) => x - y);
   if (seeds.length === 0) throw new EmptyInputError("runs", `seeds on which both ${a} and ${b} ran in ${env}`);

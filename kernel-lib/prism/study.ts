@@ -50,7 +50,7 @@ function settings(env: EnvName, preset: PresetName): PrismEnvSettings {
     pretrain: { tasks: [128, 192, 384][scale], epochs: 3, learningRate: 1e-2, conflictFraction: 0.1 },
     corpus: { tasks: [24, 64, 128][scale] },
     sft: { epochs: [3, 4, 4][scale], batchSize: 16, learningRate: 3e-3 },
-    rl: { epochs: [1, 1, 2][scale], tasksPerIteration: [4, 8, 8][scale], groupSize: [4, 6, 8][scale], learningRate: 2e-3, klBeta: 0.02, temperature: 1 },
+    rl: { epochs: [1, 1, 2][scale], tasksPerIteration: [4, 8, 8][scale], groupSize: [4, 4, 8][scale], learningRate: 2e-3, klBeta: 0.02, temperature: 1 },
     hpt: { samples: 4 },
     eval: { tasks: [12, 32, 64][scale] },
     stepwise: { rounds: [2, 3, 4][scale] },
