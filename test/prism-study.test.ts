@@ -2,12 +2,12 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { InvalidArgumentError, UnknownOptionError } from "../kernel-lib/errors";
 import {
-  PRISM_ARMS, armPlan, armRule, splitCorpus, assertArm, assertRoutingMetric, studyBase, clearStudyBases, runPrismArm, prismStudyGrid,
+  PRISM_ARMS, probeTrajectories, armPlan, armRule, splitCorpus, assertArm, assertRoutingMetric, studyBase, clearStudyBases, runPrismArm, prismStudyGrid,
   prismStudyRuns, armStats, pairedDifference, differenceText, meanStdText, verdict, PRISM_PRESET_ARMS, PrismEnvSettings, PrismStudyRun,
 } from "../kernel-lib/prism";
 import { getStudy, planSweep } from "../kernel-lib/experiments";
 import type { RunRecord } from "../kernel-lib/experiments";
-import { useBackend, expectNoLeak, expectError } from "./helpers";
+import { useBackend, expectNoLeak, expectError, assertClose } from "./helpers";
 
 // ---- arms: every split against its definition --------------------------------------------------
 
@@ -116,6 +116,11 @@ test("study point (real training, MiniShop, tiny): phases, costs and routing sta
   assert.is(base.labels.filter(Boolean).length, 4, "half the corpus carries the planted conflict");
   assert.is(base.probe.vectors[0].length, 7, "7 matrices × 1 layer");
   assert.ok(base.passRates.every((p) => p >= 0 && p <= 1));
+  // The √numel scores come from rescaling the raw vectors; the oracle is the probe's own normalisation.
+  const policy = base.freshPolicy();
+  const oracle = probeTrajectories(policy, base.demos, { normalisation: "sqrt-numel" });
+  policy.dispose();
+  for (const m of ["gini", "kurtosis", "cv", "l2"] as const) assertClose(base.sqrtNumelScores[m], oracle.scores[m], 1e-5, `√numel ${m}`);
   assert.is(studyBase("minishop", 0, TINY), base, "memoised per (env, seed, settings)");
 
   const results = new Map<string, ReturnType<typeof runPrismArm>>();

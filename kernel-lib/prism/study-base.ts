@@ -9,7 +9,8 @@
  *   2. the training corpus: `corpus.tasks` train-split tasks, half of them carrying the planted
  *      conflict (ground-truth label per trajectory), with their expert trajectories encoded to ONE
  *      context length;
- *   3. the PRISM probe of the frozen base policy on the corpus (raw, and √numel-normalised);
+ *   3. the PRISM probe of the frozen base policy on the corpus (one backward pass; the √numel
+ *      scores rescale its raw vectors per matrix, as probe.ts's normalisation does);
  *   4. the base policy's pass rate on every corpus task (HPT's routing signal): `hpt.samples`
  *      sampled episodes per task;
  *   5. the fixed evaluation sets (seen and unseen split, half conflict).
@@ -34,6 +35,7 @@ import type { PhaseCost } from "../train/rl-types";
 import { TransformerAgent } from "../agents/policy";
 import { collectRollouts } from "../agents/rollout";
 import { evaluationSet } from "../agents/evaluate";
+import { concentrationScores, METRIC_NAMES, MetricName } from "../metrics/concentration";
 import { probeTrajectories, ProbeResult } from "./probe";
 
 /** Everything that determines the shared stage and the arms' training (per env). */
@@ -61,7 +63,8 @@ export interface StudyBase {
   demos: SequenceExample[];
   labels: boolean[];
   probe: ProbeResult;
-  probeSqrtNumel: ProbeResult;
+  /** Scores of the √numel-normalised probe vectors (no second backward pass). */
+  sqrtNumelScores: Record<MetricName, number[]>;
   passRates: number[];
   passRateCost: PhaseCost;
   evalSets: { seen: Task[]; unseen: Task[] };
@@ -120,11 +123,10 @@ export function studyBase(envName: EnvName, seed: number, settings: PrismEnvSett
   const labels = corpus.map((t) => t.conflict);
 
   const base = freshPolicy();
-  let probe: ProbeResult, probeSqrtNumel: ProbeResult, passRates: number[], passRateCost: PhaseCost;
+  let probe: ProbeResult, passRates: number[], passRateCost: PhaseCost;
   try {
     const examples = demos.map((d, i) => ({ ...d, id: corpus[i].id, label: labels[i], group: corpus[i].family }));
     probe = probeTrajectories(base, examples, { batchSize: 32 });
-    probeSqrtNumel = probeTrajectories(base, examples, { batchSize: 32, normalisation: "sqrt-numel" });
     const started = Date.now();
     const rollouts = collectRollouts(env, corpus, new TransformerAgent(base, tokenizer), {
       groupSize: settings.hpt.samples, seed: rng.derive("pass-rate").tfSeed(), temperature: 1, reward: "success",
@@ -137,9 +139,12 @@ export function studyBase(envName: EnvName, seed: number, settings: PrismEnvSett
     base.dispose();
   }
 
+  const scale = probe.matrices.map((m) => 1 / Math.sqrt(m.numel));
+  const rows = concentrationScores(probe.vectors.map((v) => v.map((x, j) => x * scale[j])), METRIC_NAMES);
+  const sqrtNumelScores = Object.fromEntries(METRIC_NAMES.map((m) => [m, rows.map((r) => r[m])])) as Record<MetricName, number[]>;
   const evalSeed = `prism/${seed}`;
   const result: StudyBase = {
-    key, envName, env, tokenizer, settings, corpus, demos, labels, probe, probeSqrtNumel, passRates, passRateCost,
+    key, envName, env, tokenizer, settings, corpus, demos, labels, probe, sqrtNumelScores, passRates, passRateCost,
     evalSets: { seen: evaluationSet(env, "seen", settings.eval.tasks, evalSeed), unseen: evaluationSet(env, "unseen", settings.eval.tasks, evalSeed) },
     pretrainSeconds, pretrainLoss, freshPolicy,
   };

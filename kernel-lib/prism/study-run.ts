@@ -96,9 +96,8 @@ export function runPrismArm(base: StudyBase, arm: PrismArm, q: number, seed: num
   const rng = new Rng(seed).derive("prism-arm", base.envName, arm, q);
   const cost = { probe: zero(), passRate: zero(), sft: zero(), rl: zero() };
   const n = base.corpus.length;
-  const split = splitCorpus(arm, { n, scores: base.probe.scores, sqrtNumelScores: base.probeSqrtNumel.scores, passRates: base.passRates, seed }, q);
-  if (plan.needs === "probe") add(cost.probe, probeCost(base.probe));
-  if (plan.needs === "probe-sqrt-numel") add(cost.probe, probeCost(base.probeSqrtNumel));
+  const split = splitCorpus(arm, { n, scores: base.probe.scores, sqrtNumelScores: base.sqrtNumelScores, passRates: base.passRates, seed }, q);
+  if (plan.needs === "probe" || plan.needs === "probe-sqrt-numel") add(cost.probe, probeCost(base.probe));
   if (plan.needs === "pass-rate") add(cost.passRate, base.passRateCost);
 
   const model = base.freshPolicy();
@@ -118,7 +117,7 @@ export function runPrismArm(base: StudyBase, arm: PrismArm, q: number, seed: num
       if (plan.rounds !== "one") {
         let gini = base.probe.scores.gini;
         if (round > 0) {
-          const re = probeTrajectories(model, base.demos.map((d) => ({ ...d })), { batchSize: 32, metrics: ["gini"] });
+          const re = probeTrajectories(model, base.demos, { batchSize: 32, metrics: ["gini"] });
           add(cost.probe, probeCost(re));
           gini = re.scores.gini;
           const fresh = route(gini, { rule: "median" });

@@ -119,7 +119,7 @@ export async function runPrismStudyPoint(config: JsonObject, seed: number): Prom
   const result = runPrismArm(base, c.arm, c.q, seed);
   const probe = c.arm === "base" ? {
     scores: { gini: base.probe.scores.gini, kurtosis: base.probe.scores.kurtosis, cv: base.probe.scores.cv, l2: base.probe.scores.l2 },
-    labels: base.labels, families: base.corpus.map((t) => t.family), sqrtNumelGini: base.probeSqrtNumel.scores.gini, passRates: base.passRates,
+    labels: base.labels, families: base.corpus.map((t) => t.family), sqrtNumelGini: base.sqrtNumelScores.gini, passRates: base.passRates,
   } : undefined;
   const out = prismStudyOutput(result, probe);
   // The shared stage's one-off costs, so the notebook can state them (pre-training is common to all arms).
