@@ -20,5 +20,7 @@ export type { RolloutOptions, RolloutResult, RolloutStats, RolloutReward } from 
 export { evaluationSet, evaluateAgent, perFamilyRows, summariseSeeds, DEFAULT_EVALUATION_CONFLICT_FRACTION } from "./evaluate";
 export type { EvaluationResult, EvaluateOptions, RateRecord, SeedSummaryRow } from "./evaluate";
 export { saveAgent, loadAgent } from "./persist";
-export { trainAgentGrpo } from "./train-grpo";
-export type { AgentGrpoOptions, AgentGrpoResult, GrpoCurvePoint } from "./train-grpo";
+export { trainAgentGrpo, AGENT_GRPO_OBJECTIVES } from "./train-grpo";
+export { actionGrpoStep, actionLogProbs } from "./action-grpo";
+export type { ActionGrpoOptions, ActionGrpoResult, ScoredDecision } from "./action-grpo";
+export type { AgentGrpoOptions, AgentGrpoResult, AgentGrpoObjective, GrpoCurvePoint } from "./train-grpo";

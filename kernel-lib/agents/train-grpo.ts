@@ -8,13 +8,14 @@
  * (rollout scoring + GRPO's own passes), so arms can be compared on compute as well as success.
  */
 import { tf } from "../tf";
-import { assertKnownKeys, EmptyInputError, InvalidArgumentError } from "../errors";
+import { assertKnownKeys, assertOneOf, EmptyInputError, InvalidArgumentError } from "../errors";
 import { Rng, Seed, toRng } from "../random";
 import type { AgentEnv, Task } from "../envs/types";
 import type { PhaseCost } from "../train/rl-types";
 import { createReference, grpoStep } from "../train/grpo";
 import { collectRollouts, RolloutReward } from "./rollout";
 import { evaluateAgent } from "./evaluate";
+import { actionGrpoStep } from "./action-grpo";
 import type { TransformerAgent } from "./policy";
 
 export interface AgentGrpoOptions<T extends Task> {
@@ -30,6 +31,14 @@ export interface AgentGrpoOptions<T extends Task> {
   reward?: RolloutReward;
   /** GiGPO-style step-level advantages on top of the episode-level ones. */
   stepLevel?: boolean;
+  /**
+   * What the ratio, clip and KL are taken on (default "tokens"): "tokens" = the chosen actions'
+   * token log-likelihoods (GRPO as LLM agents run it, train/grpo.ts); "actions" = log π(a | s), the
+   * softmax over admissible actions this agent actually samples from (action-grpo.ts).
+   */
+  objective?: AgentGrpoObjective;
+  /** Episodes per optimizer step (default: the whole iteration's batch). */
+  minibatchSize?: number;
   /** Evaluate greedily on these tasks every `evalEvery` iterations (and at the end). */
   evalTasks?: readonly T[];
   evalEvery?: number;
@@ -47,13 +56,16 @@ export interface GrpoCurvePoint {
   evalSuccess?: number;
 }
 
+export const AGENT_GRPO_OBJECTIVES = ["tokens", "actions"] as const;
+export type AgentGrpoObjective = (typeof AGENT_GRPO_OBJECTIVES)[number];
+
 export interface AgentGrpoResult {
   curve: GrpoCurvePoint[];
   cost: PhaseCost;
 }
 
 const KEYS = ["iterations", "tasksPerIteration", "groupSize", "learningRate", "seed", "klBeta", "clipEpsilon", "ppoEpochs",
-  "temperature", "reward", "stepLevel", "evalTasks", "evalEvery", "onIteration"];
+  "temperature", "reward", "stepLevel", "objective", "minibatchSize", "evalTasks", "evalEvery", "onIteration"];
 
 export function trainAgentGrpo<T extends Task>(env: AgentEnv<T>, agent: TransformerAgent, taskPool: readonly T[], options: AgentGrpoOptions<T>): AgentGrpoResult {
   assertKnownKeys("options", options, KEYS);
@@ -65,6 +77,8 @@ export function trainAgentGrpo<T extends Task>(env: AgentEnv<T>, agent: Transfor
   if (options.evalEvery !== undefined && (!Number.isInteger(options.evalEvery) || options.evalEvery <= 0)) {
     throw new InvalidArgumentError("options.evalEvery", "a positive integer", options.evalEvery);
   }
+  const objective = options.objective ?? "tokens";
+  assertOneOf("options.objective", String(objective), AGENT_GRPO_OBJECTIVES);
   const rng = toRng(options.seed).derive("agent-grpo");
   const reference = createReference(agent.model);
   const optimizer = tf.train.adam(options.learningRate);
@@ -99,10 +113,13 @@ export function trainAgentGrpo<T extends Task>(env: AgentEnv<T>, agent: Transfor
       let loss: number | null = null, kl: number | null = null;
       // Groups whose rewards are all equal carry no GRPO signal; a batch of only those is skipped.
       if (rollouts.stats.groupsWithSignal > 0) {
-        const step = grpoStep(agent.model, reference, rollouts.samples, {
+        const common = {
           optimizer, klBeta: options.klBeta, clipEpsilon: options.clipEpsilon, ppoEpochs: options.ppoEpochs,
-          stepLevel: options.stepLevel, seed: rng.derive("minibatch", iteration),
-        });
+          stepLevel: options.stepLevel, minibatchSize: options.minibatchSize, seed: rng.derive("minibatch", iteration),
+        };
+        const step = objective === "actions"
+          ? actionGrpoStep(agent, reference, rollouts.trajectories, rollouts.samples, { ...common, temperature: options.temperature })
+          : grpoStep(agent.model, reference, rollouts.samples, common);
         loss = step.loss; kl = step.kl;
         cost.forwardTokens += step.cost.forwardTokens;
         cost.backwardTokens += step.cost.backwardTokens;

@@ -1,0 +1,226 @@
+/**
+ * Action-level GRPO for the TransformerAgent: the policy gradient of the policy that actually
+ * acts. The agent samples from π(a | s) = softmax_{a ∈ A(s)} (log p_θ(a | ctx(s)) / τ) (policy.ts),
+ * so the importance ratio, the clip and the KL belong on log π(a | s) — one term per decision
+ * step — not on the chosen action's token log-likelihoods:
+ *
+ *   log π(a_t | s_t) = s(a_t)/τ − logsumexp_{b ∈ A(s_t)} s(b)/τ,   s(b) = log p_θ(b | ctx(s_t)).
+ *
+ * Why it matters (measured on MiniALF, notebook 01): the token objective raises or lowers the
+ * chosen action's likelihood, and with it every action sharing its tokens ("go to cabinet 1" vs
+ * "go to cabinet 2"); a negative advantage can push a sequence's likelihood down without bound
+ * while π barely moves (the token-level KL reached thousands while greedy choices stayed put).
+ * Here the gradient is ∇s(a_t) − Σ_b π(b)∇s(b): only what separates the chosen action from its
+ * alternatives moves, and the ratio is the one PPO's clip is defined for.
+ *
+ * The price: every admissible action of every step is scored with a gradient (shared-prefix
+ * scoring, prefix-scoring.ts: each step's context once, its candidates' few tokens attending to
+ * it), so an update costs about what the rollout's scoring cost, times 3 for the backward pass.
+ *
+ * Each step's context is rebuilt with `agent.query` from the trajectory — exactly what the policy
+ * saw when it acted (no trajectory-encoding truncation caveat). The loss is `grpoLoss` from
+ * train/grpo.ts on a [episodes, steps] layout, so clipping, k3 KL and the sequence-/token-level
+ * aggregations mean what they mean there, with a "token" read as a decision step.
+ */
+import { tf } from "../tf";
+import { assertKnownKeys, InvalidArgumentError, NonFiniteError, ShapeError } from "../errors";
+import { Rng, Seed, toRng } from "../random";
+import type { Trajectory } from "../envs/types";
+import type { PhaseCost, RolloutSample } from "../train/rl-types";
+import { computeAdvantages, StdEstimator } from "../train/advantages";
+import { grpoLoss, GrpoLossOptions, GrpoUpdateStats } from "../train/grpo";
+import type { TinyTransformer } from "../models/transformer";
+import { candidateScoreMatrix, PrefixQuery } from "./prefix-scoring";
+import { DEFAULT_MAX_ROWS_PER_FORWARD } from "./scoring";
+import type { TransformerAgent } from "./policy";
+
+/** One decision step to score: the context and candidates the agent saw, and which it chose. */
+export interface ScoredDecision { query: PrefixQuery; chosen: number }
+
+/**
+ * Differentiable log π(chosen | s) — the step's softmax over its candidates at temperature τ — as
+ * [Q]. Decisions are scored in chunks of at most `maxRowsPerForward` candidates (big batched
+ * matMuls fail on wasm; the inference path chunks the same way). Caller owns the result (or calls
+ * it inside a tidy / loss closure).
+ */
+export function actionLogProbs(model: TinyTransformer, decisions: readonly ScoredDecision[], options: { temperature?: number; maxRowsPerForward?: number } = {}): { logProbs: tf.Tensor1D; forwardTokens: number } {
+  const temperature = options.temperature ?? 1, maxRows = options.maxRowsPerForward ?? DEFAULT_MAX_ROWS_PER_FORWARD;
+  if (!(temperature > 0) || !Number.isFinite(temperature)) throw new InvalidArgumentError("options.temperature", "a finite number > 0", temperature);
+  if (!Number.isInteger(maxRows) || maxRows < 1) throw new InvalidArgumentError("options.maxRowsPerForward", "a positive integer", maxRows);
+  if (decisions.length === 0) throw new InvalidArgumentError("decisions", "at least one decision step");
+  decisions.forEach((d, q) => {
+    if (!Number.isInteger(d.chosen) || d.chosen < 0 || d.chosen >= d.query.actions.length) throw new InvalidArgumentError(`decisions[${q}].chosen`, `an index into its ${d.query.actions.length} candidates`, d.chosen);
+  });
+  let forwardTokens = 0;
+  const logProbs = tf.tidy(() => {
+    const parts: tf.Tensor1D[] = [];
+    for (let from = 0; from < decisions.length;) {
+      let rows = 0, to = from;
+      while (to < decisions.length && (to === from || rows + decisions[to].query.actions.length <= maxRows)) rows += decisions[to++].query.actions.length;
+      const chunk = decisions.slice(from, to);
+      from = to;
+      const matrix = candidateScoreMatrix(model, chunk.map((d) => d.query));
+      forwardTokens += matrix.forwardTokens;
+      const [Q, C] = matrix.scores.shape;
+      const chosen = new Float32Array(Q * C);
+      chunk.forEach((d, q) => { chosen[q * C + d.chosen] = 1; });
+      // Padding candidates get −1e9: exp underflows to exactly 0 in the softmax.
+      const logits = tf.add(tf.div(matrix.scores, temperature), tf.mul(tf.sub(matrix.present, 1), 1e9));
+      parts.push(tf.sum(tf.mul(tf.logSoftmax(logits), tf.tensor2d(chosen, [Q, C])), 1) as tf.Tensor1D);
+    }
+    return (parts.length === 1 ? parts[0] : tf.concat(parts)) as tf.Tensor1D;
+  });
+  return { logProbs, forwardTokens };
+}
+
+export interface ActionGrpoOptions extends GrpoLossOptions {
+  /** The caller's optimizer, kept across calls. */
+  optimizer: tf.Optimizer;
+  /** The sampling temperature of the rollouts (π's τ; default 1). */
+  temperature?: number;
+  ppoEpochs?: number;
+  /** Episodes per optimizer step (default: all). */
+  minibatchSize?: number;
+  seed?: Seed | Rng;
+  stepLevel?: boolean;
+  stepWeight?: number;
+  normalizeStd?: boolean;
+  stdEstimator?: StdEstimator;
+}
+
+export interface ActionGrpoResult {
+  loss: number;
+  policyLoss: number;
+  kl: number;
+  clipFraction: number;
+  meanRatio: number;
+  approxKL: number;
+  updates: GrpoUpdateStats[];
+  /** Per episode: its group-relative advantage. */
+  advantages: number[];
+  cost: PhaseCost;
+}
+
+const KEYS = ["clipEpsilon", "clipEpsilonHigh", "klBeta", "aggregation", "optimizer", "temperature", "ppoEpochs", "minibatchSize", "seed", "stepLevel", "stepWeight", "normalizeStd", "stdEstimator"];
+
+/** The decisions of one episode (steps whose action was not admissible are skipped: π never chose them). */
+function episodeDecisions(agent: TransformerAgent, trajectory: Trajectory): Array<{ step: number; decision: ScoredDecision }> {
+  const out: Array<{ step: number; decision: ScoredDecision }> = [];
+  trajectory.steps.forEach((s, step) => {
+    const chosen = s.admissible.indexOf(s.action);
+    if (chosen < 0) return;
+    const query = agent.query({ task: trajectory.task, history: trajectory.steps.slice(0, step), observation: s.observation, admissible: s.admissible });
+    out.push({ step, decision: { query: { context: query.context, actions: query.candidates }, chosen } });
+  });
+  return out;
+}
+
+/**
+ * One GRPO iteration at the action level on finished episodes. `samples[i]` is the rollout sample
+ * of `trajectories[i]` (collectRollouts' pairing): its groupId, reward and GiGPO step fields give
+ * the advantages; its tokens are not used. `reference` null = no KL term.
+ */
+export function actionGrpoStep(agent: TransformerAgent, reference: TinyTransformer | null, trajectories: readonly Trajectory[], samples: readonly RolloutSample[], options: ActionGrpoOptions): ActionGrpoResult {
+  assertKnownKeys("options", options, KEYS);
+  if (trajectories.length !== samples.length) throw new ShapeError("samples", `one per trajectory (${trajectories.length})`, [samples.length]);
+  if (!(options.optimizer instanceof tf.Optimizer)) throw new InvalidArgumentError("options.optimizer", "a tf.Optimizer (kept across iterations)", options.optimizer);
+  const temperature = options.temperature ?? 1;
+  const ppoEpochs = options.ppoEpochs ?? 1;
+  if (!Number.isInteger(ppoEpochs) || ppoEpochs < 1) throw new InvalidArgumentError("options.ppoEpochs", "a positive integer", ppoEpochs);
+  const E = trajectories.length;
+  const minibatchSize = Math.min(options.minibatchSize ?? E, E);
+  if (!Number.isInteger(minibatchSize) || minibatchSize < 1) throw new InvalidArgumentError("options.minibatchSize", "a positive integer", options.minibatchSize);
+  const lossOptions: GrpoLossOptions = { clipEpsilon: options.clipEpsilon, clipEpsilonHigh: options.clipEpsilonHigh, klBeta: options.klBeta, aggregation: options.aggregation };
+
+  const started = Date.now();
+  const cost: PhaseCost = { phase: "rl", seconds: 0, forwardTokens: 0, backwardTokens: 0, optimizerSteps: 0, envSteps: 0 };
+  const advantages = computeAdvantages(samples, { normalizeStd: options.normalizeStd, stdEstimator: options.stdEstimator, stepLevel: options.stepLevel, stepWeight: options.stepWeight });
+  const stepWeight = options.stepWeight ?? 1;
+  const decisions = trajectories.map((t) => episodeDecisions(agent, t));
+  decisions.forEach((list, e) => {
+    if (list.length === 0) throw new InvalidArgumentError(`trajectories[${e}]`, "at least one step whose action was admissible (a decision of the policy)", "none");
+  });
+  const S = Math.max(...decisions.map((d) => d.length));
+  // Per episode and step slot: the advantage, and whether the slot holds a decision.
+  const slotAdvantage = new Float32Array(E * S), slotMask = new Float32Array(E * S);
+  decisions.forEach((list, e) => list.forEach(({ step }, k) => {
+    slotMask[e * S + k] = 1;
+    slotAdvantage[e * S + k] = advantages.episode[e] + (advantages.step === null ? 0 : stepWeight * advantages.step[e][step]);
+  }));
+
+  /** log π of the episodes' decisions laid out [episodes.length, S] (zeros on empty slots). */
+  const slotLogProbs = (model: TinyTransformer, episodes: readonly number[]): tf.Tensor2D => {
+    const flat = episodes.flatMap((e) => decisions[e].map((d) => d.decision));
+    const { logProbs, forwardTokens } = actionLogProbs(model, flat, { temperature, maxRowsPerForward: agent.maxRowsPerForward });
+    cost.forwardTokens += forwardTokens;
+    return tf.tidy(() => {
+      // Scatter [Q] → [n·S] by a 0/1 matrix (no scatter/gather gradient on wasm).
+      const place = new Float32Array(episodes.length * S * flat.length);
+      let q = 0;
+      episodes.forEach((e, row) => decisions[e].forEach((_, k) => { place[(row * S + k) * flat.length + q] = 1; q++; }));
+      const placed = tf.matMul(tf.tensor2d(place, [episodes.length * S, flat.length]), tf.reshape(logProbs, [flat.length, 1]));
+      logProbs.dispose();
+      return tf.reshape(placed, [episodes.length, S]) as tf.Tensor2D;
+    });
+  };
+  const all = Array.from({ length: E }, (_, e) => e);
+  const withoutGrad = (model: TinyTransformer): Float32Array => {
+    const out = new Float32Array(E * S);
+    for (let from = 0; from < E; from += minibatchSize) {
+      const rows = all.slice(from, from + minibatchSize);
+      const t = slotLogProbs(model, rows);
+      out.set(t.dataSync(), from * S);
+      t.dispose();
+    }
+    return out;
+  };
+  const oldLogProbs = withoutGrad(agent.model);
+  const refLogProbs = reference === null ? null : withoutGrad(reference);
+
+  const rng = options.seed === undefined ? null : toRng(options.seed);
+  const variables = agent.model.trainableVariables();
+  const updates: GrpoUpdateStats[] = [];
+  const pick = (source: Float32Array, rows: readonly number[]) => {
+    const out = new Float32Array(rows.length * S);
+    rows.forEach((e, j) => out.set(source.subarray(e * S, (e + 1) * S), j * S));
+    return tf.tensor2d(out, [rows.length, S]);
+  };
+  try {
+    for (let epoch = 0; epoch < ppoEpochs; epoch++) {
+      const order = rng === null ? all : rng.shuffle(all);
+      for (let start = 0; start < E; start += minibatchSize) {
+        const rows = order.slice(start, start + minibatchSize);
+        const kept: tf.Tensor1D[] = [];
+        let loss: number, stats: number[];
+        const before = cost.forwardTokens;
+        try {
+          const lossTensor = options.optimizer.minimize(() => {
+            const out = grpoLoss({
+              logProbs: slotLogProbs(agent.model, rows), oldLogProbs: pick(oldLogProbs, rows),
+              refLogProbs: refLogProbs === null ? null : pick(refLogProbs, rows), advantages: pick(slotAdvantage, rows), mask: pick(slotMask, rows),
+            }, lossOptions);
+            kept.push(tf.keep(out.stats));
+            return out.loss;
+          }, true, variables);
+          loss = lossTensor === null ? NaN : lossTensor.dataSync()[0];
+          lossTensor?.dispose();
+          stats = Array.from(kept[0].dataSync());
+        } finally {
+          kept.forEach((t) => t.dispose());
+        }
+        if (!Number.isFinite(loss)) throw new NonFiniteError(`action-level GRPO loss (epoch ${epoch}, minibatch at ${start}; try a smaller learning rate)`);
+        const [policyLoss, kl, clipFraction, meanRatio, approxKL] = stats;
+        updates.push({ epoch, samples: rows.length, loss, policyLoss, kl, clipFraction, meanRatio, approxKL });
+        cost.backwardTokens += cost.forwardTokens - before;
+        cost.optimizerSteps++;
+      }
+    }
+  } finally {
+    cost.seconds = (Date.now() - started) / 1000;
+  }
+  const mean = (key: keyof Omit<GrpoUpdateStats, "epoch" | "samples">) => updates.reduce((a, u) => a + u[key], 0) / updates.length;
+  return {
+    loss: mean("loss"), policyLoss: mean("policyLoss"), kl: mean("kl"), clipFraction: mean("clipFraction"),
+    meanRatio: mean("meanRatio"), approxKL: mean("approxKL"), updates, advantages: advantages.episode, cost,
+  };
+}

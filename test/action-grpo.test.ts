@@ -1,0 +1,169 @@
+// Action-level GRPO: the differentiable candidate-score matrix against the inference scorer, log π
+// and its gradient against a full-rows oracle built from model.forward, one GRPO step's
+// closed-form diagnostics and direction, the agent loop with objective "actions", bad input and
+// tensor leaks.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { tf } from "../kernel-lib/tf";
+import { AgentEnv, createMiniAlf, createMiniShop, expertPolicy, runEpisode, Task, tokenizerFor, Trajectory } from "../kernel-lib/envs";
+import { TinyTransformer } from "../kernel-lib/models/transformer";
+import { trainSft } from "../kernel-lib/train/sft";
+import { tokenLogProbs } from "../kernel-lib/train/logprobs";
+import { createReference } from "../kernel-lib/train/grpo";
+import { candidateScoreMatrix } from "../kernel-lib/agents/prefix-scoring";
+import { actionGrpoStep, actionLogProbs, ScoredDecision } from "../kernel-lib/agents/action-grpo";
+import { collectRollouts, scoreCandidates, softmaxWithTemperature, TransformerAgent, trainAgentGrpo } from "../kernel-lib/agents";
+import { InvalidArgumentError, ShapeError, UnknownOptionError } from "../kernel-lib/errors";
+import { TEST_BACKENDS, expectError, expectNoLeak, useBackend } from "./helpers";
+
+const alf = createMiniAlf() as unknown as AgentEnv<Task>;
+const shop = createMiniShop() as unknown as AgentEnv<Task>;
+
+function tinyAgent(env: AgentEnv<Task>, seed: number, nKvHeads = 4): TransformerAgent {
+  const tok = tokenizerFor(env);
+  return new TransformerAgent(new TinyTransformer({ vocabSize: tok.size, dModel: 16, nLayers: 2, nHeads: 4, nKvHeads, dFF: 32, maxLen: 128, seed }), tok);
+}
+
+/** A little imitation, so sampled MiniShop episodes sometimes buy and group rewards differ. */
+function imitate(agent: TransformerAgent): void {
+  const demos = shop.generateTasks({ split: "train", count: 16, seed: 9 }).map((t) => agent.tokenizer.encodeTrajectory(runEpisode(shop, t, expertPolicy(t)), 128));
+  trainSft(agent.model, demos, { epochs: 2, batchSize: 8, learningRate: 1e-2, seed: 1 });
+}
+
+/** The decisions of a few expert episodes (early and late steps: short and long contexts). */
+function expertDecisions(env: AgentEnv<Task>, agent: TransformerAgent, count: number, seed: number): ScoredDecision[] {
+  const trajectories = env.generateTasks({ split: "seen", count, seed, conflictFraction: 0.5 }).map((t) => runEpisode(env, t, expertPolicy(t)));
+  return trajectories.flatMap((tr) => tr.steps.map((s, i) => {
+    const q = agent.query({ task: tr.task, history: tr.steps.slice(0, i), observation: s.observation, admissible: s.admissible });
+    return { query: { context: q.context, actions: q.candidates }, chosen: s.admissible.indexOf(s.action) };
+  }));
+}
+
+/** Oracle log π(chosen): each candidate row through model.forward (differentiable), softmax over candidates. */
+function fullRowsLogPi(model: TinyTransformer, decisions: readonly ScoredDecision[], temperature: number): tf.Tensor1D {
+  return tf.tidy(() => tf.stack(decisions.map((d) => {
+    const rows = d.query.actions.map((a) => [...d.query.context, ...a]);
+    const T = Math.max(...rows.map((r) => r.length));
+    const padded = rows.map((r) => r.concat(new Array<number>(T - r.length).fill(0)));
+    const mask = tf.tensor2d(rows.map((r) => Array.from({ length: T }, (_, t) => (t >= d.query.context.length && t < r.length ? 1 : 0))));
+    const scores = tf.sum(tf.mul(tokenLogProbs(model, padded), mask), 1);
+    return tf.sum(tf.mul(tf.logSoftmax(tf.div(scores, temperature)), tf.oneHot(d.chosen, rows.length).toFloat()));
+  })) as tf.Tensor1D);
+}
+
+for (const backend of TEST_BACKENDS) {
+  test(`[${backend}] candidate score matrix = the inference scorer (padding, empty candidates, GQA)`, async () => {
+    await useBackend(backend);
+    for (const env of [alf, shop]) {
+      const agent = tinyAgent(env, 3, env === alf ? 2 : 4);
+      const decisions = expertDecisions(env, agent, 1, 4).filter((_, i) => i % 2 === 0).slice(0, 5);
+      const queries = decisions.map((d) => d.query);
+      queries[0] = { context: queries[0].context, actions: [...queries[0].actions, []] };
+      const expected = scoreCandidates(agent.model, queries.map((q) => ({ context: q.context, candidates: q.actions }))).scores;
+      const got = await expectNoLeak("candidateScoreMatrix", () => tf.tidy(() => {
+        const m = candidateScoreMatrix(agent.model, queries);
+        return { scores: m.scores.arraySync(), present: m.present.arraySync() };
+      }));
+      queries.forEach((q, i) => {
+        assert.is(got.present[i].reduce((a, b) => a + b, 0), q.actions.length, `${env.name}: present marks query ${i}'s candidates`);
+        q.actions.forEach((_, c) => assert.ok(Math.abs(got.scores[i][c] - expected[i][c]) < 1e-4, `${env.name} q${i} c${c}: ${got.scores[i][c]} vs ${expected[i][c]}`));
+      });
+      assert.is(got.scores[0][queries[0].actions.length - 1], 0, "an empty candidate scores 0");
+      agent.model.dispose();
+    }
+  });
+}
+
+test("[wasm] log π and its gradient equal the full-rows oracle; chunking changes nothing", async () => {
+  await useBackend("wasm");
+  const agent = tinyAgent(alf, 5, 2);
+  const decisions = expertDecisions(alf, agent, 1, 7).slice(0, 4);
+  const temperature = 0.7;
+  const values = await expectNoLeak("actionLogProbs", () => [1, 256].map((rows) => {
+    const r = actionLogProbs(agent.model, decisions, { temperature, maxRowsPerForward: rows });
+    const v = Array.from(r.logProbs.dataSync());
+    r.logProbs.dispose();
+    return v;
+  }));
+  const scores = scoreCandidates(agent.model, decisions.map((d) => ({ context: d.query.context, candidates: d.query.actions }))).scores;
+  decisions.forEach((d, i) => {
+    const expected = Math.log(softmaxWithTemperature(scores[i], temperature)[d.chosen]);
+    for (const v of values) assert.ok(Math.abs(v[i] - expected) < 1e-4, `step ${i}: ${v[i]} vs ${expected}`);
+  });
+  const variables = agent.model.trainableVariables();
+  const gradients = (f: () => tf.Tensor1D) => {
+    const { value, grads } = tf.variableGrads(() => tf.sum(f()) as tf.Scalar, variables);
+    value.dispose();
+    const out = variables.map((v) => Array.from(grads[v.name].dataSync()));
+    Object.values(grads).forEach((g) => g.dispose());
+    return out;
+  };
+  const fast = gradients(() => actionLogProbs(agent.model, decisions, { temperature, maxRowsPerForward: 7 }).logProbs);
+  const oracle = gradients(() => fullRowsLogPi(agent.model, decisions, temperature));
+  let worst = 0, scale = 0;
+  fast.forEach((g, k) => g.forEach((x, j) => { worst = Math.max(worst, Math.abs(x - oracle[k][j])); scale = Math.max(scale, Math.abs(oracle[k][j])); }));
+  assert.ok(scale > 1e-3, "the gradient is not trivially zero");
+  assert.ok(worst < 1e-3 * scale, `max |Δ grad| ${worst} (largest entry ${scale})`);
+  agent.model.dispose();
+});
+
+test("[wasm] one action-level GRPO step: ratio 1 and KL 0 at the first update, moves π toward positive advantages, counts cost, no leaks", async () => {
+  await useBackend("wasm");
+  const agent = tinyAgent(shop, 2);
+  imitate(agent);
+  const tasks = shop.generateTasks({ split: "train", count: 4, seed: 4 });
+  const rollouts = collectRollouts(shop, tasks, agent, { groupSize: 6, seed: 3 });
+  const trajectories = rollouts.trajectories as Trajectory[];
+  const decisionsOf = (t: Trajectory) => t.steps.map((s, i) => {
+    const q = agent.query({ task: t.task, history: t.steps.slice(0, i), observation: s.observation, admissible: s.admissible });
+    return { query: { context: q.context, actions: q.candidates }, chosen: s.admissible.indexOf(s.action) };
+  });
+  const meanLogPi = () => trajectories.map((t) => {
+    const r = actionLogProbs(agent.model, decisionsOf(t));
+    const v = r.logProbs.dataSync().reduce((a, b) => a + b, 0) / t.steps.length;
+    r.logProbs.dispose();
+    return v;
+  });
+  const before = meanLogPi();
+  const reference = createReference(agent.model);
+  // The optimizer is made and disposed inside: Adam's moment slots are its state, not a leak.
+  const result = await expectNoLeak("actionGrpoStep", () => {
+    const optimizer = tf.train.adam(1e-2);
+    try { return actionGrpoStep(agent, reference, trajectories, rollouts.samples, { optimizer, klBeta: 0.04, ppoEpochs: 2, seed: 1 }); } finally { optimizer.dispose(); }
+  });
+  const first = result.updates[0];
+  assert.ok(Math.abs(first.meanRatio - 1) < 1e-5 && first.clipFraction === 0, "the first update is on-policy: ρ = 1, nothing clipped");
+  assert.ok(Math.abs(first.kl) < 1e-5, "the reference is the policy at the start: KL 0");
+  assert.ok(Math.abs(first.policyLoss + 0) < 1e-5, "sequence-level mean of ρ·A over groups with zero-mean advantages is 0");
+  assert.is(result.updates.length, 2, "one update per epoch (one minibatch)");
+  assert.ok(result.advantages.some((a) => a !== 0), "the groups carry a signal");
+  const after = meanLogPi();
+  const alignment = result.advantages.reduce((s, a, i) => s + a * (after[i] - before[i]), 0);
+  assert.ok(alignment > 0, `π moved toward positive-advantage episodes (Σ A·Δ mean log π = ${alignment})`);
+  assert.is(result.cost.optimizerSteps, 2);
+  assert.ok(result.cost.forwardTokens > result.cost.backwardTokens && result.cost.backwardTokens > 0, "old/ref passes are forward only");
+  const optimizer = tf.train.adam(1e-2);
+  await expectError(() => actionGrpoStep(agent, reference, trajectories.slice(1), rollouts.samples, { optimizer }), ShapeError, "samples");
+  await expectError(() => actionGrpoStep(agent, reference, trajectories, rollouts.samples, { optimizer: {} as never }), InvalidArgumentError, "options.optimizer");
+  await expectError(() => actionGrpoStep(agent, reference, trajectories, rollouts.samples, { optimizer, epochs: 2 } as never), UnknownOptionError, "options.epochs");
+  await expectError(() => actionLogProbs(agent.model, [{ ...decisionsOf(trajectories[0])[0], chosen: 99 }]), InvalidArgumentError, "decisions[0].chosen");
+  optimizer.dispose();
+  reference.dispose();
+  agent.model.dispose();
+});
+
+test("[wasm] agent GRPO with objective \"actions\": loop runs, counts, rejects unknown objectives", async () => {
+  await useBackend("wasm");
+  const agent = tinyAgent(shop, 6);
+  imitate(agent);
+  const pool = shop.generateTasks({ split: "train", count: 4, seed: 2 });
+  const result = await expectNoLeak("trainAgentGrpo actions", () =>
+    trainAgentGrpo(shop, agent, pool, { iterations: 2, tasksPerIteration: 2, groupSize: 3, learningRate: 1e-2, seed: 5, objective: "actions", minibatchSize: 4 }));
+  const updates = result.curve.filter((p) => p.loss !== null).length;
+  assert.ok(updates >= 1);
+  assert.is(result.cost.optimizerSteps, updates * 2, "6 episodes in minibatches of 4 = 2 optimizer steps per update");
+  await expectError(() => trainAgentGrpo(shop, agent, pool, { iterations: 1, tasksPerIteration: 1, groupSize: 2, learningRate: 1e-3, seed: 1, objective: "sequence" as never }), UnknownOptionError, "options.objective");
+  agent.model.dispose();
+});
+
+test.run();
