@@ -1,6 +1,7 @@
 /**
  * Metrics: concentration statistics of one vector (Gini, kurtosis, CV, Hoyer, entropy, top-k
- * mass, L2), their name registry and batch form, plus rank statistics (Spearman, ROC AUC).
+ * mass, L2), their name registry and batch form, rank statistics (Spearman, ROC AUC), the
+ * bootstrap interval and the exact sign test for paired before/after outcomes.
  */
 export {
   type NumericVector, type MetricName, type ConcentrationOptions,
@@ -9,5 +10,6 @@ export {
 } from "./concentration";
 export { averageRanks, spearman, rocAuc } from "./ranking";
 export { bootstrapInterval } from "./bootstrap";
+export { signTest } from "./sign-test";
 export type { BootstrapOptions, BootstrapInterval } from "./bootstrap";
 export { sortedAscendingCopy } from "./sort";
