@@ -11,6 +11,7 @@ import { atomicWriteFile } from "../../kernel-lib/io/atomic";
 import { BenchResult, formatTable, pythonWithNumpy, runPythonSide } from "./harness";
 import { benchGini, benchProbe } from "./workloads";
 import { benchGraphs, numpyGraphRow } from "./g2is-workloads";
+import { benchAgentObjectives } from "./agent-workloads";
 
 const root = join(__dirname, "..", "..");
 
@@ -29,6 +30,8 @@ async function main(): Promise<void> {
     const graphRows = await benchGraphs(workdir);
     rows.push(...graphRows);
     console.log("graphs and features done");
+    rows.push(...await benchAgentObjectives());
+    console.log("agent scoring and GRPO objectives done");
 
     const recorded = join(root, ".jupyter", "python-path");
     const candidates = [process.env.GRADLAB_PYTHON ?? "", existsSync(recorded) ? readFileSync(recorded, "utf8").trim() : "", "/usr/bin/python3", "python3"].filter(Boolean);
