@@ -13,7 +13,7 @@ import { createReference } from "../kernel-lib/train/grpo";
 import { candidateScoreMatrix } from "../kernel-lib/agents/prefix-scoring";
 import { actionGrpoStep, actionLogProbs, ScoredDecision } from "../kernel-lib/agents/action-grpo";
 import { collectRollouts, scoreCandidates, softmaxWithTemperature, TransformerAgent, trainAgentGrpo } from "../kernel-lib/agents";
-import { InvalidArgumentError, ShapeError, UnknownOptionError } from "../kernel-lib/errors";
+import { InvalidArgumentError, NonFiniteError, ShapeError, UnknownOptionError } from "../kernel-lib/errors";
 import { TEST_BACKENDS, expectError, expectNoLeak, useBackend } from "./helpers";
 
 const alf = createMiniAlf() as unknown as AgentEnv<Task>;
@@ -149,6 +149,43 @@ test("[wasm] one action-level GRPO step: ratio 1 and KL 0 at the first update, m
   await expectError(() => actionLogProbs(agent.model, [{ ...decisionsOf(trajectories[0])[0], chosen: 99 }]), InvalidArgumentError, "decisions[0].chosen");
   optimizer.dispose();
   reference.dispose();
+  agent.model.dispose();
+});
+
+test("[wasm] passes of a minibatch sum to the same update as one pass (both aggregations); a NaN never reaches the weights", async () => {
+  await useBackend("wasm");
+  const agent = tinyAgent(shop, 8);
+  imitate(agent);
+  const rollouts = collectRollouts(shop, shop.generateTasks({ split: "train", count: 3, seed: 5 }), agent, { groupSize: 4, seed: 2 });
+  const trajectories = rollouts.trajectories as Trajectory[];
+  const start = agent.model.namedWeights().map((w) => w.variable.clone());
+  const restore = () => agent.model.namedWeights().forEach((w, i) => w.variable.assign(start[i]));
+  for (const aggregation of ["sequenceLevel", "tokenLevel"] as const) {
+    const after = [1, 5, 64].map((episodesPerPass) => {
+      restore();
+      const optimizer = tf.train.sgd(0.5);
+      const r = actionGrpoStep(agent, null, trajectories, rollouts.samples, { optimizer, aggregation, episodesPerPass, seed: 1 });
+      optimizer.dispose();
+      return { weights: agent.model.namedWeights().map((w) => Array.from(w.variable.dataSync())), loss: r.loss };
+    });
+    let worst = 0, moved = 0;
+    after[0].weights.forEach((w, k) => w.forEach((x, j) => {
+      for (const other of after.slice(1)) worst = Math.max(worst, Math.abs(x - other.weights[k][j]));
+      moved = Math.max(moved, Math.abs(x - start[k].dataSync()[j]));
+    }));
+    assert.ok(moved > 1e-4, `${aggregation}: the step moved the weights (${moved})`);
+    assert.ok(worst < 1e-5 + 1e-3 * moved, `${aggregation}: 1, 5 and 64 episodes per pass give the same step (max |Δ| ${worst}, step ${moved})`);
+    for (const other of after.slice(1)) assert.ok(Math.abs(other.loss - after[0].loss) < 1e-5, `${aggregation}: same loss`);
+  }
+  restore();
+    const optimizer = tf.train.sgd(1e30);
+  const before = agent.model.namedWeights().map((w) => Array.from(w.variable.dataSync()));
+  // A huge step blows the weights up; the next epoch's loss is non-finite and must stop there.
+  await expectError(() => actionGrpoStep(agent, null, trajectories, rollouts.samples, { optimizer, ppoEpochs: 3, episodesPerPass: 2 }), NonFiniteError, "action-level GRPO loss");
+  assert.ok(agent.model.namedWeights().every((w) => Array.from(w.variable.dataSync()).every(Number.isFinite)), "no NaN/Inf was written into the weights");
+  assert.ok(agent.model.namedWeights().some((w, k) => Array.from(w.variable.dataSync()).some((x, j) => x !== before[k][j])), "the first (finite) step did happen");
+  optimizer.dispose();
+  start.forEach((t) => t.dispose());
   agent.model.dispose();
 });
 

@@ -81,6 +81,12 @@ export interface ActionGrpoOptions extends GrpoLossOptions {
   ppoEpochs?: number;
   /** Episodes per optimizer step (default: all). */
   minibatchSize?: number;
+  /**
+   * Episodes per forward/backward pass (default 16): a minibatch is processed in passes whose
+   * gradients are summed before one optimizer step — same update, bounded memory (a single pass
+   * over 64 MiniALF episodes exhausted the wasm heap here).
+   */
+  episodesPerPass?: number;
   seed?: Seed | Rng;
   stepLevel?: boolean;
   stepWeight?: number;
@@ -101,7 +107,7 @@ export interface ActionGrpoResult {
   cost: PhaseCost;
 }
 
-const KEYS = ["clipEpsilon", "clipEpsilonHigh", "klBeta", "aggregation", "optimizer", "temperature", "ppoEpochs", "minibatchSize", "seed", "stepLevel", "stepWeight", "normalizeStd", "stdEstimator"];
+const KEYS = ["clipEpsilon", "clipEpsilonHigh", "klBeta", "aggregation", "optimizer", "temperature", "ppoEpochs", "minibatchSize", "episodesPerPass", "seed", "stepLevel", "stepWeight", "normalizeStd", "stdEstimator"];
 
 /** The decisions of one episode (steps whose action was not admissible are skipped: π never chose them). */
 function episodeDecisions(agent: TransformerAgent, trajectory: Trajectory): Array<{ step: number; decision: ScoredDecision }> {
@@ -130,6 +136,8 @@ export function actionGrpoStep(agent: TransformerAgent, reference: TinyTransform
   const E = trajectories.length;
   const minibatchSize = Math.min(options.minibatchSize ?? E, E);
   if (!Number.isInteger(minibatchSize) || minibatchSize < 1) throw new InvalidArgumentError("options.minibatchSize", "a positive integer", options.minibatchSize);
+  const episodesPerPass = options.episodesPerPass ?? 16;
+  if (!Number.isInteger(episodesPerPass) || episodesPerPass < 1) throw new InvalidArgumentError("options.episodesPerPass", "a positive integer", episodesPerPass);
   const lossOptions: GrpoLossOptions = { clipEpsilon: options.clipEpsilon, clipEpsilonHigh: options.clipEpsilonHigh, klBeta: options.klBeta, aggregation: options.aggregation };
 
   const started = Date.now();
@@ -166,8 +174,8 @@ export function actionGrpoStep(agent: TransformerAgent, reference: TinyTransform
   const all = Array.from({ length: E }, (_, e) => e);
   const withoutGrad = (model: TinyTransformer): Float32Array => {
     const out = new Float32Array(E * S);
-    for (let from = 0; from < E; from += minibatchSize) {
-      const rows = all.slice(from, from + minibatchSize);
+    for (let from = 0; from < E; from += episodesPerPass) {
+      const rows = all.slice(from, from + episodesPerPass);
       const t = slotLogProbs(model, rows);
       out.set(t.dataSync(), from * S);
       t.dispose();
@@ -190,25 +198,47 @@ export function actionGrpoStep(agent: TransformerAgent, reference: TinyTransform
       const order = rng === null ? all : rng.shuffle(all);
       for (let start = 0; start < E; start += minibatchSize) {
         const rows = order.slice(start, start + minibatchSize);
-        const kept: tf.Tensor1D[] = [];
-        let loss: number, stats: number[];
         const before = cost.forwardTokens;
+        // The minibatch's loss is a weighted sum of its passes' losses (means over episodes, or
+        // over steps for tokenLevel), so summing weighted pass gradients gives exactly the
+        // minibatch gradient; the diagnostics that are step means are weighted by step share.
+        const steps = (rs: readonly number[]) => rs.reduce((n, e) => n + decisions[e].length, 0);
+        const totalSteps = steps(rows);
+        let summed: Record<string, tf.Tensor> | null = null;
+        const stats = [0, 0, 0, 0, 0];
+        let loss = 0;
         try {
-          const lossTensor = options.optimizer.minimize(() => {
-            const out = grpoLoss({
-              logProbs: slotLogProbs(agent.model, rows), oldLogProbs: pick(oldLogProbs, rows),
-              refLogProbs: refLogProbs === null ? null : pick(refLogProbs, rows), advantages: pick(slotAdvantage, rows), mask: pick(slotMask, rows),
-            }, lossOptions);
-            kept.push(tf.keep(out.stats));
-            return out.loss;
-          }, true, variables);
-          loss = lossTensor === null ? NaN : lossTensor.dataSync()[0];
-          lossTensor?.dispose();
-          stats = Array.from(kept[0].dataSync());
+          for (let p = 0; p < rows.length; p += episodesPerPass) {
+            const part = rows.slice(p, p + episodesPerPass);
+            const stepShare = steps(part) / totalSteps;
+            const weight = lossOptions.aggregation === "tokenLevel" ? stepShare : part.length / rows.length;
+            const kept: tf.Tensor1D[] = [];
+            const { value, grads } = tf.variableGrads(() => {
+              const out = grpoLoss({
+                logProbs: slotLogProbs(agent.model, part), oldLogProbs: pick(oldLogProbs, part),
+                refLogProbs: refLogProbs === null ? null : pick(refLogProbs, part), advantages: pick(slotAdvantage, part), mask: pick(slotMask, part),
+              }, lossOptions);
+              kept.push(tf.keep(out.stats));
+              return tf.mul(out.loss, weight) as tf.Scalar;
+            }, variables);
+            loss += value.dataSync()[0];
+            value.dispose();
+            kept[0].dataSync().forEach((v, k) => { stats[k] += (k < 2 ? weight : stepShare) * v; });
+            kept[0].dispose();
+            if (summed === null) summed = grads;
+            else {
+              const previous: Record<string, tf.Tensor> = summed;
+              summed = Object.fromEntries(Object.keys(previous).map((name) => [name, tf.add(previous[name], grads[name])]));
+              Object.values(previous).forEach((t) => t.dispose());
+              Object.values(grads).forEach((t) => t.dispose());
+            }
+          }
+          // Checked before the step: a non-finite loss never reaches the weights.
+          if (!Number.isFinite(loss)) throw new NonFiniteError(`action-level GRPO loss (epoch ${epoch}, minibatch at ${start}; try a smaller learning rate)`);
+          options.optimizer.applyGradients(summed as Record<string, tf.Tensor>);
         } finally {
-          kept.forEach((t) => t.dispose());
+          if (summed !== null) Object.values(summed as Record<string, tf.Tensor>).forEach((t) => t.dispose());
         }
-        if (!Number.isFinite(loss)) throw new NonFiniteError(`action-level GRPO loss (epoch ${epoch}, minibatch at ${start}; try a smaller learning rate)`);
         const [policyLoss, kl, clipFraction, meanRatio, approxKL] = stats;
         updates.push({ epoch, samples: rows.length, loss, policyLoss, kl, clipFraction, meanRatio, approxKL });
         cost.backwardTokens += cost.forwardTokens - before;
