@@ -417,6 +417,7 @@ for (const backend of TEST_BACKENDS) {
     const w = tf.variable(tf.ones([3]));
     const nanPolicy = { forward: (t: number[][]) => tf.tidy(() => tf.add(tf.zeros([t.length, t[0].length, 3]), tf.mul(w, NaN)) as tf.Tensor3D), trainableVariables: () => [w] };
     await expectNoLeak("NaN loss", () => expectError(() => grpoStep(nanPolicy, null, [ok, { ...ok, reward: 0 }], base), NonFiniteError, "GRPO loss"));
+    assert.equal(Array.from(w.dataSync()), [1, 1, 1], "the non-finite step was not applied to the weights");
     w.dispose();
   });
 }

@@ -291,27 +291,30 @@ export function grpoStep(policy: PolicyModel, reference: LogitsModel | null, sam
         // the optimizer's tidy.
         const kept: tf.Tensor1D[] = [];
         let loss: number, stats: number[];
+        // Gradients first, step after the loss is known finite: a NaN never reaches the weights.
+        // The diagnostics are computed in the loss closure (same forward pass) and kept.
+        const { value, grads } = tf.variableGrads(() => {
+          const batch = (source: Float32Array) => tf.tensor2d(pickRows(source, rows, T), [n, T]);
+          const out = grpoLoss({
+            logProbs: tokenLogProbs(policy, rowTokens),
+            oldLogProbs: batch(oldLogProbs),
+            refLogProbs: refLogProbs === null ? null : batch(refLogProbs),
+            advantages: batch(tokenAdvantages),
+            mask: batch(mask),
+          }, lossOptions);
+          kept.push(tf.keep(out.stats));
+          return out.loss;
+        }, variables);
         try {
-          const lossTensor = optimizer.minimize(() => {
-            const batch = (source: Float32Array) => tf.tensor2d(pickRows(source, rows, T), [n, T]);
-            const out = grpoLoss({
-              logProbs: tokenLogProbs(policy, rowTokens),
-              oldLogProbs: batch(oldLogProbs),
-              refLogProbs: refLogProbs === null ? null : batch(refLogProbs),
-              advantages: batch(tokenAdvantages),
-              mask: batch(mask),
-            }, lossOptions);
-            kept.push(tf.keep(out.stats));
-            return out.loss;
-          }, true, variables);
-          loss = lossTensor === null ? NaN : lossTensor.dataSync()[0];
-          lossTensor?.dispose();
+          loss = value.dataSync()[0];
           stats = Array.from(kept[0].dataSync());
+          if (!Number.isFinite(loss)) throw new NonFiniteError(`GRPO loss (epoch ${epoch}, minibatch at ${start}; try a smaller learning rate)`);
+          optimizer.applyGradients(grads);
         } finally {
+          value.dispose();
           kept.forEach((t) => t.dispose());
+          Object.values(grads).forEach((t) => t.dispose());
         }
-        // A NaN loss has already been applied to the weights: stop here rather than train on.
-        if (!Number.isFinite(loss)) throw new NonFiniteError(`GRPO loss (epoch ${epoch}, minibatch at ${start}; try a smaller learning rate)`);
         const [policyLoss, kl, clipFraction, meanRatio, approxKL] = stats;
         updates.push({ epoch, samples: n, loss, policyLoss, kl, clipFraction, meanRatio, approxKL });
         cost.forwardTokens += n * T;
