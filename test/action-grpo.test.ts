@@ -11,7 +11,7 @@ import { trainSft } from "../kernel-lib/train/sft";
 import { tokenLogProbs } from "../kernel-lib/train/logprobs";
 import { createReference } from "../kernel-lib/train/grpo";
 import { candidateScoreMatrix } from "../kernel-lib/agents/prefix-scoring";
-import { actionGrpoStep, actionLogProbs, ScoredDecision } from "../kernel-lib/agents/action-grpo";
+import { actionGrpoStep, actionLogProbs, ScoredDecision, trajectoryDecisions } from "../kernel-lib/agents/action-grpo";
 import { collectRollouts, scoreCandidates, softmaxWithTemperature, TransformerAgent, trainAgentGrpo } from "../kernel-lib/agents";
 import { InvalidArgumentError, NonFiniteError, ShapeError, UnknownOptionError } from "../kernel-lib/errors";
 import { TEST_BACKENDS, expectError, expectNoLeak, useBackend } from "./helpers";
@@ -33,10 +33,7 @@ function imitate(agent: TransformerAgent): void {
 /** The decisions of a few expert episodes (early and late steps: short and long contexts). */
 function expertDecisions(env: AgentEnv<Task>, agent: TransformerAgent, count: number, seed: number): ScoredDecision[] {
   const trajectories = env.generateTasks({ split: "seen", count, seed, conflictFraction: 0.5 }).map((t) => runEpisode(env, t, expertPolicy(t)));
-  return trajectories.flatMap((tr) => tr.steps.map((s, i) => {
-    const q = agent.query({ task: tr.task, history: tr.steps.slice(0, i), observation: s.observation, admissible: s.admissible });
-    return { query: { context: q.context, actions: q.candidates }, chosen: s.admissible.indexOf(s.action) };
-  }));
+  return trajectories.flatMap((tr) => trajectoryDecisions(agent, tr).map((d) => d.decision));
 }
 
 /** Oracle log π(chosen): each candidate row through model.forward (differentiable), softmax over candidates. */
@@ -114,10 +111,7 @@ test("[wasm] one action-level GRPO step: ratio 1 and KL 0 at the first update, m
   const tasks = shop.generateTasks({ split: "train", count: 4, seed: 4 });
   const rollouts = collectRollouts(shop, tasks, agent, { groupSize: 6, seed: 3 });
   const trajectories = rollouts.trajectories as Trajectory[];
-  const decisionsOf = (t: Trajectory) => t.steps.map((s, i) => {
-    const q = agent.query({ task: t.task, history: t.steps.slice(0, i), observation: s.observation, admissible: s.admissible });
-    return { query: { context: q.context, actions: q.candidates }, chosen: s.admissible.indexOf(s.action) };
-  });
+  const decisionsOf = (t: Trajectory) => trajectoryDecisions(agent, t).map((d) => d.decision);
   const meanLogPi = () => trajectories.map((t) => {
     const r = actionLogProbs(agent.model, decisionsOf(t));
     const v = r.logProbs.dataSync().reduce((a, b) => a + b, 0) / t.steps.length;

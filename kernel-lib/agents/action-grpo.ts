@@ -28,7 +28,7 @@ import { Rng, Seed, toRng } from "../random";
 import type { Trajectory } from "../envs/types";
 import type { PhaseCost, RolloutSample } from "../train/rl-types";
 import { computeAdvantages, StdEstimator } from "../train/advantages";
-import { grpoLoss, GrpoLossOptions, GrpoUpdateStats } from "../train/grpo";
+import { grpoLoss, GrpoLossOptions, GrpoUpdateStats, GrpoUpdateSummary, pickRows, summariseUpdates } from "../train/grpo";
 import type { TinyTransformer } from "../models/transformer";
 import { candidateScoreMatrix, PrefixQuery } from "./prefix-scoring";
 import { DEFAULT_MAX_ROWS_PER_FORWARD } from "./scoring";
@@ -94,13 +94,8 @@ export interface ActionGrpoOptions extends GrpoLossOptions {
   stdEstimator?: StdEstimator;
 }
 
-export interface ActionGrpoResult {
-  loss: number;
-  policyLoss: number;
-  kl: number;
-  clipFraction: number;
-  meanRatio: number;
-  approxKL: number;
+/** The same diagnostics as grpoStep's (means over updates, a "token" read as a decision step). */
+export interface ActionGrpoResult extends GrpoUpdateSummary {
   updates: GrpoUpdateStats[];
   /** Per episode: its group-relative advantage. */
   advantages: number[];
@@ -109,8 +104,12 @@ export interface ActionGrpoResult {
 
 const KEYS = ["clipEpsilon", "clipEpsilonHigh", "klBeta", "aggregation", "optimizer", "temperature", "ppoEpochs", "minibatchSize", "episodesPerPass", "seed", "stepLevel", "stepWeight", "normalizeStd", "stdEstimator"];
 
-/** The decisions of one episode (steps whose action was not admissible are skipped: π never chose them). */
-function episodeDecisions(agent: TransformerAgent, trajectory: Trajectory): Array<{ step: number; decision: ScoredDecision }> {
+/**
+ * The decisions of one episode, each with its trajectory step index: the context and candidates
+ * the agent saw (rebuilt with `agent.query`) and the index of the action it took. Steps whose
+ * action was not admissible are skipped: π never chose them.
+ */
+export function trajectoryDecisions(agent: TransformerAgent, trajectory: Trajectory): Array<{ step: number; decision: ScoredDecision }> {
   const out: Array<{ step: number; decision: ScoredDecision }> = [];
   trajectory.steps.forEach((s, step) => {
     const chosen = s.admissible.indexOf(s.action);
@@ -144,7 +143,7 @@ export function actionGrpoStep(agent: TransformerAgent, reference: TinyTransform
   const cost: PhaseCost = { phase: "rl", seconds: 0, forwardTokens: 0, backwardTokens: 0, optimizerSteps: 0, envSteps: 0 };
   const advantages = computeAdvantages(samples, { normalizeStd: options.normalizeStd, stdEstimator: options.stdEstimator, stepLevel: options.stepLevel, stepWeight: options.stepWeight });
   const stepWeight = options.stepWeight ?? 1;
-  const decisions = trajectories.map((t) => episodeDecisions(agent, t));
+  const decisions = trajectories.map((t) => trajectoryDecisions(agent, t));
   decisions.forEach((list, e) => {
     if (list.length === 0) throw new InvalidArgumentError(`trajectories[${e}]`, "at least one step whose action was admissible (a decision of the policy)", "none");
   });
@@ -188,11 +187,7 @@ export function actionGrpoStep(agent: TransformerAgent, reference: TinyTransform
   const rng = options.seed === undefined ? null : toRng(options.seed);
   const variables = agent.model.trainableVariables();
   const updates: GrpoUpdateStats[] = [];
-  const pick = (source: Float32Array, rows: readonly number[]) => {
-    const out = new Float32Array(rows.length * S);
-    rows.forEach((e, j) => out.set(source.subarray(e * S, (e + 1) * S), j * S));
-    return tf.tensor2d(out, [rows.length, S]);
-  };
+  const pick = (source: Float32Array, rows: readonly number[]) => tf.tensor2d(pickRows(source, rows, S), [rows.length, S]);
   try {
     for (let epoch = 0; epoch < ppoEpochs; epoch++) {
       const order = rng === null ? all : rng.shuffle(all);
@@ -248,9 +243,5 @@ export function actionGrpoStep(agent: TransformerAgent, reference: TinyTransform
   } finally {
     cost.seconds = (Date.now() - started) / 1000;
   }
-  const mean = (key: keyof Omit<GrpoUpdateStats, "epoch" | "samples">) => updates.reduce((a, u) => a + u[key], 0) / updates.length;
-  return {
-    loss: mean("loss"), policyLoss: mean("policyLoss"), kl: mean("kl"), clipFraction: mean("clipFraction"),
-    meanRatio: mean("meanRatio"), approxKL: mean("approxKL"), updates, advantages: advantages.episode, cost,
-  };
+  return { ...summariseUpdates(updates), updates, advantages: advantages.episode, cost };
 }

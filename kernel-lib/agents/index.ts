@@ -21,6 +21,6 @@ export { evaluationSet, evaluateAgent, perFamilyRows, summariseSeeds, DEFAULT_EV
 export type { EvaluationResult, EvaluateOptions, RateRecord, SeedSummaryRow } from "./evaluate";
 export { saveAgent, loadAgent } from "./persist";
 export { trainAgentGrpo, AGENT_GRPO_OBJECTIVES } from "./train-grpo";
-export { actionGrpoStep, actionLogProbs } from "./action-grpo";
+export { actionGrpoStep, actionLogProbs, trajectoryDecisions } from "./action-grpo";
 export type { ActionGrpoOptions, ActionGrpoResult, ScoredDecision } from "./action-grpo";
 export type { AgentGrpoOptions, AgentGrpoResult, AgentGrpoObjective, GrpoCurvePoint } from "./train-grpo";

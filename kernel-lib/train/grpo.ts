@@ -87,6 +87,18 @@ export interface GrpoUpdateStats {
   approxKL: number;
 }
 
+/** The per-call means of the update diagnostics (GrpoStepResult's first six fields). */
+export type GrpoUpdateSummary = Pick<GrpoStepResult, "loss" | "policyLoss" | "kl" | "clipFraction" | "meanRatio" | "approxKL">;
+
+/** Means over the updates of one call (every GRPO flavour reports these). */
+export function summariseUpdates(updates: readonly GrpoUpdateStats[]): GrpoUpdateSummary {
+  const mean = (key: keyof GrpoUpdateSummary) => updates.reduce((a, u) => a + u[key], 0) / updates.length;
+  return {
+    loss: mean("loss"), policyLoss: mean("policyLoss"), kl: mean("kl"), clipFraction: mean("clipFraction"),
+    meanRatio: mean("meanRatio"), approxKL: mean("approxKL"),
+  };
+}
+
 export interface GrpoStepResult {
   /** policyLoss + β·kl; this and the five below are means over the updates of this call. */
   loss: number;
@@ -227,7 +239,8 @@ function scoreWithoutGrad(model: LogitsModel, tokens: number[][]): Float32Array 
   return values;
 }
 
-function pickRows(source: Float32Array, rows: readonly number[], T: number): Float32Array {
+/** Rows `rows` of a flat [N, T] buffer, in that order, as a flat [rows.length, T] buffer. */
+export function pickRows(source: Float32Array, rows: readonly number[], T: number): Float32Array {
   const out = new Float32Array(rows.length * T);
   rows.forEach((r, j) => out.set(source.subarray(r * T, (r + 1) * T), j * T));
   return out;
@@ -326,10 +339,8 @@ export function grpoStep(policy: PolicyModel, reference: LogitsModel | null, sam
     if (ownOptimizer) optimizer.dispose();
     cost.seconds = (Date.now() - started) / 1000;
   }
-  const mean = (key: keyof Omit<GrpoUpdateStats, "epoch" | "samples">) => updates.reduce((a, u) => a + u[key], 0) / updates.length;
   return {
-    loss: mean("loss"), policyLoss: mean("policyLoss"), kl: mean("kl"), clipFraction: mean("clipFraction"),
-    meanRatio: mean("meanRatio"), approxKL: mean("approxKL"),
+    ...summariseUpdates(updates),
     advantages: advantages.episode, tokenAdvantages: advantages.token, stepAdvantages: advantages.step,
     updates, cost,
   };
