@@ -4,7 +4,8 @@
  *   const run = await lab.startNotebook({ preset, seed });
  *
  * Flat: errors, random streams, backend, notebook plumbing, figures and tables.
- * Namespaced (their short names would collide): metrics, io, envs, models, grads, features,
+ * `lab.claim` registers a paper claim in the claims ledger (see stats/claims.ts).
+ * Namespaced (their short names would collide): metrics, stats, io, envs, models, grads, features,
  * prism, train, experiments, bridge, maestro, g2is, agents.
  */
 export * from "./errors";
@@ -13,6 +14,8 @@ export * from "./backend";
 export * from "./notebook";
 export * from "./viz";
 export * as metrics from "./metrics";
+export * as stats from "./stats";
+export { claim } from "./stats/claims";
 export * as io from "./io";
 export * as envs from "./envs";
 export * as models from "./models";

@@ -1,14 +1,14 @@
 /**
  * Reading the PRISM study's runs for tables, figures and computed findings (notebook 02): mean ±
- * std over seeds per (env, arm, q), paired differences between two arms on the same seeds (common
- * random numbers) with a bootstrap interval over seeds, and display names in the paper's terms.
- *
- * Intervals: with fewer than 3 seeds no interval is given (`ci: null`) — a bootstrap over two
- * values is not an interval worth printing; the per-seed differences are returned instead.
+ * std over seeds per (env, arm, q) for tables, and comparisons between two arms through the
+ * statistics layer — paired task by task (every arm of a seed is evaluated on the same tasks),
+ * stratified by seed — and display names in the paper's terms. A mean alone never decides a
+ * direction: `compareArms` does.
  */
 import { Rng, Seed } from "../random";
 import { EmptyInputError, InvalidArgumentError } from "../errors";
-import { bootstrapInterval } from "../metrics/bootstrap";
+import { pairedVerdict, PairedVerdict } from "../stats/verdict";
+import type { Alternative } from "../stats/sign-test";
 import type { EnvName } from "../envs/types";
 import { assertArm, PrismArm } from "./arms";
 import type { PrismStudyRun } from "./study";
@@ -45,37 +45,50 @@ export function armStats(runs: readonly PrismStudyRun[], env: EnvName, arm: Pris
   return { env, arm, q, mean, std, n, bySeed };
 }
 
-export interface PairedDifference { mean: number; perSeed: number[]; seeds: number[]; ci: { lo: number; hi: number } | null }
+/** Per-task outcome vectors a run stores for each evaluation split (0/1 success, 0–100 score). */
+export type TaskMetric = "seenTaskSuccess" | "seenTaskScore" | "unseenTaskSuccess" | "unseenTaskScore";
 
-/** metric(a) − metric(b) on the seeds both arms ran; a 95% bootstrap CI over seeds when n ≥ 3. */
-export function pairedDifference(runs: readonly PrismStudyRun[], env: EnvName, a: PrismArm, b: PrismArm, metric: RunMetric, seed: Seed | Rng, qa = 0.5, qb = 0.5): PairedDifference {
-  const sa = armStats(runs, env, a, metric, qa).bySeed, sb = armStats(runs, env, b, metric, qb).bySeed;
+export interface TaskDifferences {
+  /** metric(a) − metric(b) per evaluation task, seed by seed. */
+  differences: number[];
+  /** The seed of each difference (the cluster). */
+  clusters: number[];
+  seeds: number[];
+}
+
+/**
+ * Paired per-task differences between two arms: every arm of a seed is evaluated on the same task
+ * set, so task i of arm a pairs with task i of arm b; seeds on which both ran, in order.
+ */
+export function taskDifferences(runs: readonly PrismStudyRun[], env: EnvName, a: PrismArm, b: PrismArm, metric: TaskMetric, qa = 0.5, qb = 0.5): TaskDifferences {
+  assertArm("a", a); assertArm("b", b);
+  const bySeed = (arm: PrismArm, q: number) => new Map(runs.filter((r) => r.env === env && r.arm === arm && r.q === q).map((r) => [r.seed, r.metrics[metric]]));
+  const sa = bySeed(a, qa), sb = bySeed(b, qb);
   const seeds = [...sa.keys()].filter((s) => sb.has(s)).sort((x, y) => x - y);
   if (seeds.length === 0) throw new EmptyInputError("runs", `seeds on which both ${a} and ${b} ran in ${env}`);
-  const perSeed = seeds.map((s) => sa.get(s)! - sb.get(s)!);
-  const mean = perSeed.reduce((x, y) => x + y, 0) / perSeed.length;
-  const ci = perSeed.length >= 3
-    ? bootstrapInterval(perSeed.length, (idx) => idx.reduce((x, i) => x + perSeed[i], 0) / idx.length, { seed, resamples: 2000 })
-    : null;
-  return { mean, perSeed, seeds, ci: ci === null ? null : { lo: ci.lo, hi: ci.hi } };
+  const differences: number[] = [], clusters: number[] = [];
+  for (const seed of seeds) {
+    const x = sa.get(seed), y = sb.get(seed);
+    if (!Array.isArray(x) || !Array.isArray(y) || x.length !== y.length) {
+      throw new InvalidArgumentError("runs", `per-task "${metric}" vectors of equal length for ${a} and ${b} (seed ${seed})`);
+    }
+    x.forEach((v, i) => { differences.push(v - y[i]); clusters.push(seed); });
+  }
+  return { differences, clusters, seeds };
+}
+
+/**
+ * Arm a vs arm b through the statistics layer: per-task paired differences, stratified by seed
+ * (exact McNemar for success, sign-flip permutation for scores). `seed` drives a Monte Carlo p.
+ */
+export function compareArms(runs: readonly PrismStudyRun[], env: EnvName, a: PrismArm, b: PrismArm, metric: TaskMetric, options: { seed?: Seed | Rng; qa?: number; qb?: number; alternative?: Alternative } = {}): PairedVerdict & { seeds: number[] } {
+  const d = taskDifferences(runs, env, a, b, metric, options.qa ?? 0.5, options.qb ?? 0.5);
+  const v = pairedVerdict(d.differences, { clusters: d.clusters, unitName: "task", clusterName: "seed", seed: options.seed, alternative: options.alternative });
+  return { ...v, seeds: d.seeds };
 }
 
 /** "45.3 ± 2.1" (×scale, one decimal), or "n/a". */
 export function meanStdText(s: Pick<ArmStats, "mean" | "std" | "n">, scale = 100, digits = 1): string {
   if (s.n === 0 || !Number.isFinite(s.mean)) return "n/a";
   return s.n > 1 ? `${(scale * s.mean).toFixed(digits)} ± ${(scale * s.std).toFixed(digits)}` : (scale * s.mean).toFixed(digits);
-}
-
-/** "+3.1 points (95% CI [−1.0, 7.2], n = 4 seeds)" or "+3.1 points (n = 2 seeds: −1.0, +7.2; too few for an interval)". */
-export function differenceText(d: PairedDifference, scale = 100, unit = "points"): string {
-  const f = (x: number) => `${x >= 0 ? "+" : "−"}${Math.abs(scale * x).toFixed(1)}`;
-  if (d.ci !== null) return `${f(d.mean)} ${unit} (95% CI [${f(d.ci.lo)}, ${f(d.ci.hi)}], n = ${d.perSeed.length} seeds)`;
-  return `${f(d.mean)} ${unit} (n = ${d.perSeed.length} seed${d.perSeed.length === 1 ? "" : "s"}${d.perSeed.length > 1 ? `: ${d.perSeed.map(f).join(", ")}` : ""}; too few for an interval)`;
-}
-
-/** Whether a difference is clearly positive (CI above 0), clearly negative, or neither. */
-export function verdict(d: PairedDifference): "beat" | "lost to" | "did not clearly beat" {
-  if (d.ci !== null && d.ci.lo > 0) return "beat";
-  if (d.ci !== null && d.ci.hi < 0) return "lost to";
-  return "did not clearly beat";
 }

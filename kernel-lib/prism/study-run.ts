@@ -36,6 +36,9 @@ export interface SplitEvaluation {
   conflictSuccess: number;
   perFamily: Record<string, number>;
   episodes: number;
+  /** Per evaluation task, in the evaluation set's order: 1 solved / 0 not, and the 0–100 score (for paired tests across arms). */
+  taskSuccess: number[];
+  taskScore: number[];
 }
 
 export interface StepwiseRound {
@@ -85,6 +88,7 @@ function summarise(r: EvaluationResult): SplitEvaluation {
   return {
     successRate: r.successRate, meanScore: r.meanScore, regularSuccess: r.regular.successRate, conflictSuccess: r.conflict.successRate,
     perFamily: Object.fromEntries(Object.entries(r.perFamily).map(([f, rec]) => [f, rec.successRate])), episodes: r.episodes,
+    taskSuccess: r.trajectories!.map((t) => (t.success ? 1 : 0)), taskScore: r.trajectories!.map((t) => t.score),
   };
 }
 
@@ -152,8 +156,8 @@ export function runPrismArm(base: StudyBase, arm: PrismArm, q: number, seed: num
     }
     const trainSeconds = (Date.now() - started) / 1000;
     const evalStarted = Date.now();
-    const seen = summarise(evaluateAgent(base.env, agent, base.evalSets.seen, { mode: "greedy" }));
-    const unseen = summarise(evaluateAgent(base.env, agent, base.evalSets.unseen, { mode: "greedy" }));
+    const seen = summarise(evaluateAgent(base.env, agent, base.evalSets.seen, { mode: "greedy", keepTrajectories: true }));
+    const unseen = summarise(evaluateAgent(base.env, agent, base.evalSets.unseen, { mode: "greedy", keepTrajectories: true }));
     return {
       seen, unseen, sftSize: plan.sft ? split.sft.length : 0, rlSize: plan.rl ? split.rl.length : 0,
       rlFraction: plan.data === "split" ? split.rl.length / n : plan.rl ? 1 : 0,

@@ -29,7 +29,7 @@ import { studyBase, PrismEnvSettings } from "./study-base";
 import { runPrismArm, PrismArmResult } from "./study-run";
 
 /** Bump when the shape of runOne's metrics changes (it is part of every config, hence the hash). */
-export const PRISM_STUDY_VERSION = 1;
+export const PRISM_STUDY_VERSION = 2; // 2: per-task outcomes stored for paired tests
 export const PRISM_STUDY_ENVS: readonly EnvName[] = ["minialf", "minishop"];
 
 /** Arms each preset runs (the optional ones — GiGPO, √numel — only where there is time). */
@@ -97,6 +97,7 @@ export function prismStudyOutput(r: PrismArmResult, probe?: { scores: Record<str
     rlIterations: r.rlIterations, rlRolloutSuccess: finite(r.rlRolloutSuccess), rlGroupsWithSignal: finite(r.rlGroupsWithSignal),
     trainSeconds: r.trainSeconds, evalSeconds: r.evalSeconds,
     seenPerFamily: r.seen.perFamily, unseenPerFamily: r.unseen.perFamily,
+    seenTaskSuccess: r.seen.taskSuccess, seenTaskScore: r.seen.taskScore.map(round6), unseenTaskSuccess: r.unseen.taskSuccess, unseenTaskScore: r.unseen.taskScore.map(round6),
     stepwise: r.stepwise.map((s) => ({ round: s.round, giniAuc: round6(s.giniAuc), rhoWithBase: round6(s.rhoWithBase), routeChanges: s.routeChanges, conflictShareRl: finite(s.conflictShareRl) })),
   };
   if (probe !== undefined) metrics.probe = { ...probe, scores: Object.fromEntries(Object.entries(probe.scores).map(([k, v]) => [k, v.map(round6)])), sqrtNumelGini: probe.sqrtNumelGini.map(round6) };
@@ -144,6 +145,7 @@ export interface PrismStudyRun {
   metrics: Record<string, number> & {
     seenPerFamily: Record<string, number>;
     unseenPerFamily: Record<string, number>;
+    seenTaskSuccess: number[]; seenTaskScore: number[]; unseenTaskSuccess: number[]; unseenTaskScore: number[];
     stepwise: Array<{ round: number; giniAuc: number; rhoWithBase: number; routeChanges: number; conflictShareRl: number }>;
     probe?: { scores: Record<string, number[]>; labels: boolean[]; families: string[]; sqrtNumelGini: number[]; passRates: number[] };
   };

@@ -1,8 +1,13 @@
 /**
- * Percentile bootstrap confidence intervals, seeded. Use for any statistic of a sample whose
- * sampling distribution has no handy closed form (AUC, Spearman ρ, differences of success
- * rates). Resamples indices with replacement; a resample on which the statistic is undefined
- * (e.g. an AUC resample with only one class) is redrawn, and the count of redraws is reported.
+ * Percentile bootstrap confidence intervals, seeded. Use for a statistic of many independent rows
+ * whose sampling distribution has no handy closed form (Spearman ρ, say). Resamples indices with
+ * replacement; a resample on which the statistic is undefined is redrawn, and the count of redraws
+ * is reported. Not for a handful of values: a percentile bootstrap over 2–5 seeds excludes 0 far
+ * more often than its nominal 5% (use `pairedVerdict`); not for AUCs (use `aucVerdict`, which
+ * resamples within class and cluster).
+ *
+ * `clusterBootstrapInterval` resamples whole clusters (e.g. seeds) for a statistic of clustered
+ * rows; it needs enough clusters to mean anything (≥ 10 is a common rule of thumb).
  */
 import { EmptyInputError, InvalidArgumentError, assertKnownKeys } from "../errors";
 import { Rng, Seed, toRng } from "../random";
@@ -54,4 +59,14 @@ export function bootstrapInterval(n: number, statistic: (indices: number[]) => n
   values.sort((a, b) => a - b);
   const at = (q: number) => values[Math.min(values.length - 1, Math.max(0, Math.floor(q * values.length)))];
   return { estimate, lo: at((1 - level) / 2), hi: at(1 - (1 - level) / 2), level, resamples, redrawn };
+}
+
+/**
+ * Cluster bootstrap: resamples whole clusters with replacement; `statistic(clusterIndices)` gets
+ * the indices of the clusters drawn (0 … clusters−1, repeats allowed) and computes the statistic
+ * on their rows.
+ */
+export function clusterBootstrapInterval(clusters: number, statistic: (clusterIndices: number[]) => number, options: BootstrapOptions): BootstrapInterval {
+  if (!Number.isInteger(clusters) || clusters < 2) throw new InvalidArgumentError("clusters", "an integer ≥ 2 (one cluster has no between-cluster spread)", clusters);
+  return bootstrapInterval(clusters, statistic, options);
 }

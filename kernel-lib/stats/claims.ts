@@ -1,0 +1,146 @@
+/**
+ * The claims ledger. A notebook registers every paper claim it tests with `claim(...)`: the
+ * statement, the paper's number where there is one, and the evidence — a `pairedVerdict`, an
+ * `aucVerdict`, or `byConstruction(...)` for an identity. `claim` prints one
+ * `gradlab-claim {json}` line (as `startNotebook` prints `gradlab-meta`); the headless runner
+ * collects every such line of a run into `reports/claims.json` and the index page's claims table.
+ *
+ * A claim's verdict:
+ *  - "reproduced": the test is significant in the direction the claim predicts (`expect`);
+ *  - "not reproduced": significant in the opposite direction, or inconclusive although the test
+ *    could detect an effect the size of the paper's (`paper.effect` > the minimum detectable effect);
+ *  - "inconclusive": neither — the record carries the minimum detectable effect;
+ *  - "holds by construction": an identity (true for every input, e.g. group-normalised advantages
+ *    sum to zero). Shown with its numeric check, never counted as evidence for the paper.
+ */
+import { InvalidArgumentError, UnknownOptionError, assertKnownKeys } from "../errors";
+import type { AucVerdict } from "./auc";
+import { formatP, PairedVerdict, verdictText } from "./verdict";
+
+export const CLAIM_PREFIX = "gradlab-claim ";
+export const CLAIM_VERDICTS = ["reproduced", "not reproduced", "inconclusive", "holds by construction"] as const;
+export type ClaimVerdict = (typeof CLAIM_VERDICTS)[number];
+
+/** Evidence that a statement is an identity, with the number that checks it on this run. */
+export interface ConstructionEvidence {
+  kind: "identity";
+  /** Why it holds for every input. */
+  reason: string;
+  /** The checked quantity (e.g. the largest |Σ advantages| seen) and its tolerance. */
+  check: { value: number; tolerance: number; what: string } | null;
+}
+
+/** Marks a claim as an identity; `check` is a value computed on this run that must be within tolerance. */
+export function byConstruction(reason: string, check?: { value: number; tolerance: number; what: string }): ConstructionEvidence {
+  if (typeof reason !== "string" || reason.trim() === "") throw new InvalidArgumentError("reason", "a sentence saying why the statement holds for every input", reason);
+  if (check !== undefined) {
+    assertKnownKeys("check", check, ["value", "tolerance", "what"]);
+    if (typeof check.value !== "number" || !(check.tolerance >= 0)) throw new InvalidArgumentError("check", "{ value: number, tolerance ≥ 0, what }", check);
+  }
+  return { kind: "identity", reason, check: check ?? null };
+}
+
+export interface ClaimInput {
+  /** Stable id, e.g. "prism.gini-beats-random.minialf" (lower case, digits, '.', '-'). */
+  id: string;
+  /** The claim in words, as the paper makes it (or as we pose it). */
+  statement: string;
+  /** The paper's number where there is one; `effect` (in the evidence's units) enables "not reproduced" from a powered null. */
+  paper?: { value?: string; reference?: string; effect?: number };
+  evidence: PairedVerdict | AucVerdict | ConstructionEvidence;
+  /** Which direction of the evidence reproduces the claim (default "positive"). */
+  expect?: "positive" | "negative";
+  /** Seeds the evidence came from. */
+  seeds?: readonly number[];
+  /** How to print estimates: multiplier and unit (e.g. 100, "SR points"). */
+  scale?: number;
+  unit?: string;
+}
+
+/** One ledger row, as printed and as collected into reports/claims.json. */
+export interface ClaimRecord {
+  id: string;
+  statement: string;
+  paper: { value?: string; reference?: string; effect?: number } | null;
+  verdict: ClaimVerdict;
+  /** Why this verdict, in words (includes the minimum detectable effect when inconclusive). */
+  reason: string;
+  test: string;
+  n: number | null;
+  /** The sample in words ("128 tasks in 2 seeds"); null for an identity. */
+  sample: string | null;
+  p: number | null;
+  estimate: number | null;
+  interval: { lo: number; hi: number; level: number } | null;
+  /** null when no effect is detectable at this n (or for an identity). */
+  minDetectableEffect: number | null;
+  seeds: number[] | null;
+  /** The evidence as one sentence fragment. */
+  evidence: string;
+}
+
+const ID = /^[a-z0-9][a-z0-9.\-]*$/;
+
+/** Decides a claim's verdict from its evidence, prints its `gradlab-claim` line and returns the record. */
+export function claim(input: ClaimInput): ClaimRecord {
+  const record = claimRecord(input);
+  console.log(CLAIM_PREFIX + JSON.stringify(record));
+  return record;
+}
+
+/** The record `claim` prints, without printing it. */
+export function claimRecord(input: ClaimInput): ClaimRecord {
+  assertKnownKeys("claim", input, ["id", "statement", "paper", "evidence", "expect", "seeds", "scale", "unit"]);
+  if (typeof input.id !== "string" || !ID.test(input.id)) throw new InvalidArgumentError("claim.id", "lower-case letters, digits, '.' and '-'", input.id);
+  if (typeof input.statement !== "string" || input.statement.trim() === "") throw new InvalidArgumentError("claim.statement", "a non-empty sentence", input.statement);
+  if (input.paper !== undefined) assertKnownKeys("claim.paper", input.paper, ["value", "reference", "effect"]);
+  const expect = input.expect ?? "positive";
+  if (expect !== "positive" && expect !== "negative") throw new UnknownOptionError("claim.expect", String(expect), ["positive", "negative"]);
+  if (input.seeds !== undefined && !(Array.isArray(input.seeds) && input.seeds.every((s) => Number.isInteger(s)))) throw new InvalidArgumentError("claim.seeds", "an array of integer seeds", input.seeds);
+  const e = input.evidence;
+  if (e === null || typeof e !== "object") throw new InvalidArgumentError("claim.evidence", "a pairedVerdict, aucVerdict or byConstruction result", e);
+  const base = { id: input.id, statement: input.statement, paper: input.paper ?? null, seeds: input.seeds ? [...input.seeds] : null };
+
+  if ("kind" in e && e.kind === "identity") {
+    const holds = e.check === null || Math.abs(e.check.value) <= e.check.tolerance;
+    const checkText = e.check === null ? "" : ` Checked on this run: ${e.check.what} = ${e.check.value.toExponential(2)} (tolerance ${e.check.tolerance.toExponential(0)}).`;
+    return {
+      ...base, verdict: holds ? "holds by construction" : "not reproduced",
+      reason: holds ? `An identity, not evidence: ${e.reason}.${checkText}` : `The identity check FAILED — a bug, not a finding: ${e.reason}.${checkText}`,
+      test: "identity (no test)", n: null, sample: null, p: null, estimate: e.check?.value ?? null, interval: null, minDetectableEffect: null, evidence: `${e.reason}.${checkText}`,
+    };
+  }
+  if (!("verdict" in e) || !("p" in e) || typeof e.test !== "string") throw new InvalidArgumentError("claim.evidence", "a pairedVerdict, aucVerdict or byConstruction result", e);
+  const scale = input.scale ?? 1, unit = input.unit ? ` ${input.unit}` : "";
+  const opposite = expect === "positive" ? "negative" : "positive";
+  const mde = Number.isFinite(e.minDetectableEffect) ? e.minDetectableEffect : null;
+  const paperEffect = input.paper?.effect;
+  let verdict: ClaimVerdict, reason: string;
+  if (e.verdict === expect) {
+    verdict = "reproduced";
+    reason = `${e.test}: p = ${formatP(e.p)} < ${e.alpha}, in the claimed direction.`;
+  } else if (e.verdict === opposite) {
+    verdict = "not reproduced";
+    reason = `${e.test}: p = ${formatP(e.p)} < ${e.alpha}, in the OPPOSITE direction.`;
+  } else if (paperEffect !== undefined && mde !== null && mde < Math.abs(paperEffect)) {
+    verdict = "not reproduced";
+    reason = `${e.test}: p = ${formatP(e.p)}; this n detects effects above ${(scale * mde).toFixed(2)}${unit}, smaller than the paper's ${(scale * Math.abs(paperEffect)).toFixed(2)}${unit}, and none was found.`;
+  } else {
+    verdict = "inconclusive";
+    reason = mde === null
+      ? `${e.test}: at this n the test cannot reach p < ${e.alpha} whatever the effect.`
+      : `${e.test}: p = ${formatP(e.p)}; this n detects only effects above ${(scale * mde).toFixed(2)}${unit}.`;
+  }
+  const interval = e.interval === null ? null : { lo: e.interval.lo, hi: e.interval.hi, level: e.interval.level };
+  const evidence = "perCluster" in e
+    ? `AUC ${e.estimate.toFixed(3)} [${Math.round(100 * e.interval.level)}% CI ${e.interval.lo.toFixed(3)}, ${e.interval.hi.toFixed(3)}]; ${e.test}, n = ${e.n}, p = ${formatP(e.p)}`
+    : verdictText(e, { scale: input.scale, unit: input.unit });
+  const sample = "perCluster" in e ? `${e.n} rows${e.clusters > 1 ? ` in ${e.clusters} clusters` : ""}` : e.sample;
+  return { ...base, verdict, reason, test: e.test, n: e.n, sample, p: e.p, estimate: e.estimate, interval, minDetectableEffect: mde, evidence };
+}
+
+/** "[reproduced] statement — evidence (paper: value)" for a findings line. */
+export function claimText(record: ClaimRecord): string {
+  const paper = record.paper?.value ? ` (paper: ${record.paper.value})` : "";
+  return `[${record.verdict.toUpperCase()}] ${record.statement}${paper} — ${record.evidence.replace(/\.$/, "")}.`;
+}
