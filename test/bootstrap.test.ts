@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { bootstrapInterval } from "../kernel-lib/metrics/bootstrap";
+import { bootstrapInterval } from "../kernel-lib/stats/bootstrap";
 import { rocAuc } from "../kernel-lib/metrics/ranking";
 import { Rng } from "../kernel-lib/random";
 import { EmptyInputError, InvalidArgumentError } from "../kernel-lib/errors";

@@ -6,7 +6,6 @@ import {
 } from "../kernel-lib/metrics";
 import { EmptyInputError, InvalidArgumentError, NonFiniteError, ShapeError, UnknownOptionError } from "../kernel-lib/errors";
 import { Rng } from "../kernel-lib/random";
-import { signTest } from "../kernel-lib/metrics/sign-test";
 import { RADIX_MIN_LENGTH, builtinSortedCopy, radixSortedCopy, sortedAscendingCopy } from "../kernel-lib/metrics/sort";
 import { runInNewContext } from "node:vm";
 import { assertClose, expectError } from "./helpers";
@@ -455,26 +454,6 @@ test("rocAuc equals brute-force pair counting with ties as 1/2", async () => {
   await expectError(() => rocAuc([1, 2], [1, 2]), InvalidArgumentError, "labels[1]");
   await expectError(() => rocAuc([1, 2], [1]), ShapeError, "labels");
   await expectError(() => rocAuc([1, Infinity], [1, 0]), NonFiniteError, "scores");
-});
-
-test("sign test: closed forms, symmetry, direct binomial sums, large counts, bad counts", async () => {
-  assert.is(signTest(0, 0), 1, "no changed pairs: no evidence");
-  assertClose(signTest(5, 0), 2 / 32, 1e-12);
-  assertClose(signTest(9, 6), (2 * (1 + 15 + 105 + 455 + 1365 + 3003 + 5005)) / 32768, 1e-12);
-  assertClose(signTest(16, 2), (2 * (1 + 18 + 153)) / 262144, 1e-12);
-  assert.is(signTest(1, 1), 1, "capped at 1");
-  const choose = (n: number, k: number) => { let c = 1; for (let j = 1; j <= k; j++) c = (c * (n - j + 1)) / j; return c; };
-  for (let n = 1; n <= 40; n++) for (let g = 0; g <= n; g++) {
-    const k = Math.min(g, n - g);
-    let tail = 0;
-    for (let j = 0; j <= k; j++) tail += choose(n, j) / 2 ** n;
-    assertClose(signTest(g, n - g), Math.min(1, 2 * tail), 1e-9, `n=${n} gained=${g}`);
-    assert.is(signTest(g, n - g), signTest(n - g, g), "symmetric");
-  }
-  const big = signTest(600, 400);
-  assert.ok(big > 0 && big < 1e-8 && Number.isFinite(big), `600 vs 400 changes: p = ${big}`);
-  await expectError(() => signTest(-1, 2), InvalidArgumentError, "gained");
-  await expectError(() => signTest(2, 1.5), InvalidArgumentError, "lost");
 });
 
 test.run();

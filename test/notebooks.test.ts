@@ -2,7 +2,9 @@
  * Notebook smoke runs: every notebook in notebooks/ is executed for real through Jupyter with the
  * tslab kernel at the quick preset (via the same runner `npm start` uses), then its outputs are
  * checked: no failing cell, figures sent as one Vega-Lite + SVG + PNG + text bundle (no HTML),
- * tables as escaped HTML + text, and a findings cell that printed computed sentences.
+ * tables as escaped HTML + text, a findings cell that printed computed sentences, and the claims
+ * ledger: reports/claims.json holds the claims of notebooks 01–05, each naming its test and n, and
+ * no findings sentence says "best", "beat", "helped", "peak" or "above" without a test's p.
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -58,5 +60,43 @@ for (const nb of notebooks) {
     assert.ok(/\d/.test(printed) && printed.length > 80, `${nb}: the findings cell printed computed sentences`);
   });
 }
+
+interface Claim { notebook: string; id: string; verdict: string; test: string; n: number | null; p: number | null; sample: string | null; evidence: string; stale: boolean }
+
+test("reports/claims.json holds the claims of notebooks 01–05, each with its test and n", () => {
+  const ledger = JSON.parse(readFileSync(join(out, "claims.json"), "utf8")) as { preset: string; claims: Claim[] };
+  assert.is(ledger.preset, "quick");
+  const verdicts = ["reproduced", "not reproduced", "inconclusive", "holds by construction"];
+  for (const prefix of ["01-", "02-", "03-", "04-", "05-"]) {
+    const own = ledger.claims.filter((c) => c.notebook.startsWith(prefix));
+    assert.ok(own.length >= 1, `notebook ${prefix}… registered at least one claim`);
+    for (const c of own) {
+      assert.ok(verdicts.includes(c.verdict), `${c.id}: verdict ${c.verdict}`);
+      assert.is(c.stale, false, `${c.id} comes from this run`);
+      assert.ok(typeof c.test === "string" && c.test.length > 3, `${c.id} names its test`);
+      if (c.verdict === "holds by construction") assert.is(c.test, "identity (no test)", `${c.id}: an identity is not a test`);
+      else {
+        assert.ok(Number.isInteger(c.n) && (c.n as number) >= 1, `${c.id} states n (${c.n})`);
+        assert.ok(typeof c.p === "number" && c.p > 0 && c.p <= 1, `${c.id} states p (${c.p})`);
+        assert.ok(c.evidence.includes(`n = `), `${c.id}: the evidence sentence names n`);
+      }
+    }
+    const ids = own.map((c) => c.id);
+    assert.is(new Set(ids).size, ids.length, `${prefix}: claim ids are unique`);
+  }
+  // The identity behind MAESTRO's prompt-level "vanishing gradient" is shown, never counted as evidence.
+  assert.ok(ledger.claims.some((c) => c.id === "maestro.advantages-sum-to-zero" && c.verdict === "holds by construction"));
+});
+
+test("no findings sentence states a direction from a mean: 'best', 'beat', 'helped', 'peak', 'above' only beside a test's p", () => {
+  for (const nb of notebooks) {
+    const executed = JSON.parse(readFileSync(join(out, nb), "utf8")) as { cells: Cell[] };
+    const findingsIndex = executed.cells.findIndex((c) => c.cell_type === "markdown" && /^#+\s*Findings/m.test(text(c.source)));
+    const printed = executed.cells.slice(findingsIndex).flatMap((c) => c.outputs ?? []).filter((o) => o.output_type === "stream").map((o) => text(o.text)).join("");
+    for (const line of printed.split("\n").filter((l) => l.trim() !== "" && !l.startsWith("gradlab-claim "))) {
+      if (/\b(best|beats?|helped|peaks?|above)\b/i.test(line)) assert.ok(/\bp [=<] /.test(line), `${nb}: "${line.slice(0, 160)}…" states a direction without a test`);
+    }
+  }
+});
 
 test.run();

@@ -1,10 +1,11 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { InvalidArgumentError, UnknownOptionError } from "../kernel-lib/errors";
+import { EmptyInputError, InvalidArgumentError, UnknownOptionError } from "../kernel-lib/errors";
 import {
   PRISM_ARMS, probeTrajectories, armPlan, armRule, splitCorpus, assertArm, assertRoutingMetric, studyBase, clearStudyBases, runPrismArm, prismStudyGrid,
-  prismStudyRuns, armStats, pairedDifference, differenceText, meanStdText, verdict, PRISM_PRESET_ARMS, PrismEnvSettings, PrismStudyRun,
+  prismStudyRuns, armStats, meanStdText, taskDifferences, compareArms, PRISM_PRESET_ARMS, PrismEnvSettings, PrismStudyRun,
 } from "../kernel-lib/prism";
+import { signTest, verdictText } from "../kernel-lib/stats";
 import { getStudy, planSweep } from "../kernel-lib/experiments";
 import type { RunRecord } from "../kernel-lib/experiments";
 import { useBackend, expectNoLeak, expectError, assertClose } from "./helpers";
@@ -75,23 +76,88 @@ function fakeRun(arm: string, seed: number, seenSuccess: number): PrismStudyRun 
   return { env: "minialf", arm: arm as never, q: 0.5, seed, metrics: { seenSuccess } as never, cost: { seconds: 1 } };
 }
 
-test("report: mean ± std over seeds, paired differences, an interval only from 3 seeds", () => {
+test("report: mean ± std over seeds; bad metrics and foreign records are typed errors", () => {
   const runs = [fakeRun("random", 0, 0.2), fakeRun("random", 1, 0.4), fakeRun("prism-gini", 0, 0.5), fakeRun("prism-gini", 1, 0.5)];
   const s = armStats(runs, "minialf", "random", "seenSuccess");
   assert.equal([s.n, s.mean], [2, 0.30000000000000004]);
   assert.ok(Math.abs(s.std - Math.sqrt(0.02)) < 1e-12);
   assert.is(meanStdText(s), "30.0 ± 14.1");
-  const d = pairedDifference(runs, "minialf", "prism-gini", "random", "seenSuccess", 0);
-  assert.equal(d.perSeed.map((x) => Number(x.toFixed(6))), [0.3, 0.1]);
-  assert.is(d.ci, null);
-  assert.match(differenceText(d), /^\+20\.0 points \(n = 2 seeds: \+30\.0, \+10\.0; too few/);
-  assert.is(verdict(d), "did not clearly beat");
-  const more = [...runs, fakeRun("random", 2, 0.1), fakeRun("prism-gini", 2, 0.6)];
-  const d3 = pairedDifference(more, "minialf", "prism-gini", "random", "seenSuccess", 0);
-  assert.ok(d3.ci !== null && d3.ci.lo > 0 && d3.ci.lo <= d3.mean && d3.mean <= d3.ci.hi, "all three diffs positive → CI above 0");
-  assert.is(verdict(d3), "beat");
   assert.throws(() => armStats(runs, "minialf", "random", "nope"), (e: unknown) => e instanceof InvalidArgumentError && /nope/.test(String(e)));
   assert.throws(() => prismStudyRuns([{ study: "maestro", status: "ok", config: {} } as unknown as RunRecord]), (e: unknown) => e instanceof InvalidArgumentError);
+});
+
+/** A run whose per-task outcomes are given (seen split); the other vectors are empty. */
+function taskRun(arm: string, seed: number, success: number[], score: number[] = success.map((x) => 100 * x), q = 0.5): PrismStudyRun {
+  const metrics = { seenTaskSuccess: success, seenTaskScore: score, unseenTaskSuccess: [], unseenTaskScore: [] };
+  return { env: "minialf", arm: arm as never, q, seed, metrics: metrics as never, cost: { seconds: 1 } };
+}
+
+test("report: taskDifferences pairs task i of arm a with task i of arm b, seed by seed, on the common seeds only", () => {
+  const runs = [
+    taskRun("prism-gini", 1, [1, 0, 1, 1]), taskRun("random", 1, [1, 0, 0, 0]),
+    taskRun("prism-gini", 0, [1, 1, 0, 1]), taskRun("random", 0, [0, 1, 0, 0]),
+    taskRun("random", 2, [0, 0, 0, 0]), // no prism-gini run on seed 2: left out
+    taskRun("prism-gini", 3, [1, 1, 1, 1], undefined, 0.3), // another q: not this arm's run
+  ];
+  const d = taskDifferences(runs, "minialf", "prism-gini", "random", "seenTaskSuccess");
+  assert.equal(d.seeds, [0, 1], "common seeds, ascending");
+  assert.equal(d.differences, [1, 0, 0, 1, 0, 0, 1, 1]);
+  assert.equal(d.clusters, [0, 0, 0, 0, 1, 1, 1, 1]);
+  const r = taskDifferences(runs, "minialf", "random", "prism-gini", "seenTaskScore");
+  assert.equal(r.differences, [-100, 0, 0, -100, 0, 0, -100, -100], "b − a is the mirror, in the score's units");
+});
+
+test("report: compareArms — stratified exact McNemar over tasks within seeds, closed-form p", () => {
+  const runs = [
+    taskRun("prism-gini", 0, [1, 1, 0, 1]), taskRun("random", 0, [0, 1, 0, 0]),
+    taskRun("prism-gini", 1, [1, 0, 1, 1]), taskRun("random", 1, [1, 0, 0, 0]),
+  ];
+  const v = compareArms(runs, "minialf", "prism-gini", "random", "seenTaskSuccess");
+  // 4 discordant tasks, all won by prism-gini: p = 2 · (½)⁴.
+  assertClose(v.p, 2 / 16, 1e-12);
+  assert.is(v.p, signTest(4, 0));
+  assert.is(v.test, "stratified exact McNemar test (tasks within seeds)");
+  assert.is(v.sample, "8 tasks in 2 seeds");
+  assert.equal([v.estimate, v.n, v.clusters, v.pairs, v.ties], [0.5, 8, 2, 8, 4]);
+  assert.equal(v.seeds, [0, 1]);
+  assert.is(v.verdict, "inconclusive", "4 of 4 discordant tasks is not p < 0.05");
+  const flipped = compareArms(runs, "minialf", "random", "prism-gini", "seenTaskSuccess");
+  assert.equal([flipped.p, flipped.estimate], [v.p, -0.5], "symmetric");
+  assertClose(compareArms(runs, "minialf", "prism-gini", "random", "seenTaskSuccess", { alternative: "greater" }).p, 1 / 16, 1e-12, "one-sided");
+  // Scores: seed 0 differences 10, −5, 20; seed 1: 30, 0, 15 (equal cluster sizes, one zero). Of the
+  // 2⁵ sign patterns of the 5 non-zero ones, |Σ ±|d|| ≥ 70 exactly when the flipped magnitudes sum
+  // to ≤ 5 or ≥ 75: {}, {5} and their complements — p = 4/32.
+  const scored = [
+    taskRun("prism-gini", 0, [0, 0, 0], [60, 45, 70]), taskRun("random", 0, [0, 0, 0], [50, 50, 50]),
+    taskRun("prism-gini", 1, [0, 0, 0], [80, 50, 65]), taskRun("random", 1, [0, 0, 0], [50, 50, 50]),
+  ];
+  const s = compareArms(scored, "minialf", "prism-gini", "random", "seenTaskScore");
+  assertClose(s.p, 4 / 32, 1e-12);
+  assertClose(s.estimate, (25 / 3 + 45 / 3) / 2, 1e-12);
+  assert.is(s.test, "stratified exact sign-flip permutation test (tasks within seeds)");
+});
+
+test("report: three seeds, one task each, all three positive is INCONCLUSIVE (p = 2/2³ = 0.25); six are enough", () => {
+  const runs = [0, 1, 2].flatMap((seed) => [taskRun("prism-gini", seed, [1]), taskRun("random", seed, [0])]);
+  const v = compareArms(runs, "minialf", "prism-gini", "random", "seenTaskSuccess");
+  assert.is(v.p, 0.25);
+  assert.is(v.verdict, "inconclusive");
+  assert.is(v.minDetectableEffect, Infinity, "3 units can never reach p < 0.05");
+  assert.match(verdictText(v), /cannot reach p < 0\.05: smallest attainable p = 0\.250/);
+  const six = [0, 1, 2, 3, 4, 5].flatMap((seed) => [taskRun("prism-gini", seed, [1]), taskRun("random", seed, [0])]);
+  const w = compareArms(six, "minialf", "prism-gini", "random", "seenTaskSuccess");
+  assertClose(w.p, 2 / 64, 1e-12);
+  assert.is(w.verdict, "positive");
+});
+
+test("report: compareArms errors — mismatched task vectors, no common seed, unknown arm", async () => {
+  const mismatched = [taskRun("prism-gini", 0, [1, 1, 0, 1]), taskRun("random", 0, [0, 1, 0])];
+  await expectError(() => taskDifferences(mismatched, "minialf", "prism-gini", "random", "seenTaskSuccess"), InvalidArgumentError, "seed 0");
+  await expectError(() => compareArms(mismatched, "minialf", "prism-gini", "random", "seenTaskSuccess"), InvalidArgumentError, "equal length");
+  const disjoint = [taskRun("prism-gini", 0, [1]), taskRun("random", 1, [0])];
+  await expectError(() => compareArms(disjoint, "minialf", "prism-gini", "random", "seenTaskSuccess"), EmptyInputError, "runs");
+  await expectError(() => compareArms(disjoint, "minishop", "prism-gini", "random", "seenTaskSuccess"), EmptyInputError, "minishop");
+  await expectError(() => compareArms(disjoint, "minialf", "prism-entropy" as never, "random", "seenTaskSuccess"), UnknownOptionError, "prism-gini");
 });
 
 // ---- a real (tiny) study point: shared stage + arms ---------------------------------------------

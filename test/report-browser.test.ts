@@ -4,7 +4,8 @@
  * PDF, and headless Chromium (Debian's, driven by playwright-core) opens the HTML report and the
  * index. Checks: the figure is a real <svg> with a nonzero box, active content inside an SVG
  * output was removed, no page errors and no console errors, the index links resolve, the PDF is
- * a PDF. Skips with a message when Chromium is not installed (node scripts/setup-jupyter.mjs
+ * a PDF, and the index's claims table shows the fixture's two `lab.claim` claims (a hostile
+ * statement as text, the identity marked "not evidence", the notebook link opening its report). Skips with a message when Chromium is not installed (node scripts/setup-jupyter.mjs
  * --for-tests installs it).
  */
 import { spawnSync } from "node:child_process";
@@ -69,9 +70,47 @@ test("the index page opens without errors and its links point at existing files"
   if (!browser) return console.log(`  skipped: no Chromium at ${CHROMIUM}`);
   const { page, problems } = await open("index.html");
   const hrefs = await page.locator("a").evaluateAll((links) => links.map((a) => a.getAttribute("href") ?? ""));
-  assert.equal(hrefs.sort(), ["svg-figure.html", "svg-figure.ipynb", "svg-figure.md", "svg-figure.pdf"]);
+  // The outputs column, then the claims table's link (one per claim) to the notebook's report.
+  assert.equal(hrefs.sort(), ["svg-figure.html", "svg-figure.html", "svg-figure.html", "svg-figure.ipynb", "svg-figure.md", "svg-figure.pdf"]);
   for (const href of hrefs) assert.ok(existsSync(join(out, decodeURIComponent(href))), `${href} exists`);
   assert.match(await page.textContent("tbody") ?? "", "svg-figure");
+  assert.equal(problems, []);
+  await page.close();
+});
+
+test("the index shows the claims table with the fixture's claims, escaped, and its link opens the report", async () => {
+  if (!browser) return console.log(`  skipped: no Chromium at ${CHROMIUM}`);
+  const { page, problems } = await open("index.html");
+  assert.is(await page.locator("h2#claims").textContent(), "Claims");
+  assert.match(await page.locator(".claim-counts").textContent() ?? "", "2 claims: 1 reproduced, 0 not reproduced, 0 inconclusive; 1 holds by construction (identities, not evidence).");
+  const rows = page.locator("table.claims tbody tr");
+  assert.is(await rows.count(), 2);
+  const ids = await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute("data-claim-id")));
+  assert.equal(ids, ["fixture.a-beats-b", "fixture.advantages-sum-to-zero"]);
+  const cells = async (i: number) => (await rows.nth(i).locator("td").allInnerTexts()).map((t) => t.trim());
+  const [reproduced, identity] = [await cells(0), await cells(1)];
+  assert.equal(reproduced.slice(0, 2), ["svg-figure", "fixture.a-beats-b"]);
+  assert.match(reproduced[2], "Arm A solves more tasks than arm B");
+  assert.is(reproduced[3], "+10 SR points");
+  assert.is(reproduced[4], "reproduced");
+  assert.equal(reproduced.slice(5, 8), ["exact McNemar test", "n = 12 (12 tasks)", "0.002"]);
+  assert.match(reproduced[8], /^\+0\.833 \[95% 0\.586, 1\.08\]$/);
+  // The hostile statement is text, not an element, and nothing ran.
+  assert.match(identity[2], "Group-normalised advantages sum to zero <img src=x onerror=alert(1)>");
+  assert.is(await page.locator("table.claims img").count(), 0);
+  assert.match(identity[4], /^holds by construction\s+not evidence$/);
+  assert.is(await rows.nth(1).locator("td.verdict").getAttribute("class"), "verdict holds-by-construction");
+  const colour = await rows.nth(0).locator("td.verdict").evaluate((td) => getComputedStyle(td).color);
+  assert.is(colour, "rgb(23, 105, 43)", "a reproduced verdict is green");
+  // claims.json beside runs.json says the same.
+  const ledger = JSON.parse(readFileSync(join(out, "claims.json"), "utf8"));
+  assert.equal(ledger.claims.map((c: { id: string; verdict: string; stale: boolean }) => `${c.id}:${c.verdict}:${c.stale}`), ["fixture.a-beats-b:reproduced:false", "fixture.advantages-sum-to-zero:holds by construction:false"]);
+  // The notebook link opens the notebook's HTML report.
+  await rows.nth(0).locator("a").click();
+  await page.waitForLoadState("load");
+  assert.ok(page.url().endsWith("/svg-figure.html"), page.url());
+  assert.match(await page.textContent("body") ?? "", "preset is quick");
+  await page.waitForTimeout(300);
   assert.equal(problems, []);
   await page.close();
 });

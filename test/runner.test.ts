@@ -3,7 +3,9 @@
  * index are unit-tested as pure functions; then the real CLI executes small fixture notebooks
  * through Jupyter + tslab into a temporary folder (a passing one, one whose 2nd code cell throws,
  * one with a python kernelspec) and the outputs, the index, the messages and the exit codes are
- * checked, including that a failure never clobbers the previous good report.
+ * checked, including that a failure never clobbers the previous good report. The claims ledger
+ * (`gradlab-claim` lines → runs.json rows → claims.json and the index's claims table) is tested as
+ * pure functions and through the same real runs.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -13,10 +15,11 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { parseArgs, UsageError, DEFAULT_PRESET } from "../scripts/lib/runner/args.mjs";
 import { cellSource, injectParameters, parseDeclarations, renderInjectedSource } from "../scripts/lib/runner/inject.mjs";
-import { describeMeta, findRunMeta, summariseError } from "../scripts/lib/runner/outputs.mjs";
+import { describeMeta, findClaims, findRunMeta, summariseError } from "../scripts/lib/runner/outputs.mjs";
 import { describeFailure, formatFailureLine } from "../scripts/lib/runner/execute.mjs";
 import { globToRegExp, matchesOnly, planRun, InputError } from "../scripts/lib/runner/select.mjs";
-import { buildRows, renderIndexHtml, renderIndexMarkdown } from "../scripts/lib/runner/index-page.mjs";
+import { buildRows, renderIndexHtml, renderIndexMarkdown, writeIndex } from "../scripts/lib/runner/index-page.mjs";
+import { buildClaimsLedger } from "../scripts/lib/runner/claims.mjs";
 import { leftoverTemporaries } from "../scripts/lib/runner/staging.mjs";
 
 const root = join(__dirname, "..");
@@ -260,6 +263,169 @@ test("index pages escape what notebooks printed and list skipped notebooks with 
   }
 });
 
+// ---------------------------------------------------------------- the claims ledger (no Jupyter)
+
+/** A ClaimRecord as lab.claim prints it (kernel-lib/stats/claims.ts). */
+const record = (id: string, over: Record<string, unknown> = {}) => ({
+  id, statement: `statement of ${id}`, paper: { value: "+5 points", effect: 0.05 }, verdict: "reproduced",
+  reason: "exact McNemar test: p = 0.002 < 0.05, in the claimed direction.", test: "exact McNemar test", n: 12, sample: "12 tasks",
+  p: 0.001953125, estimate: 0.8333, interval: { lo: 0.586, hi: 1.08, level: 0.95 }, minDetectableEffect: 0.3457, seeds: [0],
+  evidence: "+83.33 SR points [95% CI +58.60, +108.07]", ...over,
+});
+const claimLine = (r: object) => `gradlab-claim ${JSON.stringify(r)}\n`;
+const stdoutCell = (...texts: string[]) => ({ ...code("x"), outputs: texts.map((text) => ({ output_type: "stream", name: "stdout", text })) });
+
+test("findClaims: every gradlab-claim line of stdout, in order, normalised; no claims is an empty list", () => {
+  const identity = { id: "b.identity", statement: "sums to zero", verdict: "holds by construction", test: "identity (no test)", estimate: 1e-17 };
+  const nb = notebook([
+    markdown(claimLine(record("md.ignored"))),
+    stdoutCell("noise\n" + claimLine(record("a.first")), claimLine(identity).slice(0, 20), claimLine(identity).slice(20)),
+    { ...code("x"), outputs: [{ output_type: "stream", name: "stderr", text: claimLine(record("stderr.ignored")) }] },
+    stdoutCell(claimLine(record("c.third", { verdict: "not reproduced" })).replace("\n", "\r\n"), "  " + claimLine(record("indented.ignored"))),
+  ]);
+  const { claims, problems } = findClaims(nb);
+  assert.equal(problems, []);
+  assert.equal(claims.map((c: { id: string }) => c.id), ["a.first", "b.identity", "c.third"]);
+  assert.equal(claims[0], record("a.first"));
+  // Missing fields are present as null, so every ledger row has the same shape.
+  assert.equal(claims[1], { id: "b.identity", statement: "sums to zero", paper: null, verdict: "holds by construction", reason: null, test: "identity (no test)", n: null, sample: null, p: null, estimate: 1e-17, interval: null, minDetectableEffect: null, seeds: null, evidence: null });
+  assert.is(claims[2].verdict, "not reproduced");
+  assert.equal(findClaims(notebook([stdoutCell("gradlab-meta {}\nnothing\n"), code("y")])), { claims: [], problems: [] });
+  assert.equal(findClaims({}), { claims: [], problems: [] });
+});
+
+test("findClaims: malformed lines become problems (never an exception); a repeated id keeps the last", () => {
+  const nb = notebook([
+    stdoutCell(claimLine(record("dup.id", { estimate: 1 })) + "gradlab-claim {broken\n"),
+    stdoutCell("gradlab-claim [1,2]\n" + claimLine({ id: "v", statement: "s", verdict: "maybe" }) + claimLine({ statement: "no id", verdict: "reproduced" })),
+    stdoutCell(claimLine(record("typed", { p: "0.01" })) + claimLine(record("dup.id", { estimate: 2 })) + `gradlab-claim ${"x".repeat(500)}\n`),
+  ]);
+  let result: { claims: any[]; problems: string[] } = { claims: [], problems: [] };
+  try {
+    result = findClaims(nb, { cellLabel: (i: number) => `code cell ${i}` });
+  } catch (error) {
+    assert.unreachable(`findClaims threw: ${error}`);
+  }
+  const { claims, problems } = result;
+  assert.equal(claims.map((c) => [c.id, c.estimate]), [["dup.id", 2]]);
+  assert.is(problems.length, 7, problems.join("\n"));
+  assert.match(problems[0], /^code cell 0: a gradlab-claim line is not valid JSON \(.+\); ignored: gradlab-claim \{broken$/);
+  assert.match(problems[1], "code cell 1: a gradlab-claim line is not a claim (not a JSON object)");
+  assert.match(problems[2], 'claim v: verdict "maybe" is not one of reproduced, not reproduced, inconclusive, holds by construction');
+  assert.match(problems[3], "(no id)");
+  assert.match(problems[4], "claim typed: wrong type for p");
+  assert.ok(problems[5].endsWith("…") && problems[5].length < 250, "a long bad line is shortened");
+  assert.is(problems[6], "claim dup.id was printed 2 times (code cell 0, code cell 2); the last one is kept");
+});
+
+// Rows as runOne makes them (claims on every executed row; a failed one has none).
+const okRow = (name: string, claims: object[], over: Record<string, unknown> = {}) => ({ name, notebook: `${name}.ipynb`, status: "ok", durationSeconds: 1, preset: "quick", backend: "wasm", seed: "0", commit: "c2", finishedAt: "t2", failure: null, notes: [], claims, ...over });
+const failedRow = (name: string) => ({ ...okRow(name, []), status: "failed", failure: { kind: "cell-error", cell: 2, codeCell: 1, injected: false, error: "Error: x", stderr: "" } });
+
+test("claims.json: ok rows are current; skipped rows keep their last run's claims, stale; a failed run's are not counted", () => {
+  const dir = mkdtempSync(join(tmpdir(), "gradlab-claims-"));
+  try {
+    for (const f of ["ok.html", "failing.html", "old.html"]) writeFileSync(join(dir, f), "x");
+    const previous = new Map<string, any>([
+      ["failing", okRow("failing", [record("failing.before", { verdict: "inconclusive" })], { commit: "c1", finishedAt: "t1", seed: "5" })],
+      ["old", okRow("old", [record("old.one"), record("old.two", { verdict: "holds by construction" })], { commit: "c1", finishedAt: "t1" })],
+      ["twice-skipped", { name: "twice-skipped", notebook: "twice-skipped.ipynb", status: "skipped", last: { ...okRow("x", []), status: "failed", claims: [], lastGood: { finishedAt: "t0", commit: "c0", preset: "default", seed: "1", claims: [record("ancient")] } } }],
+      ["never-good", failedRow("never-good")],
+      ["was-skipped", { name: "was-skipped", notebook: "was-skipped.ipynb", status: "skipped", last: { ...okRow("x", [record("was-skipped.one")]), commit: "c1", finishedAt: "t1" } }],
+    ]);
+    const rows = buildRows({
+      executed: [okRow("ok", [record("ok.claim")]), failedRow("failing"), failedRow("never-good"), failedRow("was-skipped")],
+      universe: [{ name: "ok", displayPath: "ok.ipynb" }, { name: "empty", displayPath: "empty.ipynb" }],
+      previous,
+      outDir: dir,
+    });
+    const byName = Object.fromEntries(rows.map((r: any) => [r.name, r]));
+    assert.equal(byName.old.last.claims.map((c: any) => c.id), ["old.one", "old.two"], "a skipped row keeps its last run's claims under last.claims");
+    assert.equal(byName.failing.claims, [], "a failed run has no claims of its own");
+    assert.equal(byName.failing.lastGood, { finishedAt: "t1", commit: "c1", preset: "quick", seed: "5", claims: [record("failing.before", { verdict: "inconclusive" })] });
+    assert.match(byName.failing.notes.join("\n"), "the claims table shows the 1 claim of its last good run (t1), marked stale");
+    assert.is(byName["never-good"].lastGood, null);
+    assert.equal(byName["was-skipped"].lastGood.claims.map((c: any) => c.id), ["was-skipped.one"], "the last good run is found behind a skipped row");
+
+    const run = { version: 1, generatedAt: "now", commit: "c2", preset: "quick", parameters: {}, notebooks: rows };
+    const ledger = buildClaimsLedger(run);
+    assert.equal([ledger.version, ledger.generatedAt, ledger.commit, ledger.preset], [1, "now", "c2", "quick"]);
+    const summary = ledger.claims.map((c: any) => `${c.notebook}:${c.id}:${c.stale}:${c.commit}:${c.seed}`);
+    assert.equal(summary, ["failing:failing.before:true:c1:5", "ok:ok.claim:false:c2:0", "old:old.one:true:c1:0", "old:old.two:true:c1:0", "twice-skipped:ancient:true:c0:1", "was-skipped:was-skipped.one:true:c1:0"]);
+    assert.match(ledger.claims[0].staleReason, "failed this run");
+    assert.is(ledger.claims[1].staleReason, null);
+    assert.match(ledger.claims[2].staleReason, "not run this time");
+    assert.match(ledger.claims[4].staleReason, "its last run failed");
+    assert.equal(ledger.counts, { reproduced: 4, "not reproduced": 0, inconclusive: 1, "holds by construction": 1 });
+    assert.equal([ledger.total, ledger.stale], [6, 5]);
+    const entry = ledger.claims[1];
+    assert.equal(Object.keys(entry), ["notebook", "id", "statement", "paper", "verdict", "reason", "test", "n", "sample", "p", "estimate", "interval", "minDetectableEffect", "seeds", "evidence", "preset", "seed", "commit", "finishedAt", "stale", "staleReason"]);
+    assert.equal([entry.preset, entry.finishedAt, entry.p, entry.interval], ["quick", "t2", 0.001953125, { lo: 0.586, hi: 1.08, level: 0.95 }]);
+
+    // The next run skips everything: what was current becomes stale, nothing is lost.
+    const next = buildRows({ executed: [], universe: [], previous: new Map(rows.map((r: any) => [r.name, r])), outDir: dir });
+    const again = buildClaimsLedger({ ...run, notebooks: next });
+    assert.equal(again.claims.map((c: any) => `${c.id}:${c.stale}`), ["failing.before:true", "ok.claim:true", "old.one:true", "old.two:true", "ancient:true", "was-skipped.one:true"]);
+
+    // writeIndex writes claims.json beside runs.json, through temporary files.
+    writeIndex(dir, run);
+    assert.equal(JSON.parse(readFileSync(join(dir, "claims.json"), "utf8")), ledger);
+    assert.equal(leftoverTemporaries(dir), []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("claims table: hostile strings are escaped, verdicts carry a class, identities are marked not evidence", () => {
+  const dir = mkdtempSync(join(tmpdir(), "gradlab-claims-html-"));
+  try {
+    writeFileSync(join(dir, "a&b.html"), "x");
+    const hostile = "<img src=x onerror=alert(1)>";
+    const rows = buildRows({
+      executed: [okRow("a&b", [
+        record("x.hostile", { statement: `Gini | beats ${hostile}`, paper: { value: `<b>+5</b> | "q"` }, test: "<script>t()</script>", sample: "<i>12</i> tasks", reason: `why ${hostile}` }),
+        record("x.identity", { verdict: "holds by construction", test: "identity (no test)", n: null, sample: null, p: null, interval: null, minDetectableEffect: null, estimate: 1e-17 }),
+        record("x.none", { verdict: "inconclusive", minDetectableEffect: null, p: 0.5, estimate: -0.25 }),
+        record("x.not", { verdict: "not reproduced", p: 3e-9 }),
+      ])],
+      universe: [], previous: new Map(), outDir: dir,
+    });
+    const run = { version: 1, generatedAt: "now", commit: "c", preset: "quick", parameters: {}, notebooks: rows };
+    const html = renderIndexHtml(run);
+    assert.not.match(html, "<img");
+    assert.not.match(html, "<script>");
+    assert.not.match(html, "<b>+5");
+    assert.match(html, "Gini | beats &lt;img src=x onerror=alert(1)&gt;");
+    assert.match(html, "&lt;b&gt;+5&lt;/b&gt; | &quot;q&quot;");
+    assert.match(html, '<h2 id="claims">Claims</h2>');
+    assert.match(html, "4 claims: ");
+    assert.match(html, '<td class="verdict reproduced">reproduced</td>');
+    assert.match(html, '<td class="verdict not-reproduced">not reproduced</td>');
+    assert.match(html, '<td class="verdict inconclusive">inconclusive</td>');
+    assert.match(html, '<td class="verdict holds-by-construction">holds by construction<br><span class="not-evidence">not evidence</span></td>');
+    assert.match(html, '<tr class="claim holds-by-construction" data-claim-id="x.identity">');
+    assert.match(html, '<a href="a%26b.html">a&amp;b</a>', "the notebook links to its report, URL-encoded and escaped");
+    assert.match(html, "n = 12 (&lt;i&gt;12&lt;/i&gt; tasks)");
+    assert.match(html, "+0.833 [95% 0.586, 1.08]");
+    assert.match(html, "<td>&lt; 1e-6</td>");
+    assert.match(html, "none at this n");
+    assert.match(html, /\.verdict\.reproduced \{ color: #[0-9a-f]{6}; \}/, "verdicts are coloured");
+
+    const md = renderIndexMarkdown(run);
+    assert.match(md, "## Claims\n\n4 claims: 1 reproduced, 1 not reproduced, 1 inconclusive; 1 holds by construction (identities, not evidence).");
+    assert.match(md, "| [a&b](a%26b.html) | x.hostile | Gini \\| beats &lt;img src=x onerror=alert(1)&gt; | &lt;b&gt;+5&lt;/b&gt; \\| \"q\" | **reproduced** |");
+    assert.match(md, "| holds by construction (not evidence) | identity (no test) | – | – | +1.00e-17 | – |");
+    assert.not.match(md, "<img");
+
+    const empty = { ...run, notebooks: [okRow("quiet", [])] };
+    assert.match(renderIndexHtml(empty), '<h2 id="claims">Claims</h2>\n<p class="claim-counts">No notebook made claims.</p>');
+    assert.not.match(renderIndexHtml(empty), "<table class=\"claims\">");
+    assert.ok(renderIndexMarkdown(empty).endsWith("## Claims\n\nNo notebook made claims.\n"));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 // ---------------------------------------------------------------- the real CLI (Jupyter + tslab)
 
 const out = mkdtempSync(join(tmpdir(), "gradlab-reports-"));
@@ -268,6 +434,12 @@ test.after(() => rmSync(out, { recursive: true, force: true }));
 function runsJson(dir: string) {
   const runs = JSON.parse(readFileSync(join(dir, "runs.json"), "utf8"));
   return Object.fromEntries(runs.notebooks.map((r: { name: string }) => [r.name, r])) as Record<string, any>;
+}
+
+/** claims.json as `notebook:id:stale:estimate` lines, and the whole ledger. */
+function claimsJson(dir: string) {
+  const ledger = JSON.parse(readFileSync(join(dir, "claims.json"), "utf8"));
+  return { ledger, summary: ledger.claims.map((c: any) => `${c.notebook}:${c.id}:${c.stale}:${c.estimate}`) as string[] };
 }
 
 test("CLI bad input fails before executing anything and writes nothing", () => {
@@ -345,6 +517,18 @@ test("CLI executes notebooks: injected parameters, outputs, index, failing cell 
   assert.match(index, "cell 3 (code cell 2): Error: deliberate failure 42");
   assert.match(index, '<a href="fail-second-cell.failed.html">partial HTML</a>');
   assert.match(index, 'last good: <a href="fail-second-cell.html">HTML</a>');
+
+  // Claims: the passing notebook's line is collected; the failing one's partial claim is not counted.
+  assert.equal(rows["pass-params"].claims.map((c: any) => [c.id, c.verdict, c.estimate, c.seeds]), [["fixture.params-seed", "inconclusive", 3, [3]]]);
+  assert.equal(failed.claims, []);
+  assert.match(failed.notes.join("\n"), "failed, so the 1 claim this run printed (fixture.partial) is not counted");
+  const { ledger, summary } = claimsJson(out);
+  assert.equal(summary, ["pass-params:fixture.params-seed:false:3"]);
+  assert.equal([ledger.version, ledger.preset, ledger.commit, ledger.claims[0].seed, ledger.claims[0].preset], [1, "quick", rows["pass-params"].commit, "3", "quick"]);
+  assert.equal(ledger.counts, { reproduced: 0, "not reproduced": 0, inconclusive: 1, "holds by construction": 0 });
+  assert.match(index, '<tr class="claim inconclusive" data-claim-id="fixture.params-seed">\n  <td><a href="pass-params.html">pass-params</a></td>');
+  assert.not.match(index, 'data-claim-id="fixture.partial"', "the partial claim is only named in the row's note");
+  assert.match(readFileSync(join(out, "index.md"), "utf8"), "| [pass-params](pass-params.html) | fixture.params-seed | The injected seed reaches the kernel |");
 });
 
 test("CLI: a notebook that fails keeps its last good report; the next good run clears the failure", () => {
@@ -358,6 +542,14 @@ test("CLI: a notebook that fails keeps its last good report; the next good run c
   assert.is(rows["pass-params"].status, "failed");
   assert.is(rows["fail-second-cell"].status, "skipped");
   assert.is(rows["fail-second-cell"].last.status, "failed");
+  // The failed run has no claims; the claims of the good run (seed 3) stay in the ledger, stale.
+  assert.equal(rows["pass-params"].claims, []);
+  assert.equal(rows["pass-params"].lastGood.claims.map((c: any) => c.estimate), [3]);
+  assert.match(rows["pass-params"].notes.join("\n"), "the claims table shows the 1 claim of its last good run");
+  const claims = claimsJson(out);
+  assert.equal(claims.summary, ["pass-params:fixture.params-seed:true:3"]);
+  assert.match(claims.ledger.claims[0].staleReason, "failed this run");
+  assert.match(readFileSync(join(out, "index.html"), "utf8"), '<tr class="claim inconclusive stale" data-claim-id="fixture.params-seed">');
 
   // Folder mode with --only: every fixture is listed, only the matching one runs.
   const good = cli(["--out", out, "--dir", "test/fixtures/notebooks", "--only", "pass-*.ipynb", "-p", "seed=4"]);
@@ -370,6 +562,25 @@ test("CLI: a notebook that fails keeps its last good report; the next good run c
   for (const name of ["fail-second-cell", "pass-params", "python-kernel", "svg-figure"]) assert.ok(name in rows, `${name} is listed`);
   assert.equal([rows["pass-params"].status, rows["pass-params"].preset, rows["pass-params"].seed], ["ok", "default", "4"]);
   assert.is(rows["python-kernel"].status, "skipped");
+  assert.equal(leftoverTemporaries(out), []);
+});
+
+test("CLI claims: a notebook not run this time keeps its last run's claims, marked stale", () => {
+  // State left by the previous test: pass-params ok with seed 4 (current claims). Run another notebook only.
+  assert.equal(claimsJson(out).summary, ["pass-params:fixture.params-seed:false:4"]);
+  const other = cli(["--out", out, "--quick", fixture("fail-second-cell.ipynb")]);
+  assert.is(other.code, 1, other.all);
+  const rows = runsJson(out);
+  assert.is(rows["pass-params"].status, "skipped");
+  assert.equal(rows["pass-params"].last.claims.map((c: any) => c.estimate), [4]);
+  const { ledger, summary } = claimsJson(out);
+  assert.equal(summary, ["pass-params:fixture.params-seed:true:4"]);
+  assert.match(ledger.claims[0].staleReason, "not run this time");
+  assert.equal([ledger.claims[0].preset, ledger.claims[0].seed, ledger.preset], ["default", "4", "quick"], "a stale claim keeps the preset and seed of the run that made it");
+  const index = readFileSync(join(out, "index.html"), "utf8");
+  assert.match(index, '<tr class="claim inconclusive stale" data-claim-id="fixture.params-seed">');
+  assert.match(index, "1 claim: ");
+  assert.match(index, "1 stale (from an earlier run)");
   assert.equal(leftoverTemporaries(out), []);
 });
 

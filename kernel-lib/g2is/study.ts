@@ -22,6 +22,9 @@ import { registerStudy } from "../experiments/registry";
 import type { StudyGrid } from "../experiments/grid";
 import { STUDY_SETTINGS, StudyRunConfig, runBlocks, runStudyArm, studyAxes } from "./pipeline/study-runs";
 
+/** Bumped when what a run stores changes meaning (2: per-item outcomes for paired tests). */
+export const G2IS_STUDY_VERSION = 2;
+
 export function studySettingsHash(preset: PresetName): string {
   return createHash("sha256").update(canonicalJson(STUDY_SETTINGS[preset] as unknown as JsonObject)).digest("hex").slice(0, 16);
 }
@@ -30,7 +33,7 @@ function grid(preset: PresetName): StudyGrid {
   const settings = STUDY_SETTINGS[preset];
   return {
     axes: studyAxes(settings),
-    fixed: { preset, settingsHash: studySettingsHash(preset) },
+    fixed: { preset, settingsHash: studySettingsHash(preset), studyVersion: G2IS_STUDY_VERSION },
     include: (config) => runBlocks(config as unknown as StudyRunConfig, settings).length > 0,
     seeds: settings.seeds,
   };
@@ -46,6 +49,7 @@ export const g2isStudy: Study<StudyRunConfig> = registerStudy(defineStudy<StudyR
   if (config.settingsHash !== studySettingsHash(preset)) {
     throw new InvalidArgumentError("config.settingsHash", `${studySettingsHash(preset)} (the current ${preset} settings)`, config.settingsHash);
   }
+  if (config.studyVersion !== G2IS_STUDY_VERSION) throw new InvalidArgumentError("config.studyVersion", String(G2IS_STUDY_VERSION), config.studyVersion);
   const { metrics, cost } = runStudyArm(config, STUDY_SETTINGS[preset], seed);
   return { metrics, cost };
 }));

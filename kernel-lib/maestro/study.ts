@@ -37,7 +37,7 @@ import type { PolicyTier } from "./policy-types";
 import { MaestroRunResult, PerType, runMaestroArm } from "./train";
 
 /** Bump when the shape of runOne's metrics changes (it is part of every config, hence the hash). */
-export const MAESTRO_STUDY_VERSION = 1;
+export const MAESTRO_STUDY_VERSION = 2; // 2: per-prompt held-out utility and length stored for paired tests
 
 /** Tier B arms at each preset (tier A always runs every arm). */
 export const MAESTRO_GRU_ARMS: Readonly<Record<PresetName, readonly MaestroArm[]>> = {
@@ -116,6 +116,9 @@ export interface MaestroStudyMetrics {
   trueUtilityByType: PerType<number>;
   length: number;
   repetition: number;
+  /** Per held-out prompt, the same prompts in the same order for every arm of a seed. */
+  promptUtility: number[];
+  promptLength: number[];
   secondsPerStep: number;
   totalSeconds: number;
   pretrainSeconds: number;
@@ -185,6 +188,8 @@ export function maestroStudyOutput(result: MaestroRunResult, curvePoints = CURVE
     trueUtilityByType: { ...m.trueUtility },
     length: m.length,
     repetition: m.repetition,
+    promptUtility: m.promptUtility.map(round),
+    promptLength: m.promptLength.map(round),
     secondsPerStep: m.secondsPerStep,
     totalSeconds: m.totalSeconds,
     pretrainSeconds: m.pretrainSeconds,

@@ -64,6 +64,9 @@ export interface MaestroMetrics {
   components: PerType<number[]>;
   length: number;
   repetition: number;
+  /** Per held-out prompt (same prompts, same order, for every arm of a seed): expected true utility and length. */
+  promptUtility: number[];
+  promptLength: number[];
   /** Mean wall-clock seconds per policy step (sampling, rewards, Conductor, GRPO). */
   secondsPerStep: number;
   /** Final mean weights per type on the eval responses — the F2 heatmap (static arms: their w). */
@@ -249,6 +252,9 @@ export interface PolicyEvaluation {
   repetition: number;
   /** Mean weights per type the weighting would give the eval responses. */
   weights: PerType<number[]>;
+  /** Per prompt, in the order given: expected true utility and expected response length (for paired tests across arms). */
+  promptUtility: number[];
+  promptLength: number[];
 }
 
 /** Expected true utility etc. of the current policy on `prompts`. */
@@ -257,6 +263,7 @@ export function evaluatePolicy(ctx: RunContext, prompts: readonly MaestroPrompt[
   const dist = ctx.policy.responseDistribution(prompts, ctx.rng.derive("eval", label), ctx.config.evalSamples);
   const byType = emptyPerType(() => ({ utility: [] as number[], components: [] as number[][], weights: [] as number[][] }));
   let length = 0, repetition = 0;
+  const promptUtility: number[] = [], promptLength: number[] = [];
   prompts.forEach((prompt, i) => {
     let u = 0, len = 0, rep = 0;
     const comp = new Array<number>(K).fill(0), w = new Array<number>(K).fill(0);
@@ -270,6 +277,7 @@ export function evaluatePolicy(ctx: RunContext, prompts: readonly MaestroPrompt[
     }
     const t = byType[prompt.type];
     t.utility.push(u); t.components.push(comp); t.weights.push(w);
+    promptUtility.push(u); promptLength.push(len);
     length += len / prompts.length;
     repetition += rep / prompts.length;
   });
@@ -281,7 +289,7 @@ export function evaluatePolicy(ctx: RunContext, prompts: readonly MaestroPrompt[
     components[type] = meanVector(byType[type].components, K);
     weights[type] = meanVector(byType[type].weights, K);
   }
-  return { trueUtility, trueUtilityOverall: mean(TASK_TYPES.map((t) => trueUtility[t])), components, length, repetition, weights };
+  return { trueUtility, trueUtilityOverall: mean(TASK_TYPES.map((t) => trueUtility[t])), components, length, repetition, weights, promptUtility, promptLength };
 }
 
 /**
@@ -323,6 +331,7 @@ export function runMaestroArm(config: MaestroRunConfig, seed: Seed): MaestroRunR
     const metrics: MaestroMetrics = {
       trueUtility: evaluation.trueUtility, trueUtilityOverall: evaluation.trueUtilityOverall, components: evaluation.components,
       length: evaluation.length, repetition: evaluation.repetition,
+      promptUtility: evaluation.promptUtility, promptLength: evaluation.promptLength,
       secondsPerStep: mean(trained.curves.secondsPerStep),
       finalWeights: evaluation.weights, actionHistogram: trained.actionHistogram,
       pretrainSeconds: ctx.pretrainSeconds, totalSeconds: (Date.now() - started) / 1000,

@@ -109,8 +109,8 @@ export function aucVerdict(scores: ArrayLike<number>, labels: ArrayLike<number |
   const clustered = options.clusters !== undefined;
   return {
     verdict, p, n: scores.length, clusters: groups.length, estimate, perCluster,
-    test: clustered ? `label permutation test within ${groups.length} clusters (${permutations} permutations)` : `label permutation test (${permutations} permutations)`,
-    interval: { lo: at(alpha / 2), hi: at(1 - alpha / 2), level: 1 - alpha, method: clustered ? "bootstrap within cluster and class" : "bootstrap within class" },
+    test: clustered && groups.length > 1 ? `label permutation test within ${groups.length} clusters (${permutations} permutations)` : `label permutation test (${permutations} permutations)`,
+    interval: { lo: at(alpha / 2), hi: at(1 - alpha / 2), level: 1 - alpha, method: clustered && groups.length > 1 ? "bootstrap within cluster and class" : "bootstrap within class" },
     minDetectableEffect: (normalQuantile(1 - alpha / 2) + normalQuantile(power)) * se,
     alpha,
   };

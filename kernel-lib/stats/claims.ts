@@ -6,9 +6,11 @@
  * collects every such line of a run into `reports/claims.json` and the index page's claims table.
  *
  * A claim's verdict:
- *  - "reproduced": the test is significant in the direction the claim predicts (`expect`);
- *  - "not reproduced": significant in the opposite direction, or inconclusive although the test
- *    could detect an effect the size of the paper's (`paper.effect` > the minimum detectable effect);
+ *  - "reproduced": the test is significant in the direction the claim predicts (`expect`; "either"
+ *    for a claim that something differs at all);
+ *  - "not reproduced": significant in the opposite direction, or — when the paper's effect size is
+ *    given (`paper.effect`, in the evidence's units, in the claimed direction) — a confidence
+ *    interval that excludes an effect that large (an equivalence-style rule: a powered null);
  *  - "inconclusive": neither — the record carries the minimum detectable effect;
  *  - "holds by construction": an identity (true for every input, e.g. group-normalised advantages
  *    sum to zero). Shown with its numeric check, never counted as evidence for the paper.
@@ -45,11 +47,11 @@ export interface ClaimInput {
   id: string;
   /** The claim in words, as the paper makes it (or as we pose it). */
   statement: string;
-  /** The paper's number where there is one; `effect` (in the evidence's units) enables "not reproduced" from a powered null. */
+  /** The paper's number where there is one; `effect` (its size in the evidence's units) enables "not reproduced" when the interval excludes it. */
   paper?: { value?: string; reference?: string; effect?: number };
   evidence: PairedVerdict | AucVerdict | ConstructionEvidence;
-  /** Which direction of the evidence reproduces the claim (default "positive"). */
-  expect?: "positive" | "negative";
+  /** Which direction of the evidence reproduces the claim (default "positive"); "either" for a claim that something differs at all. */
+  expect?: "positive" | "negative" | "either";
   /** Seeds the evidence came from. */
   seeds?: readonly number[];
   /** How to print estimates: multiplier and unit (e.g. 100, "SR points"). */
@@ -77,6 +79,9 @@ export interface ClaimRecord {
   seeds: number[] | null;
   /** The evidence as one sentence fragment. */
   evidence: string;
+  /** How estimates print: value × scale, then unit (e.g. 100, "SR points"); 1 and "" when unset. */
+  scale: number;
+  unit: string;
 }
 
 const ID = /^[a-z0-9][a-z0-9.\-]*$/;
@@ -95,11 +100,13 @@ export function claimRecord(input: ClaimInput): ClaimRecord {
   if (typeof input.statement !== "string" || input.statement.trim() === "") throw new InvalidArgumentError("claim.statement", "a non-empty sentence", input.statement);
   if (input.paper !== undefined) assertKnownKeys("claim.paper", input.paper, ["value", "reference", "effect"]);
   const expect = input.expect ?? "positive";
-  if (expect !== "positive" && expect !== "negative") throw new UnknownOptionError("claim.expect", String(expect), ["positive", "negative"]);
+  if (expect !== "positive" && expect !== "negative" && expect !== "either") throw new UnknownOptionError("claim.expect", String(expect), ["positive", "negative", "either"]);
   if (input.seeds !== undefined && !(Array.isArray(input.seeds) && input.seeds.every((s) => Number.isInteger(s)))) throw new InvalidArgumentError("claim.seeds", "an array of integer seeds", input.seeds);
   const e = input.evidence;
   if (e === null || typeof e !== "object") throw new InvalidArgumentError("claim.evidence", "a pairedVerdict, aucVerdict or byConstruction result", e);
-  const base = { id: input.id, statement: input.statement, paper: input.paper ?? null, seeds: input.seeds ? [...input.seeds] : null };
+  if (input.scale !== undefined && !(typeof input.scale === "number" && Number.isFinite(input.scale) && input.scale > 0)) throw new InvalidArgumentError("claim.scale", "a positive number", input.scale);
+  if (input.paper?.effect !== undefined && !(typeof input.paper.effect === "number" && Number.isFinite(input.paper.effect))) throw new InvalidArgumentError("claim.paper.effect", "a finite number", input.paper.effect);
+  const base = { id: input.id, statement: input.statement, paper: input.paper ?? null, seeds: input.seeds ? [...input.seeds] : null, scale: input.scale ?? 1, unit: input.unit ?? "" };
 
   if ("kind" in e && e.kind === "identity") {
     const holds = e.check === null || Math.abs(e.check.value) <= e.check.tolerance;
@@ -112,19 +119,22 @@ export function claimRecord(input: ClaimInput): ClaimRecord {
   }
   if (!("verdict" in e) || !("p" in e) || typeof e.test !== "string") throw new InvalidArgumentError("claim.evidence", "a pairedVerdict, aucVerdict or byConstruction result", e);
   const scale = input.scale ?? 1, unit = input.unit ? ` ${input.unit}` : "";
-  const opposite = expect === "positive" ? "negative" : "positive";
+  const opposite = expect === "positive" ? "negative" : expect === "negative" ? "positive" : "none";
   const mde = Number.isFinite(e.minDetectableEffect) ? e.minDetectableEffect : null;
   const paperEffect = input.paper?.effect;
   let verdict: ClaimVerdict, reason: string;
-  if (e.verdict === expect) {
+  if (e.verdict === expect || (expect === "either" && e.verdict !== "inconclusive")) {
     verdict = "reproduced";
     reason = `${e.test}: p = ${formatP(e.p)} < ${e.alpha}, in the claimed direction.`;
   } else if (e.verdict === opposite) {
     verdict = "not reproduced";
     reason = `${e.test}: p = ${formatP(e.p)} < ${e.alpha}, in the OPPOSITE direction.`;
-  } else if (paperEffect !== undefined && mde !== null && mde < Math.abs(paperEffect)) {
+  } else if (paperEffect !== undefined && e.interval !== null && excludesPaperEffect(e.interval, Math.abs(paperEffect), expect)) {
     verdict = "not reproduced";
-    reason = `${e.test}: p = ${formatP(e.p)}; this n detects effects above ${(scale * mde).toFixed(2)}${unit}, smaller than the paper's ${(scale * Math.abs(paperEffect)).toFixed(2)}${unit}, and none was found.`;
+    reason = `${e.test}: p = ${formatP(e.p)}; the ${Math.round(100 * e.interval.level)}% interval [${(scale * e.interval.lo).toFixed(2)}, ${(scale * e.interval.hi).toFixed(2)}]${unit} excludes an effect of the paper's size (${(scale * Math.abs(paperEffect)).toFixed(2)}${unit}).`;
+  } else if ("ties" in e && e.ties === e.pairs) {
+    verdict = "inconclusive";
+    reason = `${e.test}: a tie — all ${e.pairs} paired differences are 0.`;
   } else {
     verdict = "inconclusive";
     reason = mde === null
@@ -137,6 +147,13 @@ export function claimRecord(input: ClaimInput): ClaimRecord {
     : verdictText(e, { scale: input.scale, unit: input.unit });
   const sample = "perCluster" in e ? `${e.n} rows${e.clusters > 1 ? ` in ${e.clusters} clusters` : ""}` : e.sample;
   return { ...base, verdict, reason, test: e.test, n: e.n, sample, p: e.p, estimate: e.estimate, interval, minDetectableEffect: mde, evidence };
+}
+
+/** Whether an interval rules out an effect of size `size` in the claimed direction. */
+function excludesPaperEffect(interval: { lo: number; hi: number }, size: number, expect: "positive" | "negative" | "either"): boolean {
+  if (expect === "positive") return interval.hi < size;
+  if (expect === "negative") return interval.lo > -size;
+  return interval.lo > -size && interval.hi < size;
 }
 
 /** "[reproduced] statement — evidence (paper: value)" for a findings line. */

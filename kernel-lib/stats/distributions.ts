@@ -80,7 +80,9 @@ export function studentTCdf(t: number, df: number): number {
   if (!(df > 0)) throw new InvalidArgumentError("df", "positive degrees of freedom", df);
   if (!Number.isFinite(df)) return normalCdf(t);
   if (!Number.isFinite(t)) return t > 0 ? 1 : 0;
-  const tail = 0.5 * incompleteBeta(df / (df + t * t), df / 2, 0.5);
+  // tail = ½ I_{df/(df+t²)}(df/2, ½); near t = 0 that x rounds to 1, so use the mirror form there.
+  const t2 = t * t;
+  const tail = t2 < df ? 0.5 - 0.5 * incompleteBeta(t2 / (df + t2), 0.5, df / 2) : 0.5 * incompleteBeta(df / (df + t2), df / 2, 0.5);
   return t >= 0 ? 1 - tail : tail;
 }
 
@@ -109,24 +111,38 @@ export function studentTQuantile(p: number, df: number): number {
 }
 
 /**
- * P[Binomial(n, ½) ≤ k], summed in log space so hundreds of trials neither overflow nor round a
- * small tail to a wrong 0. Iterative (no recursion), O(k).
+ * P[Binomial(n, ½) ≤ k]: exact for n ≤ 50; beyond, summed in log space so hundreds of thousands
+ * of trials neither overflow nor round a small tail to a wrong 0. Iterative (no recursion), O(k).
  */
 export function binomialHalfLowerTail(k: number, n: number): number {
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError("n", "a non-negative integer", n);
   if (!Number.isInteger(k)) throw new InvalidArgumentError("k", "an integer", k);
   if (k < 0) return 0;
   if (k >= n) return 1;
-  let logChoose = 0, top = -Infinity;
-  const terms = new Float64Array(k + 1);
-  for (let j = 0; j <= k; j++) {
-    if (j > 0) logChoose += Math.log(n - j + 1) - Math.log(j);
+  if (n <= 50) {
+    // Exact: each product j·C(n, j) on the way, each C(n, j) and their sum stay below 2^53, so
+    // float64 holds them exactly and dividing by 2^n is exact: 2/2³ is 0.25, not 0.25000000000000006.
+    let choose = 1, sum = 1;
+    for (let j = 1; j <= k; j++) { choose = (choose * (n - j + 1)) / j; sum += choose; }
+    return sum / 2 ** n;
+  }
+  // The upper half through the complement: fewer terms, and 1 − (tiny) keeps its precision.
+  const complement = 2 * k >= n, last = complement ? n - k - 1 : k;
+  let logChoose = 0, carry = 0, top = -Infinity; // log C(n, j), Kahan-compensated over ~10⁵ steps
+  const terms = new Float64Array(last + 1);
+  for (let j = 0; j <= last; j++) {
+    if (j > 0) {
+      const step = Math.log(n - j + 1) - Math.log(j) - carry, next = logChoose + step;
+      carry = next - logChoose - step;
+      logChoose = next;
+    }
     terms[j] = logChoose - n * Math.LN2;
     if (terms[j] > top) top = terms[j];
   }
   let sum = 0;
-  for (let j = 0; j <= k; j++) sum += Math.exp(terms[j] - top);
-  return Math.min(1, Math.exp(top) * sum);
+  for (let j = 0; j <= last; j++) sum += Math.exp(terms[j] - top);
+  const tail = Math.min(1, Math.exp(top) * sum);
+  return complement ? 1 - tail : tail;
 }
 
 /** P[Binomial(n, p) = k] (any p in [0, 1]), in log space. */

@@ -26,3 +26,4 @@ export { holmAdjust } from "./holm";
 export { minDetectableEffect, smallestAttainableP } from "./power";
 export type { MdeOptions } from "./power";
 export { normalCdf, normalQuantile, studentTCdf, studentTQuantile, incompleteBeta, logGamma, binomialHalfLowerTail, binomialProbability } from "./distributions";
+export { allOf, anyOf } from "./compound";

@@ -23,7 +23,7 @@ import { Alternative, checkAlternative, signTest } from "./sign-test";
 
 export interface SignFlipOptions {
   alternative?: Alternative;
-  /** Largest number of sign patterns enumerated exactly (default 2^20). */
+  /** Largest number of sign patterns enumerated exactly (default 2^20, at most 2^30). */
   maxExactPatterns?: number;
   /** Monte Carlo resamples beyond that (default 20000). */
   resamples?: number;
@@ -78,7 +78,8 @@ export function groupIndices(clusters: ArrayLike<number | string>, n: number, ar
   return groups;
 }
 
-function checkDifferences(differences: ArrayLike<number>): void {
+/** Checks a vector of paired differences: array-like, non-empty, finite. */
+export function checkDifferences(differences: ArrayLike<number>): void {
   if (differences === null || typeof differences !== "object" || typeof differences.length !== "number") throw new InvalidArgumentError("differences", "an array of numbers", differences);
   if (differences.length === 0) throw new EmptyInputError("differences", "at least one paired difference");
   assertFinite("differences", differences);
@@ -90,7 +91,8 @@ function weightedSignFlip(values: Float64Array, options: SignFlipOptions): SignF
   const alternative = checkAlternative("options.alternative", options.alternative);
   const maxExact = options.maxExactPatterns ?? 2 ** 20;
   const resamples = options.resamples ?? 20000;
-  if (!Number.isInteger(maxExact) || maxExact < 1) throw new InvalidArgumentError("options.maxExactPatterns", "a positive integer", maxExact);
+  // Above 2^30 the walk would take minutes (and its 32-bit Gray-code arithmetic breaks past 2^32).
+  if (!Number.isInteger(maxExact) || maxExact < 1 || maxExact > 2 ** 30) throw new InvalidArgumentError("options.maxExactPatterns", "an integer in [1, 2^30]", maxExact);
   if (!Number.isInteger(resamples) || resamples < 100) throw new InvalidArgumentError("options.resamples", "an integer ≥ 100", resamples);
 
   const nonZero = Array.from(values).filter((v) => v !== 0);

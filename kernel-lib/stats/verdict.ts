@@ -15,11 +15,14 @@
  *    runs on the cluster means — generalises over seeds, but needs ≥ 6 of them to ever reach
  *    p < 0.05 two-sided.
  * The sign of a mean alone never produces a verdict, and ties (all differences 0) say so.
+ * Calibration (false-positive rate under simulated nulls, per test × n × distribution) is pinned
+ * by test/stats-calibration.test.ts — including that scope "within" is anti-conservative for a
+ * claim about new seeds when the effect varies by seed.
  */
 import { InvalidArgumentError, UnknownOptionError, assertKnownKeys } from "../errors";
 import type { Rng, Seed } from "../random";
 import { MeanInterval, meanAndVariance, stratifiedInterval, tInterval } from "./intervals";
-import { groupIndices, signFlipTest, stratifiedSignFlipTest, SignFlipResult } from "./permutation";
+import { checkDifferences, groupIndices, signFlipTest, stratifiedSignFlipTest, SignFlipResult } from "./permutation";
 import { minDetectableEffect, smallestAttainableP } from "./power";
 import { Alternative, checkAlternative } from "./sign-test";
 import { holmAdjust } from "./holm";
@@ -80,6 +83,7 @@ const OPTION_KEYS = ["alpha", "alternative", "clusters", "clusterScope", "cluste
 
 /** Runs the fitting paired test and returns its verdict (see the module comment for which test). */
 export function pairedVerdict(differences: ArrayLike<number>, options: PairedVerdictOptions = {}): PairedVerdict {
+  checkDifferences(differences);
   assertKnownKeys("options", options, OPTION_KEYS);
   const alpha = options.alpha ?? 0.05;
   if (!(alpha > 0 && alpha < 1)) throw new InvalidArgumentError("options.alpha", "a number in (0, 1)", alpha);
@@ -94,6 +98,7 @@ export function pairedVerdict(differences: ArrayLike<number>, options: PairedVer
   const ties = Array.from(differences).filter((d) => d === 0).length;
 
   let result: SignFlipResult, interval: MeanInterval | null, units: number, n: number, clusters: number | undefined, test: string, sample: string;
+  let equalWeights = options.clusters === undefined; // every unit weighs 1/n in the estimate
   const plural = (k: number, word: string) => `${k} ${word}${k === 1 ? "" : "s"}`;
   if (options.clusters === undefined) {
     result = signFlipTest(differences, flip);
@@ -105,6 +110,7 @@ export function pairedVerdict(differences: ArrayLike<number>, options: PairedVer
     const groups = [...groupIndices(options.clusters, differences.length, "options.clusters").values()];
     clusters = groups.length;
     if (scope === "within") {
+      equalWeights = groups.every((g) => g.length === groups[0].length);
       result = stratifiedSignFlipTest(differences, options.clusters, flip);
       interval = stratifiedInterval(differences, options.clusters, level);
       n = units = differences.length;
@@ -122,12 +128,23 @@ export function pairedVerdict(differences: ArrayLike<number>, options: PairedVer
   }
   const estimate = result.statistic;
   const fallbackSe = Math.sqrt(meanAndVariance(differences).variance / differences.length);
-  const mde = minDetectableEffect({ se: interval?.se ?? fallbackSe, df: interval?.df ?? Math.max(1, n - 1), units, alpha, power: options.power, alternative });
+  let mde = minDetectableEffect({ se: interval?.se ?? fallbackSe, df: interval?.df ?? Math.max(1, n - 1), units, alpha, power: options.power, alternative });
+  // Binary outcomes, equally weighted units: the test is a sign test, and no estimate below k/n can
+  // reach p < alpha (k = fewest discordant units, all one way, that can), so no smaller effect is
+  // detectable — whatever the observed SE says (0 for a tie, tiny with few discordant pairs).
+  if (binary && equalWeights) mde = Math.max(mde, fewestSignificantUnits(alpha, alternative) / differences.length);
   return {
     verdict: direction(result.p, estimate, alpha, alternative), p: result.p, test, n, clusters, sample, estimate,
     interval: interval === null ? null : { lo: interval.lo, hi: interval.hi, level, method: interval.method },
     minDetectableEffect: mde, smallestAttainableP: smallestAttainableP(units, alternative), alpha, alternative, pairs: differences.length, ties,
   };
+}
+
+/** Fewest same-signed non-zero units whose sign-flip p can fall below alpha. */
+function fewestSignificantUnits(alpha: number, alternative: Alternative): number {
+  let k = 0;
+  while (smallestAttainableP(k, alternative) >= alpha) k++;
+  return k;
 }
 
 function methodName(r: SignFlipResult): string {
@@ -179,7 +196,7 @@ export function verdictText(v: PairedVerdict, options: VerdictTextOptions = {}):
   return `${num(v.estimate)}${unit} [${ci}]; ${v.test}, n = ${v.sample}, ${p} — ${conclusion}`;
 }
 
-/** p-values for text: 3 significant digits, "< 1e-6" below that. */
+/** p-values for text: 3 decimals from 0.001, one significant digit in exponent form below, "< 1e-6" below that. */
 export function formatP(p: number): string {
   if (p < 1e-6) return "< 1e-6";
   return p >= 0.001 ? p.toFixed(3) : p.toExponential(1);

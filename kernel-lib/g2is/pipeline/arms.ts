@@ -28,6 +28,9 @@ export interface TargetScores {
   loss: number;
   /** Exact match per subtask (toy). */
   perSubtask: Record<string, number>;
+  /** Per test item, in the test set's order: 1 exact match / 0 not (null for real text), and its loss — for paired tests across arms. */
+  itemCorrect: number[] | null;
+  itemLoss: number[];
 }
 
 export interface ArmResult {
@@ -66,7 +69,10 @@ export function scoreTargets(p: PreparedPipeline, params: Float32Array | null): 
           perSubtask[s] = exactMatch(idx.map((i) => predictions[i]), idx.map((i) => entries[i].answer));
         }
       }
-      return { exactMatch: predictions === null ? null : exactMatch(predictions, entries.map((e) => e.answer)), loss: losses.reduce((a, b) => a + b, 0) / losses.length, perSubtask };
+      return {
+        exactMatch: predictions === null ? null : exactMatch(predictions, entries.map((e) => e.answer)), loss: losses.reduce((a, b) => a + b, 0) / losses.length, perSubtask,
+        itemCorrect: predictions === null ? null : predictions.map((pr, i) => (pr.trim() === entries[i].answer.trim() ? 1 : 0)), itemLoss: losses,
+      };
     };
     for (const name of names) scores[name] = summarise(dataset.targets[name].test, perTarget[name].predictions, perTarget[name].losses);
     if (dataset.targets.union !== undefined) {

@@ -7,7 +7,10 @@
  * "mean ± std over seeds" table or chart (std is the sample standard deviation, n − 1 in the
  * denominator; 0 with a single seed, which `n` makes visible).
  */
-import { InvalidArgumentError } from "../../errors";
+import { EmptyInputError, InvalidArgumentError } from "../../errors";
+import type { Rng, Seed } from "../../random";
+import { pairedVerdict, PairedVerdict } from "../../stats/verdict";
+import type { Alternative } from "../../stats/sign-test";
 import type { RunRecord } from "../../experiments/run-store";
 
 export interface StudyRow {
@@ -21,6 +24,9 @@ export interface StudyRow {
   dataset: string;
   exactMatch: number | null;
   testLoss: number;
+  /** Per test item (same order in every arm of a seed): 1/0 exact match (null for real text) and loss. */
+  itemCorrect: number[] | null;
+  itemLoss: number[];
   selected: number;
   budget: number;
   conflictFraction: number;
@@ -44,7 +50,9 @@ export function studyRows(records: readonly RunRecord[]): StudyRow[] {
       target: String(c.target), method: String(c.method), trainK: Number(c.trainK), valK: Number(c.valK), delta: Number(c.delta), seed: r.seed,
       blocks: String(m.blocks ?? "").split("+").filter((b) => b.length > 0), dataset: String(m.dataset),
       exactMatch: m.exactMatch === null || m.exactMatch === undefined ? null : Number(m.exactMatch),
-      testLoss: Number(m.testLoss), selected: Number(m.selected), budget: Number(m.budget),
+      testLoss: Number(m.testLoss),
+      itemCorrect: Array.isArray(m.itemCorrect) ? (m.itemCorrect as number[]) : null, itemLoss: Array.isArray(m.itemLoss) ? (m.itemLoss as number[]) : [],
+      selected: Number(m.selected), budget: Number(m.budget),
       conflictFraction: Number(m.conflictFraction), duplicateFraction: Number(m.duplicateFraction),
       composition: (m.composition ?? {}) as Record<string, number>,
       componentWeights: (m.componentWeights ?? []) as number[], componentPaths: (m.componentPaths ?? []) as number[][],
@@ -80,4 +88,35 @@ export function aggregateRows<K extends keyof StudyRow>(rows: readonly StudyRow[
     if (v !== null) g.values.push(v);
   }
   return [...groups.values()].map((g) => ({ ...g.key, ...meanStd(g.values) }));
+}
+
+/** Which rows of the study a comparison reads: one target, one budget/valK/δ point. */
+export interface ComparisonPoint { target: string; trainK: number; valK?: number; delta?: number }
+
+/**
+ * Method a vs method b through the statistics layer, item by item: every method of a seed is
+ * evaluated on the same test items, so item i pairs with item i; seeds are the clusters (a
+ * stratified test, exact McNemar for exact match). `metric` "correct" compares exact match
+ * (a − b), "loss" compares held-out loss as b − a (positive = a has the LOWER loss). `pointB`
+ * compares b at another budget / valK / δ (the same target), e.g. one method at 5% vs at 1%.
+ */
+export function compareMethods(rows: readonly StudyRow[], point: ComparisonPoint, a: string, b: string, metric: "correct" | "loss", options: { seed?: Seed | Rng; alternative?: Alternative; pointB?: ComparisonPoint } = {}): PairedVerdict & { seeds: number[] } {
+  const pointB = options.pointB ?? point;
+  if (pointB.target !== point.target) throw new InvalidArgumentError("options.pointB.target", `the same target as point (${point.target}): items pair only within one test set`, pointB.target);
+  const matches = (r: StudyRow, method: string, at: ComparisonPoint) => r.method === method && r.target === at.target && r.trainK === at.trainK
+    && (at.valK === undefined || r.valK === at.valK) && (at.delta === undefined || r.delta === at.delta);
+  const bySeed = (method: string, at: ComparisonPoint) => new Map(rows.filter((r) => matches(r, method, at)).map((r) => [r.seed, metric === "correct" ? r.itemCorrect : r.itemLoss]));
+  const sa = bySeed(a, point), sb = bySeed(b, pointB);
+  const seeds = [...sa.keys()].filter((s) => sb.has(s)).sort((x, y) => x - y);
+  if (seeds.length === 0) throw new EmptyInputError("rows", `seeds on which both ${a} and ${b} ran for ${JSON.stringify(point)}`);
+  const differences: number[] = [], clusters: number[] = [];
+  for (const seed of seeds) {
+    const x = sa.get(seed), y = sb.get(seed);
+    if (!Array.isArray(x) || !Array.isArray(y) || x.length !== y.length || x.length === 0) {
+      throw new InvalidArgumentError("rows", `per-item ${metric === "correct" ? "exact-match" : "loss"} vectors of equal length for ${a} and ${b} (seed ${seed}); re-run the study to store them`);
+    }
+    x.forEach((v, i) => { differences.push(metric === "correct" ? v - y[i] : y[i] - v); clusters.push(seed); });
+  }
+  const v = pairedVerdict(differences, { clusters, unitName: "item", clusterName: "seed", seed: options.seed, alternative: options.alternative });
+  return { ...v, seeds };
 }

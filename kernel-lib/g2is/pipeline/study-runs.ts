@@ -193,6 +193,8 @@ export function runStudyArm(config: StudyRunConfig, settings: StudySettings, see
     exactMatch: scores.exactMatch,
     testLoss: scores.loss,
     perSubtask: scores.perSubtask,
+    itemCorrect: scores.itemCorrect,
+    itemLoss: scores.itemLoss.map((x) => Number(x.toPrecision(6))),
     selected: arm.selection.indices.length,
     budget: arm.selection.budget,
     underfilled: arm.selection.underfilled,

@@ -18,8 +18,9 @@ export const USAGE = `Usage: node scripts/run-notebooks.mjs [options] [notebook.
 Executes notebooks headless with the tslab kernel (all of notebooks/ in filename order when no
 paths are given), injects parameters after the cell tagged "parameters", and writes an executed
 .ipynb, .html and .md (+ optional .pdf) per notebook and an index (index.html, index.md,
-runs.json) into the output directory. Failing notebooks are reported with the failing cell and
-its error; the remaining notebooks still run, and the exit code is 1.
+runs.json, and claims.json with every gradlab-claim line the notebooks printed) into the output
+directory. Failing notebooks are reported with the failing cell and its error; the remaining
+notebooks still run, and the exit code is 1.
 
 Options:
   --preset NAME       quick | default | paper (default: default); injected as \`preset\`

@@ -4,9 +4,14 @@
 // time are "skipped" and keep what the last run said about them under `last`.
 // Links point at whatever output files exist: for a failed notebook that is the partial
 // `<name>.failed.html/.ipynb` of this run and the last good report, which a failure never clobbers.
+// claims.json (claims.mjs) is derived from the rows: `claims` of ok rows, `lastGood` of failed ones.
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { buildClaimsLedger, CLAIMS_CSS, CLAIMS_FILE, lastGoodOf, renderClaimsHtml, renderClaimsMarkdown } from "./claims.mjs";
+import { escapeHtml, markdownCell } from "./escape.mjs";
 import { writeFileAtomic } from "./staging.mjs";
+
+export { escapeHtml };
 
 export const RUNS_FILE = "runs.json";
 const STDERR_KEEP = 6000;
@@ -56,7 +61,17 @@ export function buildRows({ executed, universe, previous, outDir }) {
   };
   for (const name of previous.keys()) rows.set(name, skippedRow(name));
   for (const entry of universe) rows.set(entry.name, skippedRow(entry.name, entry.displayPath));
-  for (const row of executed) rows.set(row.name, row);
+  for (const row of executed) {
+    if (row.status !== "failed") {
+      rows.set(row.name, row);
+      continue;
+    }
+    // A failed run establishes no claims; the last good run's stay visible, marked stale.
+    const lastGood = lastGoodOf(previous.get(row.name));
+    const count = lastGood?.claims?.length ?? 0;
+    const notes = count ? [...(row.notes ?? []), `the claims table shows the ${count} claim${count === 1 ? "" : "s"} of its last good run (${lastGood.finishedAt ?? "time unknown"}), marked stale`] : row.notes;
+    rows.set(row.name, { ...row, lastGood, notes });
+  }
   return [...rows.values()]
     .map((row) => ({ ...row, outputs: existingOutputs(outDir, row.name) }))
     .sort((a, b) => a.name.localeCompare(b.name));
@@ -64,18 +79,17 @@ export function buildRows({ executed, universe, previous, outDir }) {
 
 function pickLast(row) {
   const { status, finishedAt, commit, preset, backend, seed, durationSeconds, failure } = row;
-  return { status, finishedAt, commit, preset, backend, seed, durationSeconds, failure: failure ?? null };
+  const last = { status, finishedAt, commit, preset, backend, seed, durationSeconds, failure: failure ?? null, claims: row.claims ?? [] };
+  return status === "failed" ? { ...last, lastGood: row.lastGood ?? null } : last;
 }
 
-/** Writes runs.json, index.html and index.md atomically. */
+/** Writes runs.json, claims.json, index.html and index.md, each atomically. */
 export function writeIndex(outDir, run) {
+  const ledger = buildClaimsLedger(run);
   writeFileAtomic(join(outDir, RUNS_FILE), JSON.stringify(run, null, 2) + "\n");
+  writeFileAtomic(join(outDir, CLAIMS_FILE), JSON.stringify(ledger, null, 2) + "\n");
   writeFileAtomic(join(outDir, "index.html"), renderIndexHtml(run));
   writeFileAtomic(join(outDir, "index.md"), renderIndexMarkdown(run));
-}
-
-export function escapeHtml(text) {
-  return String(text).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 }
 
 const LINK_LABELS = { html: "HTML", md: "Markdown", ipynb: "notebook", pdf: "PDF", failedHtml: "partial HTML", failedIpynb: "partial notebook" };
@@ -132,6 +146,7 @@ export function renderIndexHtml(run) {
 </tr>`;
   });
   const counts = countStatuses(run.notebooks);
+  const claims = renderClaimsHtml(run);
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -142,7 +157,7 @@ export function renderIndexHtml(run) {
   table { border-collapse: collapse; width: 100%; }
   th, td { border-bottom: 1px solid #ddd; padding: .4rem .6rem; text-align: left; vertical-align: top; }
   tr.ok .status { color: #17692b; } tr.failed .status { color: #b00020; font-weight: bold; } tr.skipped .status { color: #777; }
-  .path, .note { color: #666; font-size: .85em; } td code { white-space: nowrap; } pre { white-space: pre-wrap; font-size: .8em; background: #f6f6f6; padding: .5rem; }
+  .path, .note { color: #666; font-size: .85em; } td code { white-space: nowrap; } pre { white-space: pre-wrap; font-size: .8em; background: #f6f6f6; padding: .5rem; }${CLAIMS_CSS}
 </style>
 </head>
 <body>
@@ -154,13 +169,10 @@ export function renderIndexHtml(run) {
 ${rows.join("\n")}
 </tbody>
 </table>
+${claims}
 </body>
 </html>
 `;
-}
-
-function markdownCell(text) {
-  return String(text).replace(/\|/g, "\\|").replace(/\r?\n/g, " ");
 }
 
 export function renderIndexMarkdown(run) {
@@ -181,6 +193,7 @@ export function renderIndexMarkdown(run) {
     for (const note of row.notes ?? []) failures.push(`- ${markdownCell(row.name)}: ${markdownCell(note)}`);
   }
   if (failures.length) lines.push("", "## Failures and notes", "", ...failures);
+  lines.push("", ...renderClaimsMarkdown(run));
   return lines.join("\n") + "\n";
 }
 

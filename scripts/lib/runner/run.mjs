@@ -4,7 +4,7 @@
 //   2. per notebook: inject parameters → execute → export, all inside a staging folder, then
 //      move the finished files into the output directory (a failure keeps the last good report
 //      and adds <name>.failed.html/.ipynb with the cells that ran);
-//   3. write the index (runs.json, index.html, index.md) once all notebooks have run.
+//   3. write the index (runs.json, claims.json, index.html, index.md) once all notebooks have run.
 // A failing notebook does not stop the run: the others still execute, and the result's exit
 // code is 1 with one line per failure. An interrupt removes the staging folder and writes no index.
 import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -15,7 +15,7 @@ import { describeFailure, executeNotebook, formatFailureLine } from "./execute.m
 import { chromiumAvailable, CHROMIUM, exportHtmlAndMarkdown, printPdf } from "./export.mjs";
 import { buildRows, clipStderr, outputFileNames, readPreviousRows, writeIndex } from "./index-page.mjs";
 import { injectParameters } from "./inject.mjs";
-import { describeMeta, findRunMeta } from "./outputs.mjs";
+import { describeMeta, findClaims, findRunMeta } from "./outputs.mjs";
 import { InterruptedError } from "./process.mjs";
 import { gitCommit } from "./provenance.mjs";
 import { InputError, planRun } from "./select.mjs";
@@ -111,6 +111,13 @@ async function runOne(entry, { python, params, commit, outDir, staging, options,
   const notes = [...entry.injection.notes];
   const meta = findRunMeta(executed);
   if (meta === null && !failure) notes.push("the notebook printed no gradlab-meta line: backend and seed unknown");
+  // Cells are named as in the author's notebook (the injected parameters cell is not one of them).
+  const cellLabel = (index) => {
+    const origin = entry.injection.origin[index];
+    return origin === null || origin === undefined ? "the injected parameters cell" : `cell ${origin + 1}`;
+  };
+  const found = findClaims(executed, { cellLabel });
+  notes.push(...found.problems);
 
   if (!failure) {
     try {
@@ -120,6 +127,10 @@ async function runOne(entry, { python, params, commit, outDir, staging, options,
       if (error instanceof InterruptedError) throw error;
       failure = { kind: "export", cell: null, codeCell: null, injected: false, error: String(error.message).split("\n")[0], stderr: error.message };
     }
+  }
+  if (failure && found.claims.length) {
+    const n = found.claims.length;
+    notes.push(`failed, so the ${n} claim${n === 1 ? "" : "s"} this run printed (${found.claims.map((c) => c.id).join(", ")}) ${n === 1 ? "is" : "are"} not counted`);
   }
   if (!failure) {
     const produced = [files.ipynb, files.html, files.md, `${entry.name}_files`, files.pdf].filter((f) => existsSync(join(staging, f)));
@@ -155,6 +166,8 @@ async function runOne(entry, { python, params, commit, outDir, staging, options,
     commit,
     finishedAt: new Date().toISOString(),
     failure: failure ? { ...failure, stderr: clipStderr(failure.stderr ?? "") } : null,
+    // A failed run's claims are not the notebook's (buildRows adds its last good run's as lastGood).
+    claims: failure ? [] : found.claims,
     notes,
   };
 }
