@@ -94,7 +94,7 @@ test("the index shows the claims table with the fixture's claims, escaped, and i
   assert.is(reproduced[3], "+10 SR points");
   assert.is(reproduced[4], "reproduced");
   assert.equal(reproduced.slice(5, 8), ["exact McNemar test", "n = 12 (12 tasks)", "0.002"]);
-  assert.match(reproduced[8], /^\+0\.833 \[95% 0\.586, 1\.08\]$/);
+  assert.match(reproduced[8], /^\+83\.3 \[95% 58\.6, 108\] SR points$/, "estimates in the claim's own units");
   // The hostile statement is text, not an element, and nothing ran.
   assert.match(identity[2], "Group-normalised advantages sum to zero <img src=x onerror=alert(1)>");
   assert.is(await page.locator("table.claims img").count(), 0);

@@ -270,7 +270,7 @@ const record = (id: string, over: Record<string, unknown> = {}) => ({
   id, statement: `statement of ${id}`, paper: { value: "+5 points", effect: 0.05 }, verdict: "reproduced",
   reason: "exact McNemar test: p = 0.002 < 0.05, in the claimed direction.", test: "exact McNemar test", n: 12, sample: "12 tasks",
   p: 0.001953125, estimate: 0.8333, interval: { lo: 0.586, hi: 1.08, level: 0.95 }, minDetectableEffect: 0.3457, seeds: [0],
-  evidence: "+83.33 SR points [95% CI +58.60, +108.07]", ...over,
+  evidence: "+83.33 SR points [95% CI +58.60, +108.07]", scale: 100, unit: "SR points", ...over,
 });
 const claimLine = (r: object) => `gradlab-claim ${JSON.stringify(r)}\n`;
 const stdoutCell = (...texts: string[]) => ({ ...code("x"), outputs: texts.map((text) => ({ output_type: "stream", name: "stdout", text })) });
@@ -288,7 +288,7 @@ test("findClaims: every gradlab-claim line of stdout, in order, normalised; no c
   assert.equal(claims.map((c: { id: string }) => c.id), ["a.first", "b.identity", "c.third"]);
   assert.equal(claims[0], record("a.first"));
   // Missing fields are present as null, so every ledger row has the same shape.
-  assert.equal(claims[1], { id: "b.identity", statement: "sums to zero", paper: null, verdict: "holds by construction", reason: null, test: "identity (no test)", n: null, sample: null, p: null, estimate: 1e-17, interval: null, minDetectableEffect: null, seeds: null, evidence: null });
+  assert.equal(claims[1], { id: "b.identity", statement: "sums to zero", paper: null, verdict: "holds by construction", reason: null, test: "identity (no test)", n: null, sample: null, p: null, estimate: 1e-17, interval: null, minDetectableEffect: null, seeds: null, evidence: null, scale: 1, unit: "" });
   assert.is(claims[2].verdict, "not reproduced");
   assert.equal(findClaims(notebook([stdoutCell("gradlab-meta {}\nnothing\n"), code("y")])), { claims: [], problems: [] });
   assert.equal(findClaims({}), { claims: [], problems: [] });
@@ -359,7 +359,7 @@ test("claims.json: ok rows are current; skipped rows keep their last run's claim
     assert.equal(ledger.counts, { reproduced: 4, "not reproduced": 0, inconclusive: 1, "holds by construction": 1 });
     assert.equal([ledger.total, ledger.stale], [6, 5]);
     const entry = ledger.claims[1];
-    assert.equal(Object.keys(entry), ["notebook", "id", "statement", "paper", "verdict", "reason", "test", "n", "sample", "p", "estimate", "interval", "minDetectableEffect", "seeds", "evidence", "preset", "seed", "commit", "finishedAt", "stale", "staleReason"]);
+    assert.equal(Object.keys(entry), ["notebook", "id", "statement", "paper", "verdict", "reason", "test", "n", "sample", "p", "estimate", "interval", "minDetectableEffect", "scale", "unit", "seeds", "evidence", "preset", "seed", "commit", "finishedAt", "stale", "staleReason"]);
     assert.equal([entry.preset, entry.finishedAt, entry.p, entry.interval], ["quick", "t2", 0.001953125, { lo: 0.586, hi: 1.08, level: 0.95 }]);
 
     // The next run skips everything: what was current becomes stale, nothing is lost.
@@ -384,7 +384,7 @@ test("claims table: hostile strings are escaped, verdicts carry a class, identit
     const rows = buildRows({
       executed: [okRow("a&b", [
         record("x.hostile", { statement: `Gini | beats ${hostile}`, paper: { value: `<b>+5</b> | "q"` }, test: "<script>t()</script>", sample: "<i>12</i> tasks", reason: `why ${hostile}` }),
-        record("x.identity", { verdict: "holds by construction", test: "identity (no test)", n: null, sample: null, p: null, interval: null, minDetectableEffect: null, estimate: 1e-17 }),
+        record("x.identity", { verdict: "holds by construction", test: "identity (no test)", n: null, sample: null, p: null, interval: null, minDetectableEffect: null, estimate: 1e-17, scale: 1, unit: "" }),
         record("x.none", { verdict: "inconclusive", minDetectableEffect: null, p: 0.5, estimate: -0.25 }),
         record("x.not", { verdict: "not reproduced", p: 3e-9 }),
       ])],
@@ -406,7 +406,7 @@ test("claims table: hostile strings are escaped, verdicts carry a class, identit
     assert.match(html, '<tr class="claim holds-by-construction" data-claim-id="x.identity">');
     assert.match(html, '<a href="a%26b.html">a&amp;b</a>', "the notebook links to its report, URL-encoded and escaped");
     assert.match(html, "n = 12 (&lt;i&gt;12&lt;/i&gt; tasks)");
-    assert.match(html, "+0.833 [95% 0.586, 1.08]");
+    assert.match(html, "+83.3 [95% 58.6, 108] SR points", "estimates print in the claim's own units (×scale, unit)");
     assert.match(html, "<td>&lt; 1e-6</td>");
     assert.match(html, "none at this n");
     assert.match(html, /\.verdict\.reproduced \{ color: #[0-9a-f]{6}; \}/, "verdicts are coloured");

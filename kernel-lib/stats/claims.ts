@@ -112,7 +112,7 @@ export function claimRecord(input: ClaimInput): ClaimRecord {
     const holds = e.check === null || Math.abs(e.check.value) <= e.check.tolerance;
     const checkText = e.check === null ? "" : ` Checked on this run: ${e.check.what} = ${e.check.value.toExponential(2)} (tolerance ${e.check.tolerance.toExponential(0)}).`;
     return {
-      ...base, verdict: holds ? "holds by construction" : "not reproduced",
+      ...base, scale: 1, unit: "", verdict: holds ? "holds by construction" : "not reproduced",
       reason: holds ? `An identity, not evidence: ${e.reason}.${checkText}` : `The identity check FAILED — a bug, not a finding: ${e.reason}.${checkText}`,
       test: "identity (no test)", n: null, sample: null, p: null, estimate: e.check?.value ?? null, interval: null, minDetectableEffect: null, evidence: `${e.reason}.${checkText}`,
     };
