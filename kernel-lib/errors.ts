@@ -11,7 +11,8 @@ export type GradlabErrorCode =
   | "EMPTY_INPUT"
   | "UNKNOWN_OPTION"
   | "FILE_FORMAT"
-  | "BACKEND_UNAVAILABLE";
+  | "BACKEND_UNAVAILABLE"
+  | "LOCKED";
 
 export class GradlabError extends Error {
   readonly code: GradlabErrorCode;
@@ -68,6 +69,19 @@ export class FileFormatError extends GradlabError {
 export class BackendUnavailableError extends GradlabError {
   constructor(readonly backend: string, reason: string) {
     super("BACKEND_UNAVAILABLE", `backend ${backend} is unavailable: ${reason}`);
+  }
+}
+
+/** Who holds a lock file (see experiments/lock.ts); null when the lock file is unreadable. */
+export interface LockHolderInfo { pid: number; host: string; startedAt: string; command: string }
+
+/**
+ * A file (run store, cache stage, merge output) is locked by another writer. The message names
+ * the holder — pid, host, since when, command — and how to break the lock if the holder is gone.
+ */
+export class StoreLockedError extends GradlabError {
+  constructor(readonly target: string, readonly lockFile: string, readonly holder: LockHolderInfo | null, detail: string) {
+    super("LOCKED", `${target}: locked by ${holder === null ? "an unknown process (unreadable lock file)" : `pid ${holder.pid} on host ${holder.host} since ${holder.startedAt} (${holder.command})`}; ${detail}`);
   }
 }
 

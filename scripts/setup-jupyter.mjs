@@ -2,7 +2,8 @@
 // Sets up Jupyter and registers the project's tslab kernel. Idempotent: a second run only checks.
 //   node scripts/setup-jupyter.mjs            Jupyter + kernel (what `npm start` / `npm run lab` need)
 //   node scripts/setup-jupyter.mjs --for-tests  also numpy, PyTorch and Chromium (cross-checks and
-//                                               the browser test of exported reports)
+//                                               the browser test of exported reports) and
+//                                               redis-server (the queue-sweep tests start their own)
 // Jupyter comes from Debian's packages: installed with apt-get when we are root, otherwise we stop
 // and print the exact command to run.
 import { spawnSync } from "node:child_process";
@@ -14,7 +15,7 @@ import {
 
 const JUPYTER_PACKAGES = ["jupyter-notebook", "jupyter-nbconvert", "python3-nbclient"];
 const FONT_PACKAGES = ["fonts-dejavu-core"];
-const TEST_PACKAGES = ["python3-numpy", "python3-torch", "chromium"];
+const TEST_PACKAGES = ["python3-numpy", "python3-torch", "chromium", "redis-server"];
 const forTests = process.argv.includes("--for-tests");
 const unknown = process.argv.slice(2).filter((a) => a !== "--for-tests");
 if (unknown.length) fail(`setup-jupyter: unknown option ${unknown[0]} (valid: --for-tests)`);
@@ -57,7 +58,7 @@ writeFileSync(record.file, python + "\n");
 
 // resvg draws figure text with system fonts; without any, PNGs would have no labels.
 aptInstall(FONT_PACKAGES, "fonts for figure text");
-if (forTests) aptInstall(TEST_PACKAGES, "the cross-check and browser tests");
+if (forTests) aptInstall(TEST_PACKAGES, "the cross-check, browser and queue tests");
 
 if (!kernelRegistered()) {
   if (!existsSync(tslabBinary)) fail(`setup-jupyter: ${tslabBinary} is missing; run npm install first`);

@@ -1,6 +1,7 @@
 /**
- * Sweep progress: runs done / to run, the current run, elapsed time and an ETA, rendered from the
- * events `runSweep` emits (the sweep itself never prints).
+ * Sweep progress: runs done / to run, the runs in progress with their own progress (a run reports
+ * fractions through `context.progress`, from a worker process too), elapsed time and an ETA,
+ * rendered from the events `runSweep` emits (the sweep itself never prints).
  *
  * ETA = mean wall time of the runs finished in THIS session × runs remaining. Runs skipped because
  * they were already in the store do not count (they took no time now), and before the first run
@@ -38,8 +39,10 @@ export interface ProgressSnapshot {
   /** Finished in this session (ok + failed). */
   finished: number;
   failed: number;
-  /** Label of the run in progress, or null between runs. */
+  /** The runs in progress ("label 45% (RL 3/8)", joined with "; "), or null between runs. */
   current: string | null;
+  /** Worker processes of the sweep (runs in parallel). */
+  jobs: number;
   elapsedSeconds: number;
   /** Mean wall time of the runs finished in this session, or null before the first. */
   meanRunSeconds: number | null;
@@ -51,9 +54,11 @@ export interface ProgressSnapshot {
 /** Folds sweep events into a snapshot; `now` (milliseconds) is injectable for tests. */
 export class ProgressTracker {
   private state: ProgressSnapshot = {
-    study: "", preset: "", planned: 0, skipped: 0, toRun: 0, finished: 0, failed: 0, current: null,
+    study: "", preset: "", planned: 0, skipped: 0, toRun: 0, finished: 0, failed: 0, current: null, jobs: 1,
     elapsedSeconds: 0, meanRunSeconds: null, etaSeconds: null, lastFailure: null, summary: null,
   };
+  /** Runs in progress by label: the fraction done and the run's own note. */
+  private readonly active = new Map<string, { fraction: number; note?: string }>();
   private startedMs = 0;
   private runSecondsTotal = 0;
 
@@ -65,30 +70,41 @@ export class ProgressTracker {
       case "sweep-start":
         this.startedMs = this.now();
         this.runSecondsTotal = 0;
+        this.active.clear();
         Object.assign(s, { study: event.study, preset: event.preset, planned: event.planned, skipped: event.skipped, toRun: event.toRun,
-          finished: 0, failed: 0, current: null, lastFailure: null, summary: null });
+          finished: 0, failed: 0, current: null, jobs: event.jobs ?? 1, lastFailure: null, summary: null });
         break;
       case "run-start":
-        s.current = event.run.label;
+        this.active.set(event.run.label, { fraction: 0 });
+        break;
+      case "run-progress":
+        this.active.set(event.run.label, { fraction: event.fraction, note: event.note });
         break;
       case "run-end":
-        s.current = null;
+        this.active.delete(event.run.label);
         s.finished++;
         this.runSecondsTotal += event.record.wallSeconds;
         if (event.record.status === "failed") { s.failed++; s.lastFailure = `${event.run.label}: ${event.record.error}`; }
         break;
       case "sweep-end":
-        s.current = null;
+        this.active.clear();
         s.summary = event.summary;
         break;
     }
   }
 
+  /**
+   * ETA = mean wall time of the finished runs × the work left (runs not finished, minus the
+   * fractions the running ones reported) ÷ the number of workers.
+   */
   snapshot(): ProgressSnapshot {
     const s = { ...this.state };
     s.elapsedSeconds = Math.max(0, (this.now() - this.startedMs) / 1000);
     s.meanRunSeconds = s.finished > 0 ? this.runSecondsTotal / s.finished : null;
-    s.etaSeconds = s.meanRunSeconds === null ? null : s.meanRunSeconds * Math.max(0, s.toRun - s.finished);
+    const partial = [...this.active.values()].reduce((a, r) => a + r.fraction, 0);
+    s.etaSeconds = s.meanRunSeconds === null ? null : (s.meanRunSeconds * Math.max(0, s.toRun - s.finished - partial)) / Math.max(1, s.jobs);
+    s.current = this.active.size === 0 ? null : [...this.active.entries()]
+      .map(([label, r]) => (r.fraction > 0 || r.note !== undefined ? `${label} ${Math.round(100 * r.fraction)}%${r.note ? ` (${r.note})` : ""}` : label)).join("; ");
     return s;
   }
 }
@@ -110,7 +126,7 @@ function bar(done: number, total: number, width = 20): string {
 
 /** The one-line status: bar, counts, current run, elapsed, ETA. */
 export function formatProgressLine(s: ProgressSnapshot): string {
-  const parts = [`${s.study}/${s.preset} ${bar(s.finished, s.toRun)} ${s.finished}/${s.toRun} runs`];
+  const parts = [`${s.study}/${s.preset} ${bar(s.finished, s.toRun)} ${s.finished}/${s.toRun} runs${s.jobs > 1 ? ` on ${s.jobs} workers` : ""}`];
   if (s.current !== null) parts.push(`now: ${s.current}`);
   parts.push(`elapsed ${formatDuration(s.elapsedSeconds)}`, `ETA ${formatDuration(s.finished === s.toRun ? 0 : s.etaSeconds)}`);
   if (s.failed > 0) parts.push(`${s.failed} failed`);
@@ -126,7 +142,7 @@ export function formatRunEnd(event: Extract<SweepEvent, { type: "run-end" }>, s:
 }
 
 export function formatSweepStart(event: Extract<SweepEvent, { type: "sweep-start" }>): string {
-  return `sweep ${event.study}/${event.preset}: ${event.planned} planned, ${event.skipped} already in store, ${event.toRun} to run; store ${event.store}`;
+  return `sweep ${event.study}/${event.preset}: ${event.planned} planned, ${event.skipped} already in store, ${event.toRun} to run${(event.jobs ?? 1) > 1 ? ` on ${event.jobs} worker processes` : ""}; store ${event.store}`;
 }
 
 export function formatSummary(summary: SweepSummary): string {

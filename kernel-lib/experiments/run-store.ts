@@ -10,11 +10,26 @@
  *   - the next append first adds a newline, so the new record starts on its own line.
  * `compact()` rewrites the file without skipped lines (atomically) once you have looked at them.
  *
+ * One writer at a time, enforced by a lock file `<store>.lock` (lock.ts): two sweeps on one store
+ * would otherwise both run every pending config, and a compaction from a stale handle would drop
+ * runs another writer had appended. Reading never locks. Writing does:
+ *   - `RunStore.openForWriting(file)` takes the lock at once and reads the file under it — what a
+ *     sweep wants, so a second sweep is refused BEFORE it runs anything;
+ *   - on a store opened with `RunStore.open(file)`, the first `append` takes the lock (re-reading
+ *     the file under it, so the handle's view is current) and keeps it;
+ *   - either way the lock is held until `close()` (or process exit). After close() the handle can
+ *     still be read; a later append takes the lock again.
+ *   - `compact()` takes the lock if this handle does not hold it (and gives it back afterwards),
+ *     re-reads the file UNDER the lock and rewrites every valid record found there — never only
+ *     this handle's possibly stale view.
+ * A second writer gets StoreLockedError naming the holder (pid, host, since when, command). A
+ * lock left by a killed writer on this host is taken over with a warning; see lock.ts.
+ *
  * Identity: `configHash` = sha256 of canonical {study, config, seed} (see canonical.ts). A config
  * may have several lines — failed attempts, then at most one "ok". A second "ok" line for the same
  * hash should not happen (it would mean two writers); reading keeps the first and reports the rest.
- * One writer at a time: two sweeps appending to the same file concurrently would both run the
- * pending configs (the store never loses a line, but duplicates would be reported and dropped).
+ * Provenance fields (gitDirty, nodeVersion, tfjsVersion, backendVersion, host, peakRssMB; see
+ * provenance.ts `runProvenance`) are optional, so stores written before them still read.
  *
  * Which query when: `runs(filter)` for raw records (curves and other array metrics included),
  * `latestByConfig()` for one record per config (its ok run, else its last failure),
@@ -23,9 +38,10 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { FileFormatError, InvalidArgumentError, assertKnownKeys } from "../errors";
-import { appendJsonl, readJsonl, parseJsonl, writeJsonl, JsonlReadResult } from "../io/jsonl";
+import { appendJsonl, parseJsonl, writeJsonl, JsonlReadResult } from "../io/jsonl";
 import { readFileOrThrow } from "../io/atomic";
 import { JsonObject, JsonValue, canonicalJson, configHash as hashOf } from "./canonical";
+import { FileLock, acquireLock } from "./lock";
 
 export type RunStatus = "ok" | "failed";
 
@@ -55,7 +71,22 @@ export interface RunRecord {
   gradlabVersion: string;
   /** Failed runs only: the error's name and message. */
   error?: string;
+  /** Uncommitted changes (tracked or untracked) in the checkout; null outside git. */
+  gitDirty?: boolean | null;
+  /** `process.version`, e.g. "v20.19.0". */
+  nodeVersion?: string | null;
+  /** @tensorflow/tfjs version. */
+  tfjsVersion?: string | null;
+  /** Version of the backend package in use (and libtensorflow's, for tfjs-node). */
+  backendVersion?: string | null;
+  /** os.hostname() of the process that ran it. */
+  host?: string | null;
+  /** Peak resident memory of the process that ran it, in MB (process.resourceUsage().maxRSS). */
+  peakRssMB?: number | null;
 }
+
+/** The optional provenance fields of a record (absent in stores written before them). */
+export const PROVENANCE_KEYS = ["gitDirty", "nodeVersion", "tfjsVersion", "backendVersion", "host", "peakRssMB"] as const;
 
 export interface StoreWarning {
   /** 1-based line number in the store file (0 for a whole-file problem). */
@@ -71,14 +102,14 @@ export type RunFilter =
 /** Columns of a flat record that are not config or metric keys. */
 export const RESERVED_COLUMNS = [
   "study", "runId", "configHash", "seed", "status", "error", "startedAt", "finishedAt", "wallSeconds",
-  "costSeconds", "backend", "gitCommit", "gradlabVersion",
+  "costSeconds", "backend", "gitCommit", "gradlabVersion", ...PROVENANCE_KEYS,
 ] as const;
 
 export type FlatRunRecord = Record<string, string | number | boolean | null>;
 
 const RECORD_KEYS = [
   "study", "runId", "configHash", "config", "seed", "status", "metrics", "cost", "startedAt", "finishedAt",
-  "wallSeconds", "backend", "gitCommit", "gradlabVersion", "error",
+  "wallSeconds", "backend", "gitCommit", "gradlabVersion", "error", ...PROVENANCE_KEYS,
 ];
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -102,6 +133,9 @@ export function runRecordProblem(value: unknown): string | null {
   for (const [k, v] of Object.entries(r.cost.counters)) if (typeof v !== "number" || !Number.isFinite(v)) return `field cost.counters.${k}: expected a finite number`;
   if (typeof r.wallSeconds !== "number" || !(r.wallSeconds >= 0)) return "field wallSeconds: expected a non-negative number";
   for (const k of ["backend", "gitCommit"]) if (r[k] !== null && typeof r[k] !== "string") return `field ${k}: expected a string or null`;
+  for (const k of ["nodeVersion", "tfjsVersion", "backendVersion", "host"]) if (r[k] !== undefined && r[k] !== null && typeof r[k] !== "string") return `field ${k}: expected a string or null`;
+  if (r.gitDirty !== undefined && r.gitDirty !== null && typeof r.gitDirty !== "boolean") return "field gitDirty: expected a boolean or null";
+  if (r.peakRssMB !== undefined && r.peakRssMB !== null && !(typeof r.peakRssMB === "number" && r.peakRssMB >= 0 && Number.isFinite(r.peakRssMB))) return "field peakRssMB: expected a non-negative number or null";
   if (r.status === "failed" && typeof r.error !== "string") return "field error: a failed run needs its error message";
   if (r.status === "ok" && r.error !== undefined) return "field error: an ok run has no error";
   try {
@@ -155,6 +189,7 @@ export function flattenRunRecord(record: RunRecord): FlatRunRecord {
     error: record.error ?? null, startedAt: record.startedAt, finishedAt: record.finishedAt, wallSeconds: record.wallSeconds,
     costSeconds: record.cost.seconds, backend: record.backend, gitCommit: record.gitCommit, gradlabVersion: record.gradlabVersion,
   };
+  for (const k of PROVENANCE_KEYS) out[k] = record[k] ?? null;
   const origin = new Map<string, string>(RESERVED_COLUMNS.map((c) => [c, "reserved"]));
   flattenInto(out, "", record.config, origin, "config");
   flattenInto(out, "", record.metrics, origin, "metrics");
@@ -174,67 +209,141 @@ export function toFlatRows(records: readonly RunRecord[]): FlatRunRecord[] {
   });
 }
 
-export interface RunStoreOptions {
-  /** Where skipped-line reports go when the store is opened; default console.warn. */
-  onWarning?: (message: string) => void;
+/** The valid records of a store file with their line numbers, and the lines skipped (with why). */
+export interface RunLines {
+  records: { line: number; record: RunRecord }[];
+  skipped: StoreWarning[];
 }
 
+/**
+ * Reads every line of a store file and validates it (runRecordProblem, hash re-checked). A torn or
+ * invalid line is reported in `skipped`, never fatal; invalid UTF-8 is decoded leniently (one
+ * whole-file warning at line 0). Duplicate ok runs are NOT removed here (RunStore and merge do).
+ */
+export function readRunLines(file: string): RunLines {
+  const skipped: StoreWarning[] = [];
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(readFileOrThrow(file));
+  } catch (e) {
+    if (e instanceof FileFormatError) throw e;
+    // A crash mid-write can cut a multi-byte character: decode leniently so only that line is lost.
+    text = new TextDecoder("utf-8", { fatal: false }).decode(readFileOrThrow(file));
+    skipped.push({ line: 0, reason: "invalid UTF-8 bytes were replaced (a torn line?)" });
+  }
+  const parsed: JsonlReadResult<unknown> = parseJsonl(text, file, { onMalformed: "skip" });
+  for (const m of parsed.malformed) skipped.push({ line: m.line, reason: m.problem });
+  // parseJsonl drops the line numbers of good records; recover them by counting non-blank lines.
+  const bad = new Set(parsed.malformed.map((m) => m.line)), lineNumbers: number[] = [];
+  (text.charCodeAt(0) === 0xfeff ? text.slice(1) : text).split("\n").forEach((line, i) => {
+    if (line.trim().length > 0 && !bad.has(i + 1)) lineNumbers.push(i + 1);
+  });
+  const records: RunLines["records"] = [];
+  parsed.records.forEach((value, i) => {
+    const problem = runRecordProblem(value);
+    if (problem !== null) skipped.push({ line: lineNumbers[i], reason: `not a run record: ${problem}` });
+    else records.push({ line: lineNumbers[i], record: value as RunRecord });
+  });
+  skipped.sort((a, b) => a.line - b.line);
+  return { records, skipped };
+}
+
+export interface RunStoreOptions {
+  /** Where skipped-line reports and lock take-over warnings go; default console.warn. */
+  onWarning?: (message: string) => void;
+  /** Recorded in the lock file when this handle writes; default this process's command line. */
+  command?: string;
+  /** When the lock is taken: wait up to this long for another writer to finish. Default 0. */
+  lockTimeoutMs?: number;
+  /** When the lock is taken: take it over whoever holds it (see lock.ts). Default false. */
+  breakLock?: boolean;
+}
+
+const STORE_OPTION_KEYS = ["onWarning", "command", "lockTimeoutMs", "breakLock"];
+
+/** A run store file; see the module header for reading, writing and locking. */
 export class RunStore {
-  private readonly records: RunRecord[] = [];
-  private readonly okByHash = new Map<string, RunRecord>();
-  private readonly attemptsByHash = new Map<string, number>();
-  private readonly warningList: StoreWarning[] = [];
+  private records: RunRecord[] = [];
+  private okByHash = new Map<string, RunRecord>();
+  private attemptsByHash = new Map<string, number>();
+  private warningList: StoreWarning[] = [];
+  private lock: FileLock | null = null;
 
-  private constructor(readonly file: string) {}
+  private constructor(readonly file: string, private readonly options: RunStoreOptions) {}
 
-  /** Opens (reads) a store; a missing file is an empty store, created by the first append. */
-  static open(file: string, options: RunStoreOptions = {}): RunStore {
-    assertKnownKeys("options", options, ["onWarning"]);
+  private static create(file: string, options: RunStoreOptions): RunStore {
+    assertKnownKeys("options", options, STORE_OPTION_KEYS);
     if (typeof file !== "string" || file.length === 0) throw new InvalidArgumentError("file", "a non-empty file path", file);
-    const store = new RunStore(path.resolve(file));
-    if (fs.existsSync(store.file)) store.load();
-    if (store.warningList.length > 0) {
-      const warn = options.onWarning ?? ((m: string) => console.warn(m));
-      for (const w of store.warningList) warn(`run store ${store.file}: line ${w.line} skipped: ${w.reason}`);
-    }
+    if (options.onWarning !== undefined && typeof options.onWarning !== "function") throw new InvalidArgumentError("options.onWarning", "a function (message) => void", options.onWarning);
+    return new RunStore(path.resolve(file), { ...options });
+  }
+
+  /** Opens (reads) a store without locking; a missing file is an empty store, created by the first append. */
+  static open(file: string, options: RunStoreOptions = {}): RunStore {
+    const store = RunStore.create(file, options);
+    store.refresh();
+    store.reportWarnings();
     return store;
   }
 
-  private load(): void {
-    let parsed: JsonlReadResult<unknown>;
-    try {
-      parsed = readJsonl(this.file, { onMalformed: "skip" });
-    } catch (e) {
-      // A crash mid-write can cut a multi-byte character: decode leniently so only that line is lost.
-      if (!(e instanceof FileFormatError) || !e.problem.includes("UTF-8")) throw e;
-      const text = new TextDecoder("utf-8", { fatal: false }).decode(readFileOrThrow(this.file));
-      parsed = parseJsonl(text, this.file, { onMalformed: "skip" });
-      this.warningList.push({ line: 0, reason: "invalid UTF-8 bytes were replaced (a torn line?)" });
-    }
-    for (const m of parsed.malformed) this.warningList.push({ line: m.line, reason: m.problem });
-    // readJsonl drops the line numbers of good records; recover them by counting non-blank lines.
-    const lineNumbers = this.recordLineNumbers(parsed.malformed.map((m) => m.line));
-    parsed.records.forEach((value, i) => {
-      const problem = runRecordProblem(value);
-      if (problem !== null) { this.warningList.push({ line: lineNumbers[i], reason: `not a run record: ${problem}` }); return; }
-      const record = value as RunRecord;
-      if (record.status === "ok" && this.okByHash.has(record.configHash)) {
-        const first = this.okByHash.get(record.configHash)!;
-        this.warningList.push({ line: lineNumbers[i], reason: `duplicate ok run of configHash ${record.configHash.slice(0, 12)} (kept the first, runId ${first.runId})` });
-        return;
+  /**
+   * Opens a store for writing: takes its lock now (StoreLockedError naming the holder if another
+   * writer has it), then reads the file under the lock. Call `close()` when done.
+   */
+  static openForWriting(file: string, options: RunStoreOptions = {}): RunStore {
+    const store = RunStore.create(file, options);
+    store.acquireLock();
+    store.reportWarnings();
+    return store;
+  }
+
+  private warn(message: string): void {
+    (this.options.onWarning ?? ((m: string) => console.warn(m)))(message);
+  }
+
+  private reportWarnings(): void {
+    for (const w of this.warningList) this.warn(`run store ${this.file}: line ${w.line} skipped: ${w.reason}`);
+  }
+
+  /** Re-reads the file from disk (another process may have written); warnings are recomputed, not printed. */
+  refresh(): void {
+    this.records = [];
+    this.okByHash = new Map();
+    this.attemptsByHash = new Map();
+    this.warningList = [];
+    if (!fs.existsSync(this.file)) return;
+    const { records, skipped } = readRunLines(this.file);
+    this.warningList.push(...skipped);
+    for (const { line, record } of records) {
+      const first = record.status === "ok" ? this.okByHash.get(record.configHash) : undefined;
+      if (first !== undefined) {
+        this.warningList.push({ line, reason: `duplicate ok run of configHash ${record.configHash.slice(0, 12)} (kept the first, runId ${first.runId})` });
+        continue;
       }
       this.accept(record);
-    });
+    }
     this.warningList.sort((a, b) => a.line - b.line);
   }
 
-  private recordLineNumbers(malformedLines: number[]): number[] {
-    const text = fs.readFileSync(this.file, "utf8");
-    const bad = new Set(malformedLines), out: number[] = [];
-    text.split("\n").forEach((line, i) => {
-      if (line.trim().length > 0 && !bad.has(i + 1)) out.push(i + 1);
+  /**
+   * Takes this store's write lock if this handle does not hold it yet, then re-reads the file
+   * under it. Throws StoreLockedError naming the holder. `append` calls it for you.
+   */
+  acquireLock(): void {
+    if (this.lock !== null && this.lock.held) { this.lock.assertHeld(); return; }
+    this.lock = acquireLock(this.file, {
+      command: this.options.command, timeoutMs: this.options.lockTimeoutMs, breakLock: this.options.breakLock, onWarning: (m) => this.warn(m),
     });
-    return out;
+    this.refresh();
+  }
+
+  /** True while this handle holds the store's write lock. */
+  get locked(): boolean { return this.lock !== null && this.lock.held; }
+
+  /** Releases the write lock (if held); the handle stays readable, and a later append re-locks. */
+  close(): void {
+    this.lock?.release();
+    this.lock = null;
   }
 
   private accept(record: RunRecord): void {
@@ -243,7 +352,7 @@ export class RunStore {
     if (record.status === "ok") this.okByHash.set(record.configHash, record);
   }
 
-  /** Lines that were skipped when the store was read. */
+  /** Lines that were skipped when the store was (last) read. */
   get warnings(): readonly StoreWarning[] { return this.warningList; }
 
   /** Number of accepted records. */
@@ -276,10 +385,14 @@ export class RunStore {
     return toFlatRows(this.latestByConfig(filter));
   }
 
-  /** Appends one finished run (one write + fsync; a torn last line is first closed with "\n"). */
+  /**
+   * Appends one finished run (one write + fsync; a torn last line is first closed with "\n").
+   * Takes the write lock on first use (see the module header) and checks it is still held.
+   */
   append(record: RunRecord): void {
     const problem = runRecordProblem(record);
     if (problem !== null) throw new InvalidArgumentError("record", `a valid run record (${problem})`);
+    this.acquireLock();
     if (record.status === "ok" && this.okByHash.has(record.configHash)) {
       throw new InvalidArgumentError("record", `a config without an ok run; ${record.configHash.slice(0, 12)} already has one in ${this.file}`);
     }
@@ -288,9 +401,20 @@ export class RunStore {
     this.accept(record);
   }
 
-  /** Rewrites the file with only the accepted records (atomic); clears the warnings. */
+  /**
+   * Rewrites the file (atomically) with every valid record found on disk UNDER the lock, dropping
+   * only skipped lines and duplicate ok runs; refreshes this handle and clears its warnings. Takes
+   * the lock if this handle does not hold it, and then releases it again.
+   */
   compact(): void {
-    writeJsonl(this.file, this.records);
-    this.warningList.length = 0;
+    const hadLock = this.locked;
+    this.acquireLock(); // a fresh lock re-reads the file under it
+    if (hadLock) this.refresh(); // held already: re-read anyway, the disk is the truth
+    try {
+      if (fs.existsSync(this.file)) writeJsonl(this.file, this.records);
+      this.warningList = [];
+    } finally {
+      if (!hadLock) this.close();
+    }
   }
 }

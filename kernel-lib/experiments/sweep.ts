@@ -7,8 +7,9 @@
  *   lab.table(result.toRecords());
  *
  * `runSweep` expands the preset's grid (grid.ts: seeds outermost, fixed order), skips every config
- * whose hash already has an "ok" line in the store, runs the rest one at a time and appends each
- * finished run to the store immediately. So:
+ * whose hash already has an "ok" line in the store, runs the rest — one at a time in this process,
+ * or with `jobs: N` on N worker processes (pool.ts) — and appends each finished run to the store
+ * immediately; this process is the only writer either way. So:
  *   - a sweep killed mid-run (SIGKILL, kernel restart) loses only the run in progress, which has
  *     no line and is redone on the next call; nothing finished is lost or run twice;
  *   - a run that throws (or returns invalid metrics, e.g. NaN) gets a "failed" line with the error
@@ -22,10 +23,13 @@
  */
 import { PRESETS, PresetName } from "../notebook";
 import { InvalidArgumentError, UnknownOptionError, assertKnownKeys } from "../errors";
-import { JsonObject, assertJsonObject, configHash, deepFreeze, valueLabel } from "./canonical";
+import { JsonObject, configHash, deepFreeze, valueLabel } from "./canonical";
 import { GridPoint, OnlyFilter, StudyGrid, expandGrid, validateGrid } from "./grid";
-import { FlatRunRecord, RunRecord, RunStore, flattenRunRecord, toFlatRows } from "./run-store";
-import { activeBackendName, defaultStorePath, gitCommit, gradlabVersion } from "./provenance";
+import { FlatRunRecord, RunRecord, RunStore, toFlatRows } from "./run-store";
+import { defaultStorePath } from "./provenance";
+import { executeRun } from "./execute";
+import { WorkerPool, PoolTask, checkJobs } from "./pool";
+import { Shard, selectShard } from "./shard";
 import { createProgressReporter } from "./progress";
 
 export interface RunContext {
@@ -38,6 +42,11 @@ export interface RunContext {
   /** Position of this run among the runs of this session (0-based) and their count. */
   index: number;
   toRun: number;
+  /**
+   * Progress within the run: `fraction` in [0, 1] and a short note ("SFT", "RL 3/8"). Cheap to call
+   * often (the sweep throttles what it shows); from a worker process it travels to the parent.
+   */
+  progress(fraction: number, note?: string): void;
 }
 
 export interface RunOutput {
@@ -54,6 +63,11 @@ export interface StudyDefinition {
   name: string;
   description?: string;
   presets: Readonly<Record<PresetName, StudyGrid>>;
+  /**
+   * Runs with the same key share an expensive in-process stage (e.g. one env and seed share a
+   * pre-trained base policy): a parallel sweep gives them to the same worker where it can.
+   */
+  affinity?: (config: JsonObject, seed: number) => string;
 }
 
 export interface Study<C extends JsonObject = JsonObject> {
@@ -61,6 +75,7 @@ export interface Study<C extends JsonObject = JsonObject> {
   readonly description?: string;
   readonly presets: Readonly<Record<PresetName, StudyGrid>>;
   readonly runOne: RunOne<C>;
+  readonly affinity?: (config: JsonObject, seed: number) => string;
 }
 
 export interface PlannedRun extends GridPoint {
@@ -87,8 +102,9 @@ export interface SweepSummary {
 }
 
 export type SweepEvent =
-  | { type: "sweep-start"; study: string; preset: PresetName; store: string; planned: number; skipped: number; toRun: number }
+  | { type: "sweep-start"; study: string; preset: PresetName; store: string; planned: number; skipped: number; toRun: number; jobs?: number }
   | { type: "run-start"; run: PlannedRun; index: number; toRun: number }
+  | { type: "run-progress"; run: PlannedRun; index: number; toRun: number; fraction: number; note?: string }
   | { type: "run-end"; run: PlannedRun; record: RunRecord; index: number; toRun: number }
   | { type: "sweep-end"; summary: SweepSummary };
 
@@ -100,8 +116,19 @@ export interface SweepOptions {
   seeds?: readonly number[];
   /** Restricts the grid's axes (see grid.ts). */
   only?: OnlyFilter;
-  /** Runs at a time; only 1 is supported (tfjs computes on one thread here). */
-  concurrency?: 1;
+  /**
+   * Worker processes (default 1: in this process). With N > 1 each run goes to one of N child
+   * processes with their own backend (pool.ts); this process stays the only writer of the store.
+   * The study must be loadable by a worker: registered in the library, or `studyModule` given.
+   */
+  jobs?: number;
+  /** The module file that registers the study, for worker processes (studies outside the library). */
+  studyModule?: string;
+  /**
+   * Only this shard of the grid (a stable subset by config hash; shard.ts) — one machine's part of
+   * a grid split over a Slurm array or a Kubernetes Indexed Job. Shard stores merge (merge.ts).
+   */
+  shard?: Shard;
   /** Stop at the first failed run and throw RunFailedError (after recording it). Default false. */
   stopOnFailure?: boolean;
   /** Progress events; default: createProgressReporter() (terminal line or notebook display). */
@@ -130,7 +157,8 @@ const STUDY_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 /** Validates a study definition and binds its runOne. */
 export function defineStudy<C extends JsonObject = JsonObject>(definition: StudyDefinition, runOne: RunOne<C>): Study<C> {
   if (definition === null || typeof definition !== "object") throw new InvalidArgumentError("definition", "{name, presets}", definition);
-  assertKnownKeys("definition", definition, ["name", "description", "presets"]);
+  assertKnownKeys("definition", definition, ["name", "description", "presets", "affinity"]);
+  if (definition.affinity !== undefined && typeof definition.affinity !== "function") throw new InvalidArgumentError("definition.affinity", "a function (config, seed) => string", definition.affinity);
   if (typeof definition.name !== "string" || !STUDY_NAME.test(definition.name)) {
     throw new InvalidArgumentError("definition.name", "a name of letters, digits, '.', '_' or '-' (it names the store file)", definition.name);
   }
@@ -142,7 +170,7 @@ export function defineStudy<C extends JsonObject = JsonObject>(definition: Study
     if (presets[p] === undefined) throw new InvalidArgumentError(`definition.presets.${p}`, "a grid (every study defines quick, default and paper)", undefined);
     validateGrid(`definition.presets.${p}`, presets[p]);
   }
-  return Object.freeze({ name: definition.name, description: definition.description, presets, runOne });
+  return Object.freeze({ name: definition.name, description: definition.description, presets, runOne, affinity: definition.affinity });
 }
 
 function presetGrid(study: Study<never>, preset: string): StudyGrid {
@@ -161,89 +189,58 @@ export function planSweep(study: Study<never>, options: { preset: string; seeds?
   });
 }
 
-function errorText(e: unknown): string {
-  if (e instanceof Error) return `${e.name}: ${e.message}`;
-  return `thrown value: ${String(e)}`;
-}
-
-/** Checks runOne's output; returns the metrics/cost to store or throws a message. */
-function checkOutput(output: unknown, measuredSeconds: number): { metrics: JsonObject; counters: Record<string, number>; seconds: number } {
-  if (output === null || typeof output !== "object" || Array.isArray(output)) throw new InvalidArgumentError("runOne result", "{metrics, cost?}", output);
-  assertKnownKeys("runOne result", output, ["metrics", "cost"]);
-  const { metrics, cost } = output as RunOutput;
-  assertJsonObject("metrics", metrics);
-  const counters: Record<string, number> = {};
-  let seconds = measuredSeconds;
-  if (cost !== undefined) {
-    if (cost === null || typeof cost !== "object" || Array.isArray(cost)) throw new InvalidArgumentError("cost", "an object of counter name → number", cost);
-    for (const [k, v] of Object.entries(cost)) {
-      if (typeof v !== "number" || !Number.isFinite(v) || v < 0) throw new InvalidArgumentError(`cost.${k}`, "a finite non-negative number", v);
-      if (k === "seconds") seconds = v; else counters[k] = v;
-    }
-  }
-  return { metrics, counters, seconds };
-}
-
-async function executeRun(study: Study<JsonObject>, preset: PresetName, run: PlannedRun, attempt: number, index: number, toRun: number): Promise<RunRecord> {
-  const runId = `${run.configHash.slice(0, 12)}-${attempt}`;
-  const context: RunContext = { study: study.name, preset, runId, configHash: run.configHash, attempt, index, toRun };
-  const startedAt = new Date();
-  const started = performance.now();
-  let output: unknown, thrown: unknown = null, failed = false;
-  try {
-    output = await study.runOne(run.config, run.seed, context);
-  } catch (e) {
-    failed = true;
-    thrown = e;
-  }
-  const wallSeconds = (performance.now() - started) / 1000;
-  const head = { study: study.name, runId, configHash: run.configHash, config: run.config, seed: run.seed };
-  const tail = {
-    startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), wallSeconds,
-    backend: activeBackendName(), gitCommit: gitCommit(), gradlabVersion: gradlabVersion(),
-  };
-  if (!failed) {
-    try {
-      const { metrics, counters, seconds } = checkOutput(output, wallSeconds);
-      const record: RunRecord = { ...head, status: "ok", metrics, cost: { counters, seconds }, ...tail };
-      flattenRunRecord(record); // a metric named like a config key would break tables later: fail now
-      return record;
-    } catch (e) {
-      thrown = new Error(`invalid result from runOne: ${(e as Error).message}`);
-    }
-  }
-  return { ...head, status: "failed", metrics: {}, cost: { counters: {}, seconds: wallSeconds }, ...tail, error: errorText(thrown) };
-}
-
 /** Runs the preset's grid, skipping configs already ok in the store; see the module header. */
 export async function runSweep(study: Study<never>, options: SweepOptions): Promise<SweepResult> {
-  assertKnownKeys("options", options, ["preset", "store", "seeds", "only", "concurrency", "stopOnFailure", "onProgress"]);
-  if (options.concurrency !== undefined && options.concurrency !== 1) {
-    throw new InvalidArgumentError("options.concurrency", "1 (runs are sequential: tfjs computes on one thread here)", options.concurrency);
-  }
+  assertKnownKeys("options", options, ["preset", "store", "seeds", "only", "jobs", "studyModule", "shard", "stopOnFailure", "onProgress"]);
+  const jobs = options.jobs === undefined ? 1 : checkJobs("options.jobs", options.jobs);
+  if (options.studyModule !== undefined && typeof options.studyModule !== "string") throw new InvalidArgumentError("options.studyModule", "a module file path", options.studyModule);
   if (options.onProgress !== undefined && typeof options.onProgress !== "function") throw new InvalidArgumentError("options.onProgress", "a function (event) => void", options.onProgress);
   const preset = options.preset as PresetName;
-  const plan = planSweep(study, { preset: options.preset, seeds: options.seeds, only: options.only });
-  const store = options.store instanceof RunStore ? options.store : RunStore.open(options.store ?? defaultStorePath(study.name));
+  const fullPlan = planSweep(study, { preset: options.preset, seeds: options.seeds, only: options.only });
+  const plan = options.shard === undefined ? fullPlan : selectShard(fullPlan, options.shard);
+  // The store's lock is taken before anything is planned: a second writer is refused up front.
+  const ownStore = !(options.store instanceof RunStore);
+  const store = ownStore ? RunStore.openForWriting((options.store as string | undefined) ?? defaultStorePath(study.name)) : (options.store as RunStore);
+  const releaseAtEnd = ownStore || !store.locked; // a caller's store that already held the lock keeps it
+  try {
+    if (!ownStore) store.acquireLock(); // re-reads the file under the lock
+    return await sweepLocked(study, options, preset, plan, jobs, store);
+  } finally {
+    if (releaseAtEnd) store.close();
+  }
+}
+
+/** runSweep's body, with the store's lock held. */
+async function sweepLocked(study: Study<never>, options: SweepOptions, preset: PresetName, plan: PlannedRun[], jobs: number, store: RunStore): Promise<SweepResult> {
   const emit = options.onProgress ?? createProgressReporter();
   const pending = plan.filter((run) => !store.hasOk(run.configHash));
   const summary: SweepSummary = {
     study: study.name, preset, store: store.file, planned: plan.length, skipped: plan.length - pending.length,
     done: 0, failed: 0, notRun: pending.length, wallSeconds: 0,
   };
+  const workers = Math.min(jobs, Math.max(1, pending.length));
   const started = performance.now();
-  emit({ type: "sweep-start", study: study.name, preset, store: store.file, planned: plan.length, skipped: summary.skipped, toRun: pending.length });
+  emit({ type: "sweep-start", study: study.name, preset, store: store.file, planned: plan.length, skipped: summary.skipped, toRun: pending.length, jobs: workers });
   let stopError: RunFailedError | null = null;
+  // Appends a finished run before anything else can fail: a finished run is never lost.
+  const finish = (run: PlannedRun, record: RunRecord, index: number) => {
+    store.append(record);
+    summary.notRun--;
+    if (record.status === "ok") summary.done++; else summary.failed++;
+    emit({ type: "run-end", run, record, index, toRun: pending.length });
+    if (record.status === "failed" && options.stopOnFailure === true && stopError === null) stopError = new RunFailedError(record, run.label);
+  };
   try {
-    for (let index = 0; index < pending.length; index++) {
-      const run = pending[index];
-      emit({ type: "run-start", run, index, toRun: pending.length });
-      const record = await executeRun(study as Study<JsonObject>, preset, run, store.attempts(run.configHash) + 1, index, pending.length);
-      store.append(record); // before anything else can fail: a finished run is never lost
-      summary.notRun--;
-      if (record.status === "ok") summary.done++; else summary.failed++;
-      emit({ type: "run-end", run, record, index, toRun: pending.length });
-      if (record.status === "failed" && options.stopOnFailure === true) { stopError = new RunFailedError(record, run.label); break; }
+    if (workers <= 1) {
+      for (let index = 0; index < pending.length && stopError === null; index++) {
+        const run = pending[index];
+        emit({ type: "run-start", run, index, toRun: pending.length });
+        const record = await executeRun(study as Study<JsonObject>, preset, run, store.attempts(run.configHash) + 1, index, pending.length,
+          (fraction, note) => emit({ type: "run-progress", run, index, toRun: pending.length, fraction, note }));
+        finish(run, record, index);
+      }
+    } else {
+      await runOnPool(study, options, preset, pending, workers, store, emit, finish, () => stopError !== null);
     }
   } finally {
     summary.wallSeconds = (performance.now() - started) / 1000;
@@ -254,4 +251,34 @@ export async function runSweep(study: Study<never>, options: SweepOptions): Prom
   const byHash = new Map(store.latestByConfig((r) => hashes.has(r.configHash)).map((r) => [r.configHash, r]));
   const records = plan.flatMap((r) => (byHash.has(r.configHash) ? [byHash.get(r.configHash)!] : []));
   return { summary, store, records, toRecords: () => toFlatRows(records) };
+}
+
+/** The parallel branch of runSweep: dispatches pending runs to a worker pool until done or stopped. */
+async function runOnPool(
+  study: Study<never>, options: SweepOptions, preset: PresetName, pending: readonly PlannedRun[], workers: number, store: RunStore,
+  emit: (event: SweepEvent) => void, finish: (run: PlannedRun, record: RunRecord, index: number) => void, stopped: () => boolean,
+): Promise<void> {
+  const pool = await WorkerPool.start({ jobs: workers, study: study.name, studyModule: options.studyModule }, preset);
+  try {
+    const queue: PoolTask[] = pending.map((run, index) => ({
+      run, index, toRun: pending.length, attempt: store.attempts(run.configHash) + 1,
+      affinity: study.affinity === undefined ? null : study.affinity(run.config as JsonObject, run.seed),
+      onProgress: (fraction, note) => emit({ type: "run-progress", run, index, toRun: pending.length, fraction, note }),
+    }));
+    const inFlight = new Set<Promise<void>>();
+    for (;;) {
+      while (!stopped() && queue.length > 0) {
+        const choice = pool.pick(queue);
+        if (choice === null) break;
+        const [task] = queue.splice(choice.task, 1);
+        emit({ type: "run-start", run: task.run, index: task.index, toRun: task.toRun });
+        const job: Promise<void> = pool.run(choice.worker, task).then((record) => finish(task.run, record, task.index)).finally(() => inFlight.delete(job));
+        inFlight.add(job);
+      }
+      if (inFlight.size === 0) break;
+      await Promise.race(inFlight);
+    }
+  } finally {
+    pool.close();
+  }
 }

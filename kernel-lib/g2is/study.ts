@@ -43,13 +43,15 @@ export const g2isStudy: Study<StudyRunConfig> = registerStudy(defineStudy<StudyR
   name: "g2is",
   description: "G2IS vs LESS vs similarity/random/full on the toy pool and the GSM8K real-text pool; ablations; budget, valK and δ sweeps",
   presets: Object.fromEntries(PRESETS.map((p) => [p, grid(p)])) as Record<PresetName, StudyGrid>,
-}, (config, seed) => {
+  // Runs on one pipeline (toy or real text) and seed share its base model, warm-up and features.
+  affinity: (config, seed) => `${config.target === "gsm8k" ? "real" : "toy"}/${seed}`,
+}, (config, seed, context) => {
   const preset = config.preset as PresetName;
   if (!(PRESETS as readonly string[]).includes(preset)) throw new InvalidArgumentError("config.preset", PRESETS.join(" | "), preset);
   if (config.settingsHash !== studySettingsHash(preset)) {
     throw new InvalidArgumentError("config.settingsHash", `${studySettingsHash(preset)} (the current ${preset} settings)`, config.settingsHash);
   }
   if (config.studyVersion !== G2IS_STUDY_VERSION) throw new InvalidArgumentError("config.studyVersion", String(G2IS_STUDY_VERSION), config.studyVersion);
-  const { metrics, cost } = runStudyArm(config, STUDY_SETTINGS[preset], seed);
+  const { metrics, cost } = runStudyArm(config, STUDY_SETTINGS[preset], seed, (f, note) => context.progress(f, note));
   return { metrics, cost };
 }));

@@ -28,7 +28,7 @@ import { PresetName } from "../notebook";
 import { InvalidArgumentError } from "../errors";
 import type { StudyGrid } from "../experiments/grid";
 import type { RunRecord } from "../experiments/run-store";
-import { RunOutput, Study, defineStudy } from "../experiments/sweep";
+import { RunContext, RunOutput, Study, defineStudy } from "../experiments/sweep";
 import { registerStudy } from "../experiments/registry";
 import { MAESTRO_ARMS, MaestroArm, MaestroRunConfig, armBehaviour } from "./arms";
 import type { WeightMapping } from "./conductor";
@@ -230,10 +230,10 @@ export function maestroStudyOutput(result: MaestroRunResult, curvePoints = CURVE
  * startNotebook — otherwise tfjs silently defaults to its pure-JS cpu backend, ~5× slower here.
  * A backend already in use (notebook, tests' useBackend) is never changed.
  */
-export async function runMaestroStudyPoint(config: JsonObject, seed: number): Promise<RunOutput> {
+export async function runMaestroStudyPoint(config: JsonObject, seed: number, context?: Pick<RunContext, "progress">): Promise<RunOutput> {
   if (tf.engine().backendName == null) await initBackend();
   const c = config as unknown as MaestroStudyConfig;
-  return maestroStudyOutput(runMaestroArm(maestroStudyRunConfig(config), seed), c.curvePoints);
+  return maestroStudyOutput(runMaestroArm(maestroStudyRunConfig(config), seed, (f, note) => context?.progress(f, note)), c.curvePoints);
 }
 
 export const maestroStudy: Study<JsonObject> = registerStudy(defineStudy({

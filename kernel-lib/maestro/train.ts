@@ -100,6 +100,8 @@ export interface RunContext {
   pretrainSeconds: number;
   /** Policy weights right after construction / pre-training (restored between search runs). */
   initialWeights: Float32Array[];
+  /** Progress within the run (share of policy steps done), for a sweep's display. */
+  onProgress?: (fraction: number, note?: string) => void;
 }
 
 export function createRunContext(config: ResolvedRunConfig, seed: Seed): RunContext {
@@ -159,6 +161,7 @@ export function trainPolicy(ctx: RunContext, behaviour: ArmBehaviour, steps = ct
   let buffer: ConductorExperience[] = [];
   try {
     for (let s = 0; s < steps; s++) {
+      if (s % 10 === 0) ctx.onProgress?.(s / steps, `${label} step ${s}/${steps}`);
       const started = Date.now();
       const prompts = env.samplePrompts(c.promptsPerStep, rng.derive("prompts", s), `s${s}-`);
       const rollouts = policy.sample(prompts, c.groupSize, rng.derive("sample", s));
@@ -296,12 +299,13 @@ export function evaluatePolicy(ctx: RunContext, prompts: readonly MaestroPrompt[
  * One seeded run of one arm: build env + policy (tier B: pre-train verbose), for the tuned arm
  * search the static weights first, train, evaluate on the held-out set. JSON-serialisable result.
  */
-export function runMaestroArm(config: MaestroRunConfig, seed: Seed): MaestroRunResult {
+export function runMaestroArm(config: MaestroRunConfig, seed: Seed, onProgress?: (fraction: number, note?: string) => void): MaestroRunResult {
   const c = resolveRunConfig(config);
   if (typeof seed !== "number" && typeof seed !== "string") throw new InvalidArgumentError("seed", "a number or string", seed);
   const started = Date.now();
   const behaviour = armBehaviour(c.arm);
   const ctx = createRunContext(c, seed);
+  ctx.onProgress = onProgress;
   let conductor: Conductor | null = null;
   try {
     let tunedSearch: TunedSearchReport | null = null;

@@ -94,7 +94,11 @@ function summarise(r: EvaluationResult): SplitEvaluation {
 
 const share = (idx: readonly number[], labels: readonly boolean[]) => (idx.length === 0 ? NaN : idx.filter((i) => labels[i]).length / idx.length);
 
-export function runPrismArm(base: StudyBase, arm: PrismArm, q: number, seed: number): PrismArmResult {
+/**
+ * One arm on one shared base stage. `onProgress` receives the share of the arm's optimizer work
+ * done (SFT steps + RL iterations) and a note, for a sweep's progress display.
+ */
+export function runPrismArm(base: StudyBase, arm: PrismArm, q: number, seed: number, onProgress?: (fraction: number, note?: string) => void): PrismArmResult {
   const plan = armPlan(arm);
   const s = base.settings;
   const rng = new Rng(seed).derive("prism-arm", base.envName, arm, q);
@@ -117,6 +121,8 @@ export function runPrismArm(base: StudyBase, arm: PrismArm, q: number, seed: num
     // Budgets fixed from the first split so that re-routing moves data, not compute.
     const sftBudget = plan.sft ? sftStepsTotal(sftSet) : 0;
     const rlBudget = plan.rl ? rlItersTotal(rlSet) : 0;
+    let workDone = 0;
+    const tick = (units: number, note: string) => { workDone += units; onProgress?.(workDone / Math.max(1, sftBudget + rlBudget), note); };
     for (let round = 0; round < rounds; round++) {
       if (plan.rounds !== "one") {
         let gini = base.probe.scores.gini;
@@ -141,13 +147,14 @@ export function runPrismArm(base: StudyBase, arm: PrismArm, q: number, seed: num
           batchSize: s.sft.batchSize, learningRate: s.sft.learningRate, seed: rng.derive("sft", round),
         });
         add(cost.sft, { ...r.cost });
+        tick(sftSteps, `SFT ${round + 1}/${rounds}`);
       }
       const iterations = Math.round((rlBudget * (round + 1)) / rounds) - Math.round((rlBudget * round) / rounds);
       if (iterations > 0 && rlSet.length > 0) {
         const r = trainAgentGrpo(base.env, agent, rlSet.map((i) => base.corpus[i]), {
           iterations, tasksPerIteration: Math.min(s.rl.tasksPerIteration, rlSet.length), groupSize: s.rl.groupSize,
           learningRate: s.rl.learningRate, klBeta: s.rl.klBeta, temperature: s.rl.temperature, stepLevel: plan.stepLevel,
-          seed: rng.derive("rl", round),
+          seed: rng.derive("rl", round), onIteration: (p) => tick(1, `RL ${p.iteration}/${iterations}`),
         });
         add(cost.rl, r.cost);
         rlIterations += iterations;

@@ -21,7 +21,7 @@ import type { PresetName } from "../notebook";
 import { InvalidArgumentError } from "../errors";
 import type { StudyGrid } from "../experiments/grid";
 import type { RunRecord } from "../experiments/run-store";
-import { RunOutput, Study, defineStudy } from "../experiments/sweep";
+import { RunContext, RunOutput, Study, defineStudy } from "../experiments/sweep";
 import { registerStudy } from "../experiments/registry";
 import type { EnvName } from "../envs/types";
 import { ALLOCATION_FRACTIONS, assertArm, PRISM_ARMS, PrismArm } from "./arms";
@@ -111,13 +111,15 @@ export function prismStudyOutput(r: PrismArmResult, probe?: { scores: Record<str
  * The study's runOne: one arm, one env, one seed. A process without a tfjs backend yet (the sweep
  * CLI) first gets the project's preferred one, as a notebook does through startNotebook.
  */
-export async function runPrismStudyPoint(config: JsonObject, seed: number): Promise<RunOutput> {
+export async function runPrismStudyPoint(config: JsonObject, seed: number, context?: Pick<RunContext, "progress">): Promise<RunOutput> {
   if (tf.engine().backendName == null) await initBackend();
   const c = config as unknown as PrismStudyConfig;
   assertArm("config.arm", c.arm);
   if (!PRISM_STUDY_ENVS.includes(c.env)) throw new InvalidArgumentError("config.env", PRISM_STUDY_ENVS.join(" or "), c.env);
+  context?.progress(0, "base stage");
   const base = studyBase(c.env, seed, c[c.env]);
-  const result = runPrismArm(base, c.arm, c.q, seed);
+  context?.progress(0.1, c.arm);
+  const result = runPrismArm(base, c.arm, c.q, seed, (f, note) => context?.progress(0.1 + 0.9 * f, note));
   const probe = c.arm === "base" ? {
     scores: { gini: base.probe.scores.gini, kurtosis: base.probe.scores.kurtosis, cv: base.probe.scores.cv, l2: base.probe.scores.l2 },
     labels: base.labels, families: base.corpus.map((t) => t.family), sqrtNumelGini: base.sqrtNumelScores.gini, passRates: base.passRates,
@@ -133,6 +135,8 @@ export const prismStudy: Study<JsonObject> = registerStudy(defineStudy({
   name: "prism",
   description: "PRISM: SFT-vs-RL routing by gradient concentration, every arm on MiniALF and MiniShop",
   presets: { quick: prismStudyGrid("quick"), default: prismStudyGrid("default"), paper: prismStudyGrid("paper") },
+  // Arms of one env and seed share the pre-trained base policy (memoised per process).
+  affinity: (config, seed) => `${String(config.env)}/${seed}`,
 }, runPrismStudyPoint));
 
 // ---------------------------------------------------------------- reading runs back

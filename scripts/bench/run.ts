@@ -12,6 +12,7 @@ import { BenchResult, formatTable, pythonWithNumpy, runPythonSide } from "./harn
 import { benchGini, benchProbe } from "./workloads";
 import { benchGraphs, numpyGraphRow } from "./g2is-workloads";
 import { benchAgentObjectives } from "./agent-workloads";
+import { benchSweepJobs } from "./sweep-workloads";
 
 const root = join(__dirname, "..", "..");
 
@@ -32,6 +33,8 @@ async function main(): Promise<void> {
     console.log("graphs and features done");
     rows.push(...await benchAgentObjectives());
     console.log("agent scoring and GRPO objectives done");
+    rows.push(...benchSweepJobs(workdir));
+    console.log("sweep --jobs 2 vs --jobs 1 done");
 
     const recorded = join(root, ".jupyter", "python-path");
     const candidates = [process.env.GRADLAB_PYTHON ?? "", existsSync(recorded) ? readFileSync(recorded, "utf8").trim() : "", "/usr/bin/python3", "python3"].filter(Boolean);

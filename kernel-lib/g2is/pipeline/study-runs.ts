@@ -178,10 +178,12 @@ export interface StudyRunConfig extends JsonObject {
 }
 
 /** One grid point → its metrics (the study's runOne body). */
-export function runStudyArm(config: StudyRunConfig, settings: StudySettings, seed: number): { metrics: JsonObject; cost: Record<string, number> } {
+export function runStudyArm(config: StudyRunConfig, settings: StudySettings, seed: number, onProgress?: (fraction: number, note?: string) => void): { metrics: JsonObject; cost: Record<string, number> } {
   if (!(SELECTION_METHODS as readonly string[]).includes(config.method)) throw new UnknownOptionError("config.method", config.method, SELECTION_METHODS);
   const kind = config.target === "gsm8k" ? "real" : "toy";
+  onProgress?.(0, `${kind} pipeline`);
   const pipeline = studyPipeline(kind, settings, seed);
+  onProgress?.(0.5, `${config.method}: select, fine-tune, evaluate`);
   const finetune = kind === "toy" ? settings.toy.finetune : settings.real.finetune;
   const arm: ArmResult = runArm(pipeline, {
     method: config.method as SelectionMethod, target: config.target, trainK: config.trainK, valK: config.valK, delta: config.delta, k: settings.graphK, seed,
