@@ -36,6 +36,7 @@ import { defaultStorePath as defaultStorePathFor } from "../kernel-lib/experimen
 import { createProgressReporter, formatSummary, PROGRESS_MODES, ProgressMode } from "../kernel-lib/experiments/progress";
 import { parseOnlyArguments } from "../kernel-lib/experiments/grid";
 import { PRESETS } from "../kernel-lib/notebook";
+import { parseFlags } from "./lib/cli-flags";
 
 const VALUE_FLAGS = ["--study", "--study-module", "--preset", "--store", "--seeds", "--only", "--progress", "--queue", "--jobs", "--shard"];
 const BOOLEAN_FLAGS = ["--stop-on-failure", "--break-lock", "--help"];
@@ -66,20 +67,12 @@ function parseSeeds(text: string): number[] {
 
 function parseArgs(argv: readonly string[]): CliArgs {
   const args: CliArgs = { only: [], progress: "auto", stopOnFailure: false, breakLock: false, help: false };
-  for (let i = 0; i < argv.length; i++) {
-    let flag = argv[i], value: string | undefined;
-    const eq = flag.indexOf("=");
-    if (flag.startsWith("--") && eq > 0) { value = flag.slice(eq + 1); flag = flag.slice(0, eq); }
-    if (BOOLEAN_FLAGS.includes(flag)) {
-      if (value !== undefined) throw new InvalidArgumentError(flag, "no value", value);
+  for (const { flag, value: given } of parseFlags(argv, VALUE_FLAGS, BOOLEAN_FLAGS)) {
+    if (given === null) {
       if (flag === "--help") args.help = true; else if (flag === "--break-lock") args.breakLock = true; else args.stopOnFailure = true;
       continue;
     }
-    if (!VALUE_FLAGS.includes(flag)) throw new UnknownOptionError("argument", flag, [...VALUE_FLAGS, ...BOOLEAN_FLAGS]);
-    if (value === undefined) {
-      value = argv[++i];
-      if (value === undefined || value.startsWith("--")) throw new InvalidArgumentError(flag, "a value after it");
-    }
+    const value = given;
     switch (flag) {
       case "--study": args.study = value; break;
       case "--study-module": args.studyModule = value; break;
@@ -142,7 +135,8 @@ async function main(argv: readonly string[]): Promise<number> {
   try {
     if (args.queue !== undefined) {
       // Loaded only here: BullMQ and its Redis client are not needed by a local sweep.
-      const { runSweepOnQueue } = await import("../kernel-lib/experiments/queue");
+      // (require, not import(): under tsx's CommonJS hook a dynamic import cannot resolve the .ts source.)
+      const { runSweepOnQueue } = require("../kernel-lib/experiments/queue") as typeof import("../kernel-lib/experiments/queue");
       result = await runSweepOnQueue(study, { queue: args.queue, studyModule: args.studyModule, preset: args.preset, store: storePath, seeds: args.seeds, only, stopOnFailure: args.stopOnFailure, onProgress });
     } else {
       const store = args.breakLock ? RunStore.openForWriting(storePath ?? defaultStorePathFor(study.name), { breakLock: true }) : storePath;

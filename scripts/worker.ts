@@ -17,8 +17,9 @@
  * Exit codes: 0 after Ctrl-C; 2 bad command line or Redis unreachable (one line on stderr);
  * 1 an unexpected error.
  */
-import { GradlabError, InvalidArgumentError, UnknownOptionError } from "../kernel-lib/errors";
+import { GradlabError, InvalidArgumentError } from "../kernel-lib/errors";
 import { startQueueWorker, QueueWorkerOptions } from "../kernel-lib/experiments/queue";
+import { parseFlags } from "./lib/cli-flags";
 
 const NUMBER_FLAGS: Record<string, keyof QueueWorkerOptions> = {
   "--concurrency": "concurrency", "--lock-ms": "lockDurationMs", "--stalled-ms": "stalledIntervalMs",
@@ -33,19 +34,8 @@ function usage(): string {
 
 function parseArgs(argv: readonly string[]): QueueWorkerOptions | "help" {
   const options: Partial<Record<keyof QueueWorkerOptions, unknown>> = {};
-  for (let i = 0; i < argv.length; i++) {
-    let flag = argv[i], value: string | undefined;
-    const eq = flag.indexOf("=");
-    if (flag.startsWith("--") && eq > 0) { value = flag.slice(eq + 1); flag = flag.slice(0, eq); }
-    if (BOOLEAN_FLAGS.includes(flag)) {
-      if (value !== undefined) throw new InvalidArgumentError(flag, "no value", value);
-      return "help";
-    }
-    if (!VALUE_FLAGS.includes(flag)) throw new UnknownOptionError("argument", flag, [...VALUE_FLAGS, ...BOOLEAN_FLAGS]);
-    if (value === undefined) {
-      value = argv[++i];
-      if (value === undefined || value.startsWith("--")) throw new InvalidArgumentError(flag, "a value after it");
-    }
+  for (const { flag, value } of parseFlags(argv, VALUE_FLAGS, BOOLEAN_FLAGS)) {
+    if (value === null) return "help";
     if (flag === "--queue") options.queue = value;
     else if (flag === "--study-module") options.studyModule = value;
     else {

@@ -25,8 +25,9 @@ const FIXTURE = path.join(ROOT, "test", "fixtures", "queue-study.ts");
 const TMP = fs.mkdtempSync(path.join(os.tmpdir(), "gradlab-queue-"));
 const tmp = (name: string) => path.join(TMP, name);
 const PLAN = planSweep(study, { preset: "quick" });
-// Small lock/stall settings so a killed worker's run is recovered within a few seconds.
-const FAST_WORKER = ["--discover-ms", "200", "--lock-ms", "2000", "--stalled-ms", "1000"];
+// Short enough that a killed worker's job is recovered within seconds, long enough that a busy 2-core CI machine
+// still renews the lock in time (renewal runs every lock/2 in the worker's main process).
+const FAST_WORKER = ["--discover-ms", "200", "--lock-ms", "5000", "--stalled-ms", "2500"];
 
 let redis: RedisServer | null = null;
 let redisError: unknown = null;
@@ -102,7 +103,7 @@ test("two workers, one SIGKILLed mid-run: every config stored exactly once, the 
   const a = worker(env), b = worker(env);
   const c = coordinator(store, env);
   // Kill A while it is inside its second run (the first may include the child's start-up).
-  await waitFor("worker A to start its second run", 30000, () => markers(marks).filter(([w, , pid]) => w === "start" && pid === String(a.child.pid)).length >= 2);
+  await waitFor("worker A to start its second run", 60000, () => markers(marks).filter(([w, , pid]) => w === "start" && pid === String(a.child.pid)).length >= 2);
   const killed = markers(marks).filter(([w, , pid]) => w === "start" && pid === String(a.child.pid)).pop()![1];
   process.kill(a.child.pid!, "SIGKILL"); // the worker only: its sandboxed child must notice and stop too
   assert.is((await exited(a, 5000)).signal, "SIGKILL");
@@ -136,14 +137,14 @@ test("a coordinator killed mid-sweep and restarted stores what finished meanwhil
   const env = { QUEUE_FIXTURE_MARKERS: marks, QUEUE_FIXTURE_SLEEP_MS: "300", QUEUE_FIXTURE_FAIL: "c" };
   const w = worker(env);
   const c1 = coordinator(store, env);
-  await waitFor("three stored runs", 30000, () => storeLines(store).length >= 3);
+  await waitFor("three stored runs", 60000, () => storeLines(store).length >= 3);
   process.kill(c1.child.pid!, "SIGKILL");
   await exited(c1, 5000);
   const storedBefore = storeLines(store).length;
   const queue = new Queue(queueNameFor(study.name, store), { connection: { host: "127.0.0.1", port: redis!.port, maxRetriesPerRequest: null }, prefix: QUEUE_PREFIX });
   let waiting: string[];
   try {
-    await waitFor("two results waiting in Redis", 20000, async () => (await queue.getCompletedCount()) >= 2);
+    await waitFor("two results waiting in Redis", 40000, async () => (await queue.getCompletedCount()) >= 2);
     waiting = (await queue.getCompleted()).map((j) => j.id!);
   } finally {
     await queue.close();

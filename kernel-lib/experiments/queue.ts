@@ -32,8 +32,8 @@ import type { OnlyFilter } from "./grid";
 import { defaultStorePath, gradlabVersion, projectRoot } from "./provenance";
 import { QUEUE_PREFIX, QueueJobData, acquireCoordinatorLock, announceSweep, bullConnection, connectRedis, parseRedisUrl, queueNameFor, redactUrl, withdrawSweep } from "./queue-redis";
 import { STUDIES } from "./registry";
-import { RunRecord, RunStore, runRecordProblem, toFlatRows } from "./run-store";
-import { PlannedRun, RunFailedError, Study, SweepEvent, SweepResult, SweepSummary, planSweep } from "./sweep";
+import { RunRecord, RunStore, runRecordProblem } from "./run-store";
+import { PlannedRun, RunFailedError, Study, SweepEvent, SweepResult, SweepSummary, planSweep, sweepResult } from "./sweep";
 import { createProgressReporter } from "./progress";
 
 export { startQueueWorker, QueueWorkerOptions, QueueWorkerHandle } from "./queue-worker";
@@ -237,8 +237,5 @@ export async function runSweepOnQueue(study: Study<never>, options: QueueSweepOp
     emit({ type: "sweep-end", summary });
   }
   if (stopError !== null) throw stopError;
-  const hashes = new Set(plan.map((r) => r.configHash));
-  const latest = new Map(store.latestByConfig((r) => hashes.has(r.configHash)).map((r) => [r.configHash, r]));
-  const records = plan.flatMap((r) => (latest.has(r.configHash) ? [latest.get(r.configHash)!] : []));
-  return { summary, store, records, toRecords: () => toFlatRows(records) };
+  return sweepResult(plan, store, summary);
 }

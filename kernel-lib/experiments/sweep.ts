@@ -247,6 +247,11 @@ async function sweepLocked(study: Study<never>, options: SweepOptions, preset: P
     emit({ type: "sweep-end", summary });
   }
   if (stopError !== null) throw stopError;
+  return sweepResult(plan, store, summary);
+}
+
+/** A sweep's result: one record per planned config that has one (its ok run, else its latest failure), plan order. */
+export function sweepResult<S extends SweepSummary>(plan: readonly PlannedRun[], store: RunStore, summary: S): SweepResult & { summary: S } {
   const hashes = new Set(plan.map((r) => r.configHash));
   const byHash = new Map(store.latestByConfig((r) => hashes.has(r.configHash)).map((r) => [r.configHash, r]));
   const records = plan.flatMap((r) => (byHash.has(r.configHash) ? [byHash.get(r.configHash)!] : []));
