@@ -38,12 +38,37 @@ function checkOutput(output: unknown, measuredSeconds: number): { metrics: JsonO
   return { metrics, counters, seconds };
 }
 
+/** `<first 12 hex of configHash>-<attempt>`: unique per line, stable across machines. */
+export function runIdOf(configHash: string, attempt: number): string {
+  return `${configHash.slice(0, 12)}-${attempt}`;
+}
+
+/**
+ * The "failed" record of a run that could not produce one itself — its worker process died, or its
+ * queue job failed on a remote worker. `provenance: "here"` records this process's backend, commit
+ * and versions; "unknown" (a remote worker's run) records none.
+ */
+export function failedRunRecord(
+  study: string, run: Pick<PlannedRun, "configHash" | "config" | "seed">, attempt: number,
+  timing: { startedMs: number; finishedMs: number }, error: string, provenance: "here" | "unknown",
+): RunRecord {
+  const wallSeconds = Math.max(0, (timing.finishedMs - timing.startedMs) / 1000);
+  const where = provenance === "here"
+    ? { backend: activeBackendName(), gitCommit: gitCommit(), gradlabVersion: gradlabVersion(), ...runProvenance() }
+    : { backend: null, gitCommit: null, gradlabVersion: gradlabVersion() };
+  return {
+    study, runId: runIdOf(run.configHash, attempt), configHash: run.configHash, config: run.config, seed: run.seed, status: "failed", metrics: {},
+    cost: { counters: {}, seconds: provenance === "here" ? wallSeconds : 0 }, startedAt: new Date(timing.startedMs).toISOString(),
+    finishedAt: new Date(timing.finishedMs).toISOString(), wallSeconds, ...where, error,
+  };
+}
+
 /**
  * Runs `run` (attempt number `attempt`) and returns its record, ok or failed. `onProgress`
  * receives the run's own progress reports (clamped to [0, 1]; a throwing sink is ignored).
  */
 export async function executeRun(study: Study<JsonObject>, preset: PresetName, run: PlannedRun, attempt: number, index: number, toRun: number, onProgress?: ProgressSink): Promise<RunRecord> {
-  const runId = `${run.configHash.slice(0, 12)}-${attempt}`;
+  const runId = runIdOf(run.configHash, attempt);
   const progress = (fraction: number, note?: string) => {
     if (onProgress === undefined || typeof fraction !== "number" || Number.isNaN(fraction)) return;
     try { onProgress(Math.min(1, Math.max(0, fraction)), typeof note === "string" ? note : undefined); } catch { /* progress must never fail a run */ }

@@ -21,7 +21,8 @@ import { InvalidArgumentError } from "../errors";
 import type { PresetName } from "../notebook";
 import type { RunRecord } from "./run-store";
 import type { PlannedRun } from "./sweep";
-import { activeBackendName, gitCommit, gradlabVersion } from "./provenance";
+import { activeBackendName } from "./provenance";
+import { failedRunRecord } from "./execute";
 
 /** What a pool needs to start its workers. */
 export interface PoolOptions {
@@ -68,6 +69,8 @@ function childEntry(): { file: string; execArgv: string[] } {
 export class WorkerPool {
   private readonly workers: Worker[] = [];
   private closed = false;
+  /** Tags each run sent to a worker, so its progress and result messages are matched to it. */
+  private nextRunId = 0;
 
   private constructor(private readonly options: PoolOptions, private readonly preset: PresetName) {}
 
@@ -141,7 +144,7 @@ export class WorkerPool {
       await worker.ready;
     }
     worker.lastAffinity = task.affinity;
-    const id = Math.floor(Math.random() * 2 ** 31);
+    const id = this.nextRunId++;
     const startedAt = new Date();
     try {
       return await new Promise<RunRecord>((resolve) => {
@@ -152,7 +155,8 @@ export class WorkerPool {
         };
         const onExit = (code: number | null, signal: string | null) => {
           cleanup();
-          resolve(crashedRecord(this.options.study, task, startedAt, `a sweep worker process exited mid-run (code ${code}, signal ${signal}); its last output: ${worker.output.slice(-8).join(" | ") || "(none)"}`));
+          resolve(failedRunRecord(this.options.study, task.run, task.attempt, { startedMs: startedAt.getTime(), finishedMs: Date.now() },
+            `a sweep worker process exited mid-run (code ${code}, signal ${signal}); its last output: ${worker.output.slice(-8).join(" | ") || "(none)"}`, "here"));
         };
         const cleanup = () => { worker.child.off("message", onMessage); worker.child.off("exit", onExit); };
         worker.child.on("message", onMessage);
@@ -173,13 +177,4 @@ export class WorkerPool {
       timer.unref();
     }
   }
-}
-
-function crashedRecord(study: string, task: PoolTask, startedAt: Date, error: string): RunRecord {
-  const wallSeconds = (Date.now() - startedAt.getTime()) / 1000;
-  return {
-    study, runId: `${task.run.configHash.slice(0, 12)}-${task.attempt}`, configHash: task.run.configHash, config: task.run.config, seed: task.run.seed, status: "failed", metrics: {},
-    cost: { counters: {}, seconds: wallSeconds }, startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), wallSeconds,
-    backend: activeBackendName(), gitCommit: gitCommit(), gradlabVersion: gradlabVersion(), error,
-  };
 }

@@ -29,12 +29,13 @@ import { InvalidArgumentError, assertKnownKeys } from "../errors";
 import type { PresetName } from "../notebook";
 import type { JsonObject } from "./canonical";
 import type { OnlyFilter } from "./grid";
-import { defaultStorePath, gradlabVersion, projectRoot } from "./provenance";
+import { defaultStorePath, projectRoot } from "./provenance";
 import { QUEUE_PREFIX, QueueJobData, acquireCoordinatorLock, announceSweep, bullConnection, connectRedis, parseRedisUrl, queueNameFor, redactUrl, withdrawSweep } from "./queue-redis";
 import { STUDIES } from "./registry";
 import { RunRecord, RunStore, runRecordProblem } from "./run-store";
 import { PlannedRun, RunFailedError, Study, SweepEvent, SweepResult, SweepSummary, planSweep, sweepResult } from "./sweep";
 import { createProgressReporter } from "./progress";
+import { failedRunRecord } from "./execute";
 
 export { startQueueWorker, QueueWorkerOptions, QueueWorkerHandle } from "./queue-worker";
 export { QueueConnectionError, parseRedisUrl, queueNameFor } from "./queue-redis";
@@ -94,13 +95,8 @@ function recordOf(job: Job<QueueJobData, RunRecord>, study: string, failed: bool
   }
   const finished = job.finishedOn ?? Date.now();
   const started = job.processedOn ?? finished;
-  return {
-    study, runId: `${d.configHash.slice(0, 12)}-${d.attempt}`, configHash: d.configHash, config: d.config as JsonObject, seed: d.seed,
-    status: "failed", metrics: {}, cost: { counters: {}, seconds: 0 },
-    startedAt: new Date(started).toISOString(), finishedAt: new Date(finished).toISOString(), wallSeconds: Math.max(0, (finished - started) / 1000),
-    backend: null, gitCommit: null, gradlabVersion: gradlabVersion(),
-    error: `queue: ${reason}`,
-  };
+  return failedRunRecord(study, { configHash: d.configHash, config: d.config as JsonObject, seed: d.seed }, d.attempt,
+    { startedMs: started, finishedMs: finished }, `queue: ${reason}`, "unknown");
 }
 
 /**

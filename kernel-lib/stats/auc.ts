@@ -73,7 +73,7 @@ export function aucVerdict(scores: ArrayLike<number>, labels: ArrayLike<number |
   const rng = toRng(options.seed ?? 0);
 
   // Stratified bootstrap: resample positives and negatives separately inside each cluster.
-  const boot = toRng(rng).derive("auc-bootstrap");
+  const boot = rng.derive("auc-bootstrap");
   const draws = new Float64Array(resamples);
   for (let b = 0; b < resamples; b++) {
     draws[b] = mean(groups.map((g) => {
@@ -87,7 +87,7 @@ export function aucVerdict(scores: ArrayLike<number>, labels: ArrayLike<number |
   const se = Math.sqrt(draws.reduce((a, b) => a + (b - bootMean) ** 2, 0) / (resamples - 1));
 
   // Label permutation within clusters: with ranks fixed, AUC = (Σ ranks of positives − n₁(n₁+1)/2) / (n₁n₀).
-  const perm = toRng(rng).derive("auc-permutation");
+  const perm = rng.derive("auc-permutation");
   const rankSets = groups.map((g) => ({ ranks: Array.from(averageRanks(g.idx.map((i) => scores[i]))), n1: g.pos.length, n0: g.neg.length }));
   const observed = Math.abs(estimate - 0.5);
   let extreme = 0;

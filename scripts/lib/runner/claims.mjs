@@ -11,7 +11,7 @@
 // runs.json keeps what this needs: `claims` on ok rows, `lastGood` ({ finishedAt, commit, preset,
 // seed, claims }) on failed rows, and both under a skipped row's `last`.
 import { escapeHtml, markdownCell } from "./escape.mjs";
-import { CLAIM_VERDICTS } from "./outputs.mjs";
+import { CLAIM_VERDICTS, normaliseClaim } from "./outputs.mjs";
 
 export const CLAIMS_FILE = "claims.json";
 
@@ -57,25 +57,14 @@ export function buildClaimsLedger(run) {
     const from = claimSource(row);
     if (!from) continue;
     const { source, stale, staleReason } = from;
-    for (const c of source.claims ?? []) {
+    for (const stored of source.claims ?? []) {
+      // Rows hold claims findClaims already normalised; normalising again fills fields that
+      // runs.json written by an older runner lacks (e.g. scale, unit) and keeps one shape.
+      const c = normaliseClaim(stored);
+      if (typeof c === "string") continue;
       claims.push({
         notebook: row.name,
-        id: c.id,
-        statement: c.statement,
-        paper: c.paper ?? null,
-        verdict: c.verdict,
-        reason: c.reason ?? null,
-        test: c.test ?? null,
-        n: c.n ?? null,
-        sample: c.sample ?? null,
-        p: c.p ?? null,
-        estimate: c.estimate ?? null,
-        interval: c.interval ?? null,
-        minDetectableEffect: c.minDetectableEffect ?? null,
-        scale: typeof c.scale === "number" && c.scale > 0 ? c.scale : 1,
-        unit: typeof c.unit === "string" ? c.unit : "",
-        seeds: c.seeds ?? null,
-        evidence: c.evidence ?? null,
+        ...c,
         preset: source.preset ?? null,
         seed: source.seed ?? null,
         commit: source.commit ?? null,

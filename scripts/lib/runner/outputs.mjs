@@ -132,10 +132,10 @@ export function normaliseClaim(raw) {
     estimate: or(raw.estimate),
     interval: interval == null ? null : { lo: interval.lo, hi: interval.hi, ...(typeof interval.level === "number" ? { level: interval.level } : {}) },
     minDetectableEffect: or(raw.minDetectableEffect),
-    seeds: raw.seeds == null ? null : [...raw.seeds],
-    evidence: or(raw.evidence),
     scale: typeof raw.scale === "number" && Number.isFinite(raw.scale) && raw.scale > 0 ? raw.scale : 1,
     unit: typeof raw.unit === "string" ? raw.unit : "",
+    seeds: raw.seeds == null ? null : [...raw.seeds],
+    evidence: or(raw.evidence),
   };
 }
 
