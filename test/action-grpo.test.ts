@@ -12,6 +12,7 @@ import { tokenLogProbs } from "../kernel-lib/train/logprobs";
 import { createReference } from "../kernel-lib/train/grpo";
 import { candidateScoreMatrix } from "../kernel-lib/agents/prefix-scoring";
 import { actionGrpoStep, actionLogProbs, ScoredDecision, trajectoryDecisions } from "../kernel-lib/agents/action-grpo";
+import { episodeLogProbs, episodeQueries } from "../kernel-lib/agents/episode-scoring";
 import { collectRollouts, scoreCandidates, softmaxWithTemperature, TransformerAgent, trainAgentGrpo } from "../kernel-lib/agents";
 import { InvalidArgumentError, NonFiniteError, ShapeError, UnknownOptionError } from "../kernel-lib/errors";
 import { TEST_BACKENDS, expectError, expectNoLeak, useBackend } from "./helpers";
@@ -104,6 +105,53 @@ test("[wasm] log π and its gradient equal the full-rows oracle; chunking change
   agent.model.dispose();
 });
 
+for (const backend of TEST_BACKENDS) {
+  test(`[${backend}] episode-shared scoring = per-step log π, values and gradients (nested and truncated episodes)`, async () => {
+    await useBackend(backend);
+    // contextLength 40 forces history to be dropped in later steps: those start new shared contexts.
+    for (const contextLength of [128, 40]) {
+      const tok = tokenizerFor(alf);
+      const agent = new TransformerAgent(new TinyTransformer({ vocabSize: tok.size, dModel: 16, nLayers: 2, nHeads: 4, nKvHeads: 2, dFF: 32, maxLen: 128, seed: 11 }), tok, { contextLength });
+      const trajectories = alf.generateTasks({ split: "seen", count: 3, seed: 12, conflictFraction: 0.5 }).map((t) => runEpisode(alf, t, expertPolicy(t)));
+      const perEpisode = trajectories.map((t) => trajectoryDecisions(agent, t).map((d) => d.decision));
+      const grouped = perEpisode.map((list) => episodeQueries(list));
+      const queryCount = grouped.reduce((n, e) => n + e.queries.length, 0);
+      if (contextLength === 128) assert.is(queryCount, trajectories.length, "untruncated episodes: one shared context each");
+      else assert.ok(queryCount > trajectories.length, `truncated episodes split into several shared contexts (${queryCount})`);
+      const S = Math.max(...perEpisode.map((l) => l.length));
+      const temperature = 0.8;
+      const variables = agent.model.trainableVariables();
+      const run = (f: () => tf.Tensor) => {
+        const { value, grads } = tf.variableGrads(() => tf.sum(f()) as tf.Scalar, variables);
+        const out = { value: value.dataSync()[0], grads: variables.map((v) => Array.from(grads[v.name].dataSync())) };
+        value.dispose();
+        Object.values(grads).forEach((g) => g.dispose());
+        return out;
+      };
+      const shared = await expectNoLeak("episodeLogProbs", () => {
+        const r = episodeLogProbs(agent.model, grouped, S, temperature);
+        const values = r.logProbs.arraySync();
+        r.logProbs.dispose();
+        return values;
+      });
+      perEpisode.forEach((list, e) => {
+        const r = actionLogProbs(agent.model, list, { temperature });
+        const stepValues = r.logProbs.dataSync();
+        r.logProbs.dispose();
+        list.forEach((_, k) => assert.ok(Math.abs(shared[e][k] - stepValues[k]) < 1e-4, `context ${contextLength} episode ${e} step ${k}: ${shared[e][k]} vs ${stepValues[k]}`));
+        for (let k = list.length; k < S; k++) assert.is(shared[e][k], 0, "empty slots hold 0");
+      });
+      const fast = run(() => episodeLogProbs(agent.model, grouped, S, temperature).logProbs);
+      const slow = run(() => actionLogProbs(agent.model, perEpisode.flat(), { temperature }).logProbs);
+      assert.ok(Math.abs(fast.value - slow.value) < 1e-3, `sum of log π: ${fast.value} vs ${slow.value}`);
+      let worst = 0, scale = 0;
+      fast.grads.forEach((g, i) => g.forEach((x, j) => { worst = Math.max(worst, Math.abs(x - slow.grads[i][j])); scale = Math.max(scale, Math.abs(slow.grads[i][j])); }));
+      assert.ok(scale > 1e-3 && worst < 1e-3 * scale, `context ${contextLength}: max |Δ grad| ${worst} (largest entry ${scale})`);
+      agent.model.dispose();
+    }
+  });
+}
+
 test("[wasm] one action-level GRPO step: ratio 1 and KL 0 at the first update, moves π toward positive advantages, counts cost, no leaks", async () => {
   await useBackend("wasm");
   const agent = tinyAgent(shop, 2);
@@ -130,6 +178,7 @@ test("[wasm] one action-level GRPO step: ratio 1 and KL 0 at the first update, m
   assert.ok(Math.abs(first.kl) < 1e-5, "the reference is the policy at the start: KL 0");
   assert.ok(Math.abs(first.policyLoss + 0) < 1e-5, "sequence-level mean of ρ·A over groups with zero-mean advantages is 0");
   assert.is(result.updates.length, 2, "one update per epoch (one minibatch)");
+  assert.is(result.oldLogProbs, "rollout", "the rollout's recorded behaviour log-probs are reused");
   assert.ok(result.advantages.some((a) => a !== 0), "the groups carry a signal");
   const after = meanLogPi();
   const alignment = result.advantages.reduce((s, a, i) => s + a * (after[i] - before[i]), 0);
@@ -143,6 +192,34 @@ test("[wasm] one action-level GRPO step: ratio 1 and KL 0 at the first update, m
   await expectError(() => actionLogProbs(agent.model, [{ ...decisionsOf(trajectories[0])[0], chosen: 99 }]), InvalidArgumentError, "decisions[0].chosen");
   optimizer.dispose();
   reference.dispose();
+  agent.model.dispose();
+});
+
+test("[wasm] the rollout's behaviour log-probs equal a re-scoring pass: same update either way", async () => {
+  await useBackend("wasm");
+  const agent = tinyAgent(shop, 6);
+  imitate(agent);
+  const rollouts = collectRollouts(shop, shop.generateTasks({ split: "train", count: 3, seed: 8 }), agent, { groupSize: 4, seed: 5, temperature: 0.9 });
+  const trajectories = rollouts.trajectories as Trajectory[];
+  assert.ok(rollouts.samples.every((s) => s.behaviourTemperature === 0.9 && s.behaviourLogProbs?.length === trajectories[rollouts.samples.indexOf(s)].steps.length), "every step's log π is recorded");
+  const stripped = rollouts.samples.map(({ behaviourLogProbs: _l, behaviourTemperature: _t, ...rest }) => rest);
+  const start = agent.model.namedWeights().map((w) => w.variable.clone());
+  const step = (samples: typeof rollouts.samples, temperature: number) => {
+    agent.model.namedWeights().forEach((w, i) => w.variable.assign(start[i]));
+    const optimizer = tf.train.sgd(0.1);
+    try {
+      return actionGrpoStep(agent, null, trajectories, samples, { optimizer, temperature, ppoEpochs: 2, seed: 3 });
+    } finally { optimizer.dispose(); }
+  };
+  const reused = step(rollouts.samples, 0.9), rescored = step(stripped, 0.9), otherTemperature = step(rollouts.samples, 1);
+  assert.is(reused.oldLogProbs, "rollout");
+  assert.is(rescored.oldLogProbs, "rescored");
+  assert.is(otherTemperature.oldLogProbs, "rescored", "log-probs recorded at another temperature are not reused");
+  reused.updates.forEach((u, k) => {
+    assert.ok(Math.abs(u.meanRatio - rescored.updates[k].meanRatio) < 1e-5 && Math.abs(u.policyLoss - rescored.updates[k].policyLoss) < 1e-5, `update ${k}: ${JSON.stringify(u)} vs ${JSON.stringify(rescored.updates[k])}`);
+  });
+  assert.ok(reused.cost.forwardTokens < rescored.cost.forwardTokens, "reusing skips a scoring pass");
+  start.forEach((t) => t.dispose());
   agent.model.dispose();
 });
 

@@ -32,6 +32,7 @@ import { grpoLoss, GrpoLossOptions, GrpoUpdateStats, GrpoUpdateSummary, pickRows
 import type { TinyTransformer } from "../models/transformer";
 import { candidateScoreMatrix, PrefixQuery } from "./prefix-scoring";
 import { DEFAULT_MAX_ROWS_PER_FORWARD } from "./scoring";
+import { episodeLogProbs, episodeQueries } from "./episode-scoring";
 import type { TransformerAgent } from "./policy";
 
 /** One decision step to score: the context and candidates the agent saw, and which it chose. */
@@ -99,6 +100,8 @@ export interface ActionGrpoResult extends GrpoUpdateSummary {
   updates: GrpoUpdateStats[];
   /** Per episode: its group-relative advantage. */
   advantages: number[];
+  /** Where the ratio's denominator came from: the rollout's recorded behaviour log-probs, or a scoring pass. */
+  oldLogProbs: "rollout" | "rescored";
   cost: PhaseCost;
 }
 
@@ -155,20 +158,14 @@ export function actionGrpoStep(agent: TransformerAgent, reference: TinyTransform
     slotAdvantage[e * S + k] = advantages.episode[e] + (advantages.step === null ? 0 : stepWeight * advantages.step[e][step]);
   }));
 
+  // Each episode's steps share one context where they nest (episode-scoring.ts): exact, and
+  // ~steps/2 times fewer context positions than scoring every step's context on its own.
+  const episodes = decisions.map((list) => episodeQueries(list.map((d) => d.decision)));
   /** log π of the episodes' decisions laid out [episodes.length, S] (zeros on empty slots). */
-  const slotLogProbs = (model: TinyTransformer, episodes: readonly number[]): tf.Tensor2D => {
-    const flat = episodes.flatMap((e) => decisions[e].map((d) => d.decision));
-    const { logProbs, forwardTokens } = actionLogProbs(model, flat, { temperature, maxRowsPerForward: agent.maxRowsPerForward });
+  const slotLogProbs = (model: TinyTransformer, rows: readonly number[]): tf.Tensor2D => {
+    const { logProbs, forwardTokens } = episodeLogProbs(model, rows.map((e) => episodes[e]), S, temperature);
     cost.forwardTokens += forwardTokens;
-    return tf.tidy(() => {
-      // Scatter [Q] → [n·S] by a 0/1 matrix (no scatter/gather gradient on wasm).
-      const place = new Float32Array(episodes.length * S * flat.length);
-      let q = 0;
-      episodes.forEach((e, row) => decisions[e].forEach((_, k) => { place[(row * S + k) * flat.length + q] = 1; q++; }));
-      const placed = tf.matMul(tf.tensor2d(place, [episodes.length * S, flat.length]), tf.reshape(logProbs, [flat.length, 1]));
-      logProbs.dispose();
-      return tf.reshape(placed, [episodes.length, S]) as tf.Tensor2D;
-    });
+    return logProbs;
   };
   const all = Array.from({ length: E }, (_, e) => e);
   const withoutGrad = (model: TinyTransformer): Float32Array => {
@@ -181,7 +178,17 @@ export function actionGrpoStep(agent: TransformerAgent, reference: TinyTransform
     }
     return out;
   };
-  const oldLogProbs = withoutGrad(agent.model);
+  // The behaviour log-probs the rollout recorded when it sampled are the "old" policy's by
+  // definition; scoring again is needed only for rollouts that did not record them (or at
+  // another temperature).
+  const recorded = samples.every((s, e) => s.behaviourLogProbs !== undefined && s.behaviourTemperature === temperature && s.behaviourLogProbs.length === trajectories[e].steps.length);
+  let oldLogProbs: Float32Array;
+  if (recorded) {
+    oldLogProbs = new Float32Array(E * S);
+    decisions.forEach((list, e) => list.forEach(({ step }, k) => { oldLogProbs[e * S + k] = (samples[e].behaviourLogProbs as number[])[step]; }));
+  } else {
+    oldLogProbs = withoutGrad(agent.model);
+  }
   const refLogProbs = reference === null ? null : withoutGrad(reference);
 
   const rng = options.seed === undefined ? null : toRng(options.seed);
@@ -243,5 +250,5 @@ export function actionGrpoStep(agent: TransformerAgent, reference: TinyTransform
   } finally {
     cost.seconds = (Date.now() - started) / 1000;
   }
-  return { ...summariseUpdates(updates), updates, advantages: advantages.episode, cost };
+  return { ...summariseUpdates(updates), updates, advantages: advantages.episode, oldLogProbs: recorded ? "rollout" : "rescored", cost };
 }

@@ -26,9 +26,11 @@ export interface BatchedRunResult<T extends Task = Task> {
   rounds: number;
   /** Environment steps per second of wall-clock (acting + env). */
   stepsPerSecond: number;
+  /** Per trajectory and step, log π of the action taken, when the agent reported it at every step (see ActResult.logProbs). */
+  behaviourLogProbs?: number[][];
 }
 
-interface Running<T extends Task> { task: T; episode: Episode<T>; steps: TrajectoryStep[]; last: StepResult | null }
+interface Running<T extends Task> { task: T; episode: Episode<T>; steps: TrajectoryStep[]; last: StepResult | null; logProbs: number[] }
 
 export interface BatchedRunOptions extends ActOptions {
   /** Label of the cost record (default "episodes"; evaluation and rollouts set their own). */
@@ -45,7 +47,8 @@ export function runEpisodesBatched<T extends Task>(env: AgentEnv<T>, tasks: read
   if (typeof phase !== "string") throw new InvalidArgumentError("options.phase", "a string", phase);
   const act = resolveActOptions(actOptions);
   const started = Date.now();
-  const running: Running<T>[] = tasks.map((task) => ({ task, episode: env.reset(task), steps: [], last: null }));
+  const running: Running<T>[] = tasks.map((task) => ({ task, episode: env.reset(task), steps: [], last: null, logProbs: [] }));
+  let everyStepLogged = true;
   let forwardTokens = 0, forwardPasses = 0, envSteps = 0, rounds = 0;
   for (;;) {
     const active = running.map((r, index) => ({ r, index })).filter(({ r }) => !r.episode.done);
@@ -57,6 +60,8 @@ export function runEpisodesBatched<T extends Task>(env: AgentEnv<T>, tasks: read
     if (!Array.isArray(decided.actions) || decided.actions.length !== views.length) {
       throw new InvalidArgumentError("agent.act", `one action per step (${views.length})`, decided.actions);
     }
+    const logged = Array.isArray(decided.logProbs) && decided.logProbs.length === views.length;
+    everyStepLogged &&= logged;
     forwardTokens += decided.forwardTokens;
     forwardPasses += decided.forwardPasses;
     active.forEach(({ r }, i) => {
@@ -65,18 +70,21 @@ export function runEpisodesBatched<T extends Task>(env: AgentEnv<T>, tasks: read
       const result = r.episode.step(action);
       r.steps.push({ observation: views[i].observation, admissible: views[i].admissible as string[], action, reward: result.reward, valid: result.info.admissible });
       r.last = result;
+      if (logged) r.logProbs.push((decided.logProbs as number[])[i]);
     });
     envSteps += active.length;
     rounds += 1;
   }
   const seconds = (Date.now() - started) / 1000;
-  return {
+  const result: BatchedRunResult<T> = {
     trajectories: running.map((r) => toTrajectory(r)),
     cost: { phase, seconds, forwardTokens, backwardTokens: 0, optimizerSteps: 0, envSteps },
     forwardPasses,
     rounds,
     stepsPerSecond: seconds > 0 ? envSteps / seconds : Infinity,
   };
+  if (everyStepLogged) result.behaviourLogProbs = running.map((r) => r.logProbs);
+  return result;
 }
 
 /** The same record envs' runEpisode returns (kept field for field, so the two compare equal). */

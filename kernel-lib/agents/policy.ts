@@ -92,13 +92,15 @@ export class TransformerAgent implements Agent {
     const { mode, seed, temperature } = resolveActOptions(options);
     if (steps.length === 0) return { actions: [], forwardTokens: 0, forwardPasses: 0 };
     const { scores, forwardTokens, forwardPasses } = this.scoreSteps(steps);
+    const logProbs: number[] = [];
     const actions = steps.map((step, i) => {
-      const index = mode === "greedy"
-        ? argmax(scores[i])
-        : stepStream(seed, "transformer-sample", step).categorical(softmaxWithTemperature(scores[i], temperature));
+      if (mode === "greedy") return step.admissible[argmax(scores[i])];
+      const pi = softmaxWithTemperature(scores[i], temperature);
+      const index = stepStream(seed, "transformer-sample", step).categorical(pi);
+      logProbs.push(Math.log(pi[index]));
       return step.admissible[index];
     });
-    return { actions, forwardTokens, forwardPasses };
+    return mode === "greedy" ? { actions, forwardTokens, forwardPasses } : { actions, forwardTokens, forwardPasses, logProbs };
   }
 }
 

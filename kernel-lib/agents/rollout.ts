@@ -142,9 +142,13 @@ export function collectRollouts<T extends Task>(env: AgentEnv<T>, tasks: readonl
   const run = runEpisodesBatched(env, repeated, agent, { mode: "sample", seed: options.seed, ...(options.temperature !== undefined ? { temperature: options.temperature } : {}), phase: "rollout" });
   const trajectories = run.trajectories as Trajectory[];
   let truncatedSamples = 0;
-  const samples = trajectories.map((t) => {
+  const samples = trajectories.map((t, i) => {
     const { sample, droppedSteps } = rolloutSample(t, tokenizer, contextLength, { gamma, reward });
     if (droppedSteps > 0) truncatedSamples++;
+    if (run.behaviourLogProbs !== undefined) {
+      sample.behaviourLogProbs = run.behaviourLogProbs[i];
+      sample.behaviourTemperature = options.temperature ?? 1;
+    }
     return sample;
   });
   // By groupId, not by position: a task listed twice is one group of 2G samples.

@@ -49,6 +49,11 @@ export interface ActResult {
   forwardTokens: number;
   /** Forward passes (batches) run to decide. */
   forwardPasses: number;
+  /**
+   * In mode "sample", agents that know their distribution return log π(action | step) of each
+   * chosen action at the sampling temperature (the behaviour log-probabilities RL reuses).
+   */
+  logProbs?: number[];
 }
 
 export interface Agent {

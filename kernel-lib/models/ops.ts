@@ -32,3 +32,4 @@ export const matMulFast: (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D = (() =
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
   return (a: tf.Tensor2D, b: tf.Tensor2D) => op(a, b) as tf.Tensor2D;
 })();
+

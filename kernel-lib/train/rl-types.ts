@@ -24,6 +24,13 @@ export interface RolloutSample {
   stepStateKeys?: string[];
   /** … and for each step, the (discounted) return from that step on. */
   stepReturns?: number[];
+  /**
+   * For each step, log π(a_t | s_t) of the action taken, as the sampling policy computed it when
+   * it acted (at temperature `behaviourTemperature`). The action-level update uses these as its
+   * "old" log-probabilities instead of scoring every rollout a second time.
+   */
+  behaviourLogProbs?: number[];
+  behaviourTemperature?: number;
 }
 
 /** Hardware-independent cost counters every training phase reports (plus wall-clock). */
