@@ -6,7 +6,8 @@
  * Flat: errors, random streams, backend, notebook plumbing, figures and tables.
  * `lab.claim` registers a paper claim in the claims ledger (see stats/claims.ts).
  * Namespaced (their short names would collide): metrics, stats, io, envs, models, grads, features,
- * prism, train, experiments, bridge, maestro, g2is, agents.
+ * prism, train, experiments, bridge, maestro, g2is, agents, parallel (multi-thread probe, LESS features,
+ * k-NN graph), kernels (the SIMD matrix product).
  */
 export * from "./errors";
 export * from "./random";
@@ -28,4 +29,6 @@ export * as bridge from "./bridge";
 export * as maestro from "./maestro";
 export * as g2is from "./g2is";
 export * as agents from "./agents";
+export * as parallel from "./parallel";
+export * as kernels from "./kernels";
 export { tf } from "./tf";

@@ -72,28 +72,39 @@ export function exactKnnGraph(rows: FeatureRows, options: ExactGraphOptions): Kn
   const blockRows = options.blockRows ?? 1024;
   assertPositiveInteger("options.blockRows", blockRows);
   const started = performance.now();
-  const neighbors = new Int32Array(n * k), similarities = new Float32Array(n * k);
+  const { neighbors, similarities } = exactKnnRows(normalizePacked(packed).data, n, d, 0, n, k, blockRows);
+  return { n, k, neighbors, similarities, method: "exact", buildSeconds: (performance.now() - started) / 1000, params: { k, blockRows } };
+}
+
+/**
+ * The exact top-k of rows rowStart … rowEnd−1 of unit-normalised rows `unit` [n × d] against all
+ * n rows (row-major [rows × k] results). Each similarity is one dot product of the backend's
+ * matMul, whatever the block, so any split of the rows gives the same numbers (parallel/ relies
+ * on it). Arguments are trusted: exactKnnGraph and the parallel job validate them.
+ */
+export function exactKnnRows(unit: Float32Array, n: number, d: number, rowStart: number, rowEnd: number, k: number, blockRows: number): { neighbors: Int32Array; similarities: Float32Array } {
+  const count = rowEnd - rowStart;
+  const neighbors = new Int32Array(count * k), similarities = new Float32Array(count * k);
   const bestIdx = new Int32Array(k), bestSim = new Float64Array(k);
-  const unit = normalizePacked(packed).data;
-  forEachProductBlock(unit, n, d, unit, n, blockRows, (rowStart, values, blockLength) => {
+  forEachProductBlock(unit.subarray(rowStart * d, rowEnd * d), count, d, unit, n, blockRows, (blockStart, values, blockLength) => {
     for (let r = 0; r < blockLength; r++) {
-      const self = rowStart + r, base = r * n;
-      let count = 0;
+      const local = blockStart + r, self = rowStart + local, base = r * n;
+      let filled = 0;
       for (let j = 0; j < n; j++) {
         if (j === self) continue;
         const v = values[base + j];
         // j only grows, so on a tie the earlier (lower) index already held wins: strict >.
-        if (count === k && !(v > bestSim[k - 1])) continue;
-        let p = count < k ? count++ : k - 1;
+        if (filled === k && !(v > bestSim[k - 1])) continue;
+        let p = filled < k ? filled++ : k - 1;
         while (p > 0 && bestSim[p - 1] < v) { bestSim[p] = bestSim[p - 1]; bestIdx[p] = bestIdx[p - 1]; p--; }
         bestSim[p] = v;
         bestIdx[p] = j;
       }
-      neighbors.set(bestIdx, self * k);
-      for (let q = 0; q < k; q++) similarities[self * k + q] = bestSim[q];
+      neighbors.set(bestIdx, local * k);
+      for (let q = 0; q < k; q++) similarities[local * k + q] = bestSim[q];
     }
   });
-  return { n, k, neighbors, similarities, method: "exact", buildSeconds: (performance.now() - started) / 1000, params: { k, blockRows } };
+  return { neighbors, similarities };
 }
 
 /** Approximate k-NN graph with an HNSW index (deterministic for a fixed seed). */

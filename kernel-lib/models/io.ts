@@ -116,17 +116,28 @@ export function writeFileAtomic(target: string, bytes: Buffer): void {
   }
 }
 
-/** Saves every weight of `model` (and its LoRA adapters, if attached) with its config. */
-export function saveModel(model: SavableModel, file: string): void {
+/** Every weight of `model` (and its LoRA adapters, if attached) with its config, as safetensors bytes. */
+export function serializeModel(model: SavableModel): Buffer {
   const metadata: Record<string, string> = { format: "gradlab", kind: model.kind, config: JSON.stringify(model.config) };
   if (model instanceof TinyTransformer && model.loraAdapters !== null) metadata.lora = JSON.stringify(model.loraAdapters.options);
   const tensors = model.namedWeights().map(({ name, variable }) => ({ name, shape: variable.shape.slice() as number[], data: variable.dataSync() as Float32Array }));
-  writeFileAtomic(file, encodeSafetensors(tensors, metadata));
+  return encodeSafetensors(tensors, metadata);
+}
+
+/** Saves every weight of `model` (and its LoRA adapters, if attached) with its config. */
+export function saveModel(model: SavableModel, file: string): void {
+  writeFileAtomic(file, serializeModel(model));
 }
 
 /** Rebuilds the model saved in `file` (kind and config from the metadata) with its weights. */
 export function loadModel(file: string): SavableModel {
-  const { tensors, metadata } = readModelFile(file);
+  return deserializeModel(readModelBytes(file), file);
+}
+
+/** Rebuilds a model from `serializeModel` bytes; `label` names the source in errors. */
+export function deserializeModel(bytes: Buffer, label: string): SavableModel {
+  const file = label;
+  const { tensors, metadata } = decodeSafetensors(bytes, file);
   let config: unknown;
   try {
     config = JSON.parse(metadata.config ?? "");
@@ -152,17 +163,15 @@ export function loadModel(file: string): SavableModel {
 
 /** Overwrites the weights of an existing model from `file` (names and shapes must match exactly). */
 export function loadWeightsInto(model: SavableModel, file: string): void {
-  assignWeights(model, readModelFile(file).tensors, file);
+  assignWeights(model, decodeSafetensors(readModelBytes(file), file).tensors, file);
 }
 
-function readModelFile(file: string): ReturnType<typeof decodeSafetensors> {
-  let bytes: Buffer;
+function readModelBytes(file: string): Buffer {
   try {
-    bytes = fs.readFileSync(file);
+    return fs.readFileSync(file);
   } catch (e) {
     throw new FileFormatError(file, `cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
-  return decodeSafetensors(bytes, file);
 }
 
 /** Validates every name and shape first, so a bad file changes nothing. */
