@@ -127,3 +127,157 @@ def probe_vmap(model, tokens, loss_mask):
     probe_params = {n: all_params[n] for n in names}
     g = vmap(grad(loss_of), in_dims=(None, 0, 0))(probe_params, tokens, loss_mask)
     return torch.stack([g[n].flatten(1).norm(dim=1) for n in names], dim=1).double().numpy()
+
+
+# ---- action-level GRPO: the twin of kernel-lib/agents/{episode-scoring,prefix-scoring,action-grpo}.ts ----
+#
+# log π(a_t | s_t) = log softmax over the step's candidates of (Σ token log-probs of the candidate
+# after the step's context) / τ. Each episode's steps share one context where they nest, and each
+# step's candidates run as a prefix tree (one row per distinct proper prefix) attending to their
+# step's context prefix and their ancestors — the same algorithm as gradlab, written independently
+# here, so the bench compares frameworks, not algorithms, and the check compares two codes.
+
+NEG = -1e9
+
+
+def _shared_queries(episodes):
+    """[(episode, {"context", "actions", "lens", "decisions": [(slot, first, count, chosen)]})]."""
+    out = []
+    for e, steps in enumerate(episodes):
+        current = None
+        for slot, step in enumerate(steps):
+            ctx = step["context"]
+            if current is None or len(ctx) < len(current["context"]) or ctx[: len(current["context"])] != current["context"]:
+                current = {"context": ctx, "actions": [], "lens": [], "decisions": []}
+                out.append((e, current))
+            else:
+                current["context"] = ctx
+            current["decisions"].append((slot, len(current["actions"]), len(step["candidates"]), step["chosen"]))
+            for a in step["candidates"]:
+                current["actions"].append(a)
+                current["lens"].append(len(ctx))
+    return out
+
+
+def _prefix_tree(query, max_len):
+    nodes, index, pairs, pair_index, cand_pairs = [], {}, [], {}, []
+    for a, lc in zip(query["actions"], query["lens"]):
+        used, parent = [], -1
+        for i in range(len(a) - 1):
+            key = (lc, tuple(a[: i + 1]))
+            if key not in index:
+                index[key] = len(nodes)
+                nodes.append({"token": a[i], "pos": min(lc + i, max_len - 1), "lc": lc, "anc": [] if parent < 0 else nodes[parent]["anc"] + [parent]})
+            node = index[key]
+            pk = (node, a[i + 1])
+            if pk not in pair_index:
+                pair_index[pk] = len(pairs)
+                pairs.append(pk)
+            used.append(pair_index[pk])
+            parent = node
+        cand_pairs.append(used)
+    return nodes, pairs, cand_pairs
+
+
+def action_log_probs(c, P, episodes, temperature, pad_id=0):
+    """log π of every decision as a tensor [E, S] (0 on empty slots), differentiable in P."""
+    V, d, H = c["vocabSize"], c["dModel"], c["nHeads"]
+    Hkv = c.get("nKvHeads", H)
+    hd, G, L, max_len = d // H, H // Hkv, c["nLayers"], c["maxLen"]
+    eps = c.get("normEps", 1e-5)
+    shared = _shared_queries(episodes)
+    trees = [_prefix_tree(q, max_len) for _, q in shared]
+    Q = len(shared)
+    Tc = max(len(q["context"]) for _, q in shared)
+    Nn = max(1, max(len(t[0]) for t in trees))
+    # Layout in numpy (cheap element writes), then one conversion each.
+    ctx_ids = np.full((Q, Tc), pad_id, dtype=np.int64)
+    node_ids = np.full((Q, Nn), pad_id, dtype=np.int64)
+    node_pos = np.zeros((Q, Nn), dtype=np.int64)
+    node_ctx_mask = np.full((Q, 1, Nn, Tc), NEG, dtype=np.float32)
+    node_self_mask = np.full((Q, 1, Nn, Nn), NEG, dtype=np.float32)
+    for q, ((_, query), (nodes, _, _)) in enumerate(zip(shared, trees)):
+        ctx_ids[q, : len(query["context"])] = query["context"]
+        for n in range(Nn):
+            node_self_mask[q, 0, n, n] = 0
+            if n >= len(nodes):
+                node_ctx_mask[q, 0, n, 0] = 0
+                continue
+            node_ids[q, n], node_pos[q, n] = nodes[n]["token"], nodes[n]["pos"]
+            node_ctx_mask[q, 0, n, : nodes[n]["lc"]] = 0
+            node_self_mask[q, 0, n, nodes[n]["anc"]] = 0
+    ctx_ids, node_ids, node_pos = torch.from_numpy(ctx_ids), torch.from_numpy(node_ids), torch.from_numpy(node_pos)
+    node_ctx_mask, node_self_mask = torch.from_numpy(node_ctx_mask), torch.from_numpy(node_self_mask)
+
+    def rms(x, name):
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * P[name]
+
+    def heads(x, n):  # [Q, T, n·hd] -> [Q, H, T, hd] (kv heads repeated per query head)
+        x = x.view(x.shape[0], x.shape[1], n, hd).transpose(1, 2)
+        return x.repeat_interleave(H // n, dim=1) if n != H else x
+
+    def mlp(x, l):
+        m = rms(x, f"layer{l}.mlpNorm")
+        return x + (torch.nn.functional.silu(m @ P[f"layer{l}.gate"].T) * (m @ P[f"layer{l}.up"].T)) @ P[f"layer{l}.down"].T
+
+    one_hot = lambda ids, depth: (ids.unsqueeze(-1) == torch.arange(depth)).float()
+    h = one_hot(ctx_ids, V) @ P["tokenEmbedding"] + P["positionEmbedding"][:Tc]
+    g = one_hot(node_ids, V) @ P["tokenEmbedding"] + one_hot(node_pos, max_len) @ P["positionEmbedding"]
+    causal = torch.triu(torch.full((Tc, Tc), NEG), diagonal=1)
+    for l in range(L):
+        a = rms(h, f"layer{l}.attnNorm")
+        qc, kc, vc = heads(a @ P[f"layer{l}.q"].T, H), heads(a @ P[f"layer{l}.k"].T, Hkv), heads(a @ P[f"layer{l}.v"].T, Hkv)
+        ctx_out = torch.softmax(qc @ kc.transpose(-1, -2) / hd**0.5 + causal, -1) @ vc
+        h_next = mlp(h + ctx_out.transpose(1, 2).reshape(Q, Tc, H * hd) @ P[f"layer{l}.o"].T, l)
+        b = rms(g, f"layer{l}.attnNorm")
+        qg, kg, vg = heads(b @ P[f"layer{l}.q"].T, H), heads(b @ P[f"layer{l}.k"].T, Hkv), heads(b @ P[f"layer{l}.v"].T, Hkv)
+        scores = torch.cat([qg @ kc.transpose(-1, -2) / hd**0.5 + node_ctx_mask, qg @ kg.transpose(-1, -2) / hd**0.5 + node_self_mask], -1)
+        w = torch.softmax(scores, -1)
+        node_out = w[..., :Tc] @ vc + w[..., Tc:] @ vg
+        g = mlp(g + node_out.transpose(1, 2).reshape(Q, Nn, H * hd) @ P[f"layer{l}.o"].T, l)
+        h = h_next
+    head = lambda x: torch.log_softmax(rms(x, "finalNorm") @ P["head"].T, -1)
+    ctx_lp, node_lp = head(h), head(g)  # [Q, Tc, V], [Q, Nn, V]
+    # Index lists (built in Python, applied as single gathers, so autograd sees a few big ops).
+    first_q, first_t, first_v, pair_q, pair_n, pair_v, occ_pair, occ_cand = [], [], [], [], [], [], [], []
+    dec_cands, dec_chosen, dec_place = [], [], []
+    cand_base = 0
+    for q, ((e, query), (_, pairs, cand_pairs)) in enumerate(zip(shared, trees)):
+        pair_base = len(pair_q)
+        for n, t in pairs:
+            pair_q.append(q), pair_n.append(n), pair_v.append(t)
+        for i, a in enumerate(query["actions"]):
+            first_q.append(q), first_t.append(query["lens"][i] - 1), first_v.append(a[0])
+            for p in cand_pairs[i]:
+                occ_pair.append(pair_base + p), occ_cand.append(cand_base + i)
+        for slot, first, count, chosen in query["decisions"]:
+            dec_cands.append(list(range(cand_base + first, cand_base + first + count)))
+            dec_chosen.append(chosen)
+            dec_place.append(e * max(len(s) for s in episodes) + slot)
+        cand_base += len(query["actions"])
+    T = lambda xs: torch.tensor(xs, dtype=torch.long)
+    cand = ctx_lp[T(first_q), T(first_t), T(first_v)]
+    if occ_pair:
+        pair_lp = node_lp[T(pair_q), T(pair_n), T(pair_v)]
+        cand = cand.index_add(0, T(occ_cand), pair_lp[T(occ_pair)])
+    C = max(len(c) for c in dec_cands)
+    padded = T([c + [0] * (C - len(c)) for c in dec_cands])
+    valid = torch.tensor([[1.0] * len(c) + [0.0] * (C - len(c)) for c in dec_cands])
+    logits = cand[padded] / temperature + (1 - valid) * NEG
+    picked = torch.log_softmax(logits, -1).gather(1, T(dec_chosen).unsqueeze(1)).squeeze(1)
+    S = max(len(steps) for steps in episodes)
+    return torch.zeros(len(episodes) * S).index_add(0, T(dec_place), picked).view(len(episodes), S)
+
+
+def grpo_loss(log_probs, old, ref, adv, mask, clip=0.2, kl_beta=0.04):
+    """gradlab's grpoLoss, sequence-level aggregation: (loss, [policyLoss, kl, clipFraction, meanRatio, approxKL])."""
+    agg = lambda x: ((x * mask).sum(1) / mask.sum(1)).mean()
+    token_mean = lambda x: (x * mask).sum() / mask.sum()
+    log_ratio = (log_probs - old) * mask
+    ratio = torch.exp(log_ratio)
+    unclipped, clipped = ratio * adv, torch.clamp(ratio, 1 - clip, 1 + clip) * adv
+    policy = agg(-torch.minimum(unclipped, clipped))
+    d = (ref - log_probs) * mask
+    kl = agg(torch.exp(d) - d - 1)
+    stats = [policy, kl, token_mean((clipped < unclipped).float()), token_mean(ratio), token_mean(ratio - 1 - log_ratio)]
+    return policy + kl_beta * kl, torch.stack([s.detach() for s in stats])

@@ -144,53 +144,15 @@ export function actionGrpoStep(agent: TransformerAgent, reference: TinyTransform
 
   const started = Date.now();
   const cost: PhaseCost = { phase: "rl", seconds: 0, forwardTokens: 0, backwardTokens: 0, optimizerSteps: 0, envSteps: 0 };
-  const advantages = computeAdvantages(samples, { normalizeStd: options.normalizeStd, stdEstimator: options.stdEstimator, stepLevel: options.stepLevel, stepWeight: options.stepWeight });
-  const stepWeight = options.stepWeight ?? 1;
-  const decisions = trajectories.map((t) => trajectoryDecisions(agent, t));
-  decisions.forEach((list, e) => {
-    if (list.length === 0) throw new InvalidArgumentError(`trajectories[${e}]`, "at least one step whose action was admissible (a decision of the policy)", "none");
-  });
-  const S = Math.max(...decisions.map((d) => d.length));
-  // Per episode and step slot: the advantage, and whether the slot holds a decision.
-  const slotAdvantage = new Float32Array(E * S), slotMask = new Float32Array(E * S);
-  decisions.forEach((list, e) => list.forEach(({ step }, k) => {
-    slotMask[e * S + k] = 1;
-    slotAdvantage[e * S + k] = advantages.episode[e] + (advantages.step === null ? 0 : stepWeight * advantages.step[e][step]);
-  }));
-
-  // Each episode's steps share one context where they nest (episode-scoring.ts): exact, and
-  // ~steps/2 times fewer context positions than scoring every step's context on its own.
-  const episodes = decisions.map((list) => episodeQueries(list.map((d) => d.decision)));
-  /** log π of the episodes' decisions laid out [episodes.length, S] (zeros on empty slots). */
+  const prepared = prepareActionUpdate(agent, reference, trajectories, samples, { ...options, temperature, episodesPerPass });
+  const { S, slotAdvantage, slotMask, oldLogProbs, refLogProbs, advantages } = prepared;
+  cost.forwardTokens += prepared.forwardTokens;
   const slotLogProbs = (model: TinyTransformer, rows: readonly number[]): tf.Tensor2D => {
-    const { logProbs, forwardTokens } = episodeLogProbs(model, rows.map((e) => episodes[e]), S, temperature);
+    const { logProbs, forwardTokens } = prepared.logProbs(model, rows);
     cost.forwardTokens += forwardTokens;
     return logProbs;
   };
   const all = Array.from({ length: E }, (_, e) => e);
-  const withoutGrad = (model: TinyTransformer): Float32Array => {
-    const out = new Float32Array(E * S);
-    for (let from = 0; from < E; from += episodesPerPass) {
-      const rows = all.slice(from, from + episodesPerPass);
-      const t = slotLogProbs(model, rows);
-      out.set(t.dataSync(), from * S);
-      t.dispose();
-    }
-    return out;
-  };
-  // The behaviour log-probs the rollout recorded when it sampled are the "old" policy's by
-  // definition; scoring again is needed only for rollouts that did not record them (or at
-  // another temperature).
-  const recorded = samples.every((s, e) => s.behaviourLogProbs !== undefined && s.behaviourTemperature === temperature && s.behaviourLogProbs.length === trajectories[e].steps.length);
-  let oldLogProbs: Float32Array;
-  if (recorded) {
-    oldLogProbs = new Float32Array(E * S);
-    decisions.forEach((list, e) => list.forEach(({ step }, k) => { oldLogProbs[e * S + k] = (samples[e].behaviourLogProbs as number[])[step]; }));
-  } else {
-    oldLogProbs = withoutGrad(agent.model);
-  }
-  const refLogProbs = reference === null ? null : withoutGrad(reference);
-
   const rng = options.seed === undefined ? null : toRng(options.seed);
   const variables = agent.model.trainableVariables();
   const updates: GrpoUpdateStats[] = [];
@@ -204,7 +166,7 @@ export function actionGrpoStep(agent: TransformerAgent, reference: TinyTransform
         // The minibatch's loss is a weighted sum of its passes' losses (means over episodes, or
         // over steps for tokenLevel), so summing weighted pass gradients gives exactly the
         // minibatch gradient; the diagnostics that are step means are weighted by step share.
-        const steps = (rs: readonly number[]) => rs.reduce((n, e) => n + decisions[e].length, 0);
+        const steps = (rs: readonly number[]) => rs.reduce((n, e) => n + prepared.decisionCounts[e], 0);
         const totalSteps = steps(rows);
         let summed: Record<string, tf.Tensor> | null = null;
         const stats = [0, 0, 0, 0, 0];
@@ -250,5 +212,83 @@ export function actionGrpoStep(agent: TransformerAgent, reference: TinyTransform
   } finally {
     cost.seconds = (Date.now() - started) / 1000;
   }
-  return { ...summariseUpdates(updates), updates, advantages: advantages.episode, oldLogProbs: recorded ? "rollout" : "rescored", cost };
+  return { ...summariseUpdates(updates), updates, advantages: advantages.episode, oldLogProbs: prepared.oldFrom, cost };
+}
+
+/** Everything an action-level update needs before its first gradient (see prepareActionUpdate). */
+export interface PreparedActionUpdate {
+  /** Step slots per episode (the most decisions of any episode). */
+  S: number;
+  /** Decisions per episode (its slots that hold one). */
+  decisionCounts: number[];
+  /** [E·S] advantage per decision slot, and 1 where the slot holds a decision. */
+  slotAdvantage: Float32Array;
+  slotMask: Float32Array;
+  /** [E·S] the behaviour policy's log π per slot, and where it came from. */
+  oldLogProbs: Float32Array;
+  oldFrom: "rollout" | "rescored";
+  /** [E·S] the reference's log π (null: no KL term). */
+  refLogProbs: Float32Array | null;
+  advantages: ReturnType<typeof computeAdvantages>;
+  /** Token positions run to prepare (re-scoring, reference). */
+  forwardTokens: number;
+  /** Differentiable log π of the decisions of episodes `rows`, [rows.length, S]. */
+  logProbs(model: TinyTransformer, rows: readonly number[]): { logProbs: tf.Tensor2D; forwardTokens: number };
+}
+
+/**
+ * The inputs of the action-level GRPO loss for these episodes: advantages per decision slot, the
+ * old (behaviour) log-probs — the rollout's recorded ones when present at this temperature, else a
+ * scoring pass — and the reference's. actionGrpoStep runs its epochs on these; the bench's
+ * PyTorch check computes the same loss from them.
+ */
+export function prepareActionUpdate(
+  agent: TransformerAgent, reference: TinyTransformer | null, trajectories: readonly Trajectory[], samples: readonly RolloutSample[],
+  options: Pick<ActionGrpoOptions, "stepLevel" | "stepWeight" | "normalizeStd" | "stdEstimator"> & { temperature: number; episodesPerPass: number },
+): PreparedActionUpdate {
+  const { temperature, episodesPerPass } = options;
+  if (trajectories.length !== samples.length) throw new ShapeError("samples", `one per trajectory (${trajectories.length})`, [samples.length]);
+  const E = trajectories.length;
+  const advantages = computeAdvantages(samples, { normalizeStd: options.normalizeStd, stdEstimator: options.stdEstimator, stepLevel: options.stepLevel, stepWeight: options.stepWeight });
+  const stepWeight = options.stepWeight ?? 1;
+  const decisions = trajectories.map((t) => trajectoryDecisions(agent, t));
+  decisions.forEach((list, e) => {
+    if (list.length === 0) throw new InvalidArgumentError(`trajectories[${e}]`, "at least one step whose action was admissible (a decision of the policy)", "none");
+  });
+  const S = Math.max(...decisions.map((d) => d.length));
+  // Per episode and step slot: the advantage, and whether the slot holds a decision.
+  const slotAdvantage = new Float32Array(E * S), slotMask = new Float32Array(E * S);
+  decisions.forEach((list, e) => list.forEach(({ step }, k) => {
+    slotMask[e * S + k] = 1;
+    slotAdvantage[e * S + k] = advantages.episode[e] + (advantages.step === null ? 0 : stepWeight * advantages.step[e][step]);
+  }));
+  // Each episode's steps share one context where they nest (episode-scoring.ts): exact, and
+  // ~steps/2 times fewer context positions than scoring every step's context on its own.
+  const episodes = decisions.map((list) => episodeQueries(list.map((d) => d.decision)));
+  const logProbs = (model: TinyTransformer, rows: readonly number[]) => episodeLogProbs(model, rows.map((e) => episodes[e]), S, temperature);
+  let forwardTokens = 0;
+  const withoutGrad = (model: TinyTransformer): Float32Array => {
+    const out = new Float32Array(E * S);
+    for (let from = 0; from < E; from += episodesPerPass) {
+      const rows = Array.from({ length: Math.min(episodesPerPass, E - from) }, (_, i) => from + i);
+      const t = logProbs(model, rows);
+      forwardTokens += t.forwardTokens;
+      out.set(t.logProbs.dataSync(), from * S);
+      t.logProbs.dispose();
+    }
+    return out;
+  };
+  // The behaviour log-probs the rollout recorded when it sampled are the "old" policy's by
+  // definition; scoring again is needed only for rollouts that did not record them (or at
+  // another temperature).
+  const recorded = samples.every((s, e) => s.behaviourLogProbs !== undefined && s.behaviourTemperature === temperature && s.behaviourLogProbs.length === trajectories[e].steps.length);
+  let oldLogProbs: Float32Array;
+  if (recorded) {
+    oldLogProbs = new Float32Array(E * S);
+    decisions.forEach((list, e) => list.forEach(({ step }, k) => { oldLogProbs[e * S + k] = (samples[e].behaviourLogProbs as number[])[step]; }));
+  } else {
+    oldLogProbs = withoutGrad(agent.model);
+  }
+  const refLogProbs = reference === null ? null : withoutGrad(reference);
+  return { S, decisionCounts: decisions.map((d) => d.length), slotAdvantage, slotMask, oldLogProbs, oldFrom: recorded ? "rollout" : "rescored", refLogProbs, advantages, forwardTokens, logProbs };
 }

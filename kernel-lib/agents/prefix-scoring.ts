@@ -73,17 +73,19 @@ function contextLengthOf(query: PrefixQuery, c: number): number {
  * is the last token of its prefix at position Lc + depth, attending to the decision's context
  * (keys < Lc) and to its ancestors (itself included). Its output predicts the token after it, so a
  * candidate's log-likelihood is log p(a₀ | context position Lc−1) + Σᵢ log p(aᵢ | node a₀…aᵢ₋₁):
- * a "first" pick from the context states and "pair" picks (node, next token) from the node states.
+ * a "first" pick (context position, token) from the context states and "pair" picks (node, next
+ * token) from the node states, each distinct pick computed once and summed into its candidates.
  * Selections are one-hot products (wasm has no gather gradient).
  */
 interface PrefixLayout {
-  Q: number; Tc: number; C: number; Nn: number; P: number;
+  Q: number; Tc: number; C: number; Nn: number; P: number; F: number;
   ctxIds: Int32Array; ctxMask: Float32Array;
   nodeIds: Int32Array; nodePositions: Int32Array; nodeCtxMask: Float32Array; nodeSelfMask: Float32Array;
-  /** [Q, C, Tc]: the context position candidate c's first token is read at. */
+  /** [Q, F, Tc] and [Q, F, V]: first-token pick f reads context position firstAt[f]'s prediction of token firstToken[f]. */
   firstAt: Float32Array;
-  /** [Q, C, V]: candidate c's first token. */
   firstToken: Float32Array;
+  /** [Q, C, F]: candidate c's first-token pick. */
+  firstOfCandidate: Float32Array;
   /** [Q, P, Nn] and [Q, P, V]: pair p reads node pairNode[p]'s prediction of token pairToken[p]. */
   pairNode: Float32Array; pairToken: Float32Array;
   /** [Q, C, P]: which pairs make up candidate c. */
@@ -107,6 +109,17 @@ function layoutQueries(model: TinyTransformer, queries: readonly PrefixQuery[]):
     const index = new Map<string, number>();
     const pairs: Array<{ node: number; token: number }> = [];
     const pairIndex = new Map<string, number>();
+    // First tokens: one pick per distinct (context position, token) — a decision's candidates
+    // share their context position and mostly a handful of first words.
+    const firsts: Array<{ at: number; token: number }> = [];
+    const firstIndex = new Map<string, number>();
+    const candidateFirst = query.actions.map((action, c) => {
+      if (action.length === 0) return -1;
+      const at = contextLengthOf(query, c) - 1, key = `${at}|${action[0]}`;
+      let f = firstIndex.get(key);
+      if (f === undefined) { f = firsts.length; firsts.push({ at, token: action[0] }); firstIndex.set(key, f); }
+      return f;
+    });
     const candidatePairs = query.actions.map((action, c) => {
       const Lc = contextLengthOf(query, c);
       const used: number[] = [];
@@ -127,17 +140,18 @@ function layoutQueries(model: TinyTransformer, queries: readonly PrefixQuery[]):
       }
       return { Lc, used };
     });
-    return { nodes, pairs, candidatePairs };
+    return { nodes, pairs, candidatePairs, firsts, candidateFirst };
   });
   const Nn = Math.max(1, ...trees.map((t) => t.nodes.length));
   const P = Math.max(1, ...trees.map((t) => t.pairs.length));
+  const F = Math.max(1, ...trees.map((t) => t.firsts.length));
   const ctxIds = new Int32Array(Q * Tc).fill(PAD_ID);
   const ctxMask = new Float32Array(G * Tc * Tc);
   for (let i = 0; i < G * Tc; i++) for (let s = (i % Tc) + 1; s < Tc; s++) ctxMask[i * Tc + s] = MASKED;
   const nodeIds = new Int32Array(Q * Nn).fill(PAD_ID), nodePositions = new Int32Array(Q * Nn);
   // Padding nodes see only context position 0 and themselves: finite, and never read.
   const nodeCtxMask = new Float32Array(Q * Nn * Tc).fill(MASKED), nodeSelfMask = new Float32Array(Q * Nn * Nn).fill(MASKED);
-  const firstAt = new Float32Array(Q * C * Tc), firstToken = new Float32Array(Q * C * V);
+  const firstAt = new Float32Array(Q * F * Tc), firstToken = new Float32Array(Q * F * V), firstOfCandidate = new Float32Array(Q * C * F);
   const pairNode = new Float32Array(Q * P * Nn), pairToken = new Float32Array(Q * P * V);
   const pairOfCandidate = new Float32Array(Q * C * P), present = new Float32Array(Q * C);
   queries.forEach((query, q) => {
@@ -153,6 +167,10 @@ function layoutQueries(model: TinyTransformer, queries: readonly PrefixQuery[]):
       nodeCtxMask.fill(0, row * Tc, row * Tc + node.Lc);
       for (const a of node.ancestors) nodeSelfMask[row * Nn + a] = 0;
     }
+    tree.firsts.forEach((first, f) => {
+      firstAt[(q * F + f) * Tc + first.at] = 1;
+      firstToken[(q * F + f) * V + first.token] = 1;
+    });
     tree.pairs.forEach((pair, p) => {
       pairNode[(q * P + p) * Nn + pair.node] = 1;
       pairToken[(q * P + p) * V + pair.token] = 1;
@@ -160,13 +178,11 @@ function layoutQueries(model: TinyTransformer, queries: readonly PrefixQuery[]):
     query.actions.forEach((action, c) => {
       present[q * C + c] = 1;
       if (action.length === 0) return; // log of an empty product
-      const { Lc, used } = tree.candidatePairs[c];
-      firstAt[(q * C + c) * Tc + Lc - 1] = 1;
-      firstToken[(q * C + c) * V + action[0]] = 1;
-      for (const p of used) pairOfCandidate[(q * C + c) * P + p] += 1;
+      firstOfCandidate[(q * C + c) * F + tree.candidateFirst[c]] = 1;
+      for (const p of tree.candidatePairs[c].used) pairOfCandidate[(q * C + c) * P + p] += 1;
     });
   });
-  return { Q, Tc, C, Nn, P, ctxIds, ctxMask, nodeIds, nodePositions, nodeCtxMask, nodeSelfMask, firstAt, firstToken, pairNode, pairToken, pairOfCandidate, present };
+  return { Q, Tc, C, Nn, P, F, ctxIds, ctxMask, nodeIds, nodePositions, nodeCtxMask, nodeSelfMask, firstAt, firstToken, firstOfCandidate, pairNode, pairToken, pairOfCandidate, present };
 }
 
 /**
@@ -282,11 +298,12 @@ function scoreChunk(model: TinyTransformer, queries: ScoringRow[][], scores: num
 export function candidateScoreMatrix(model: TinyTransformer, queries: readonly PrefixQuery[]): { scores: tf.Tensor2D; present: tf.Tensor2D; forwardTokens: number } {
   const V = model.config.vocabSize;
   const layout = layoutQueries(model, queries);
-  const { Q, Tc, C, Nn, P } = layout;
+  const { Q, Tc, C, Nn, P, F } = layout;
   const scores = tf.tidy(() => {
     const { h, g } = sharedPrefixStates(model, layout);
-    const hFirst = tf.reshape(tf.matMul(tf.tensor3d(layout.firstAt, [Q, C, Tc]), tf.reshape(h, [Q, Tc, -1])), [Q * C, -1]) as tf.Tensor2D;
-    const first = tf.sum(tf.mul(tf.reshape(headLogProbs(model, hFirst), [Q, C, V]), tf.tensor3d(layout.firstToken, [Q, C, V])), 2);
+    const hFirst = tf.reshape(tf.matMul(tf.tensor3d(layout.firstAt, [Q, F, Tc]), tf.reshape(h, [Q, Tc, -1])), [Q * F, -1]) as tf.Tensor2D;
+    const firstPicks = tf.sum(tf.mul(tf.reshape(headLogProbs(model, hFirst), [Q, F, V]), tf.tensor3d(layout.firstToken, [Q, F, V])), 2);
+    const first = tf.reshape(tf.matMul(tf.tensor3d(layout.firstOfCandidate, [Q, C, F]), tf.reshape(firstPicks, [Q, F, 1])), [Q, C]);
     const nodeLogProbs = tf.reshape(headLogProbs(model, g), [Q, Nn, V]);
     const pairs = tf.sum(tf.mul(tf.matMul(tf.tensor3d(layout.pairNode, [Q, P, Nn]), nodeLogProbs), tf.tensor3d(layout.pairToken, [Q, P, V])), 2);
     const rest = tf.reshape(tf.matMul(tf.tensor3d(layout.pairOfCandidate, [Q, C, P]), tf.reshape(pairs, [Q, P, 1])), [Q, C]);
