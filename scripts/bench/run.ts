@@ -13,6 +13,7 @@ import { benchGini, benchProbe } from "./workloads";
 import { benchGraphs, numpyGraphRow } from "./g2is-workloads";
 import { benchAgentObjectives } from "./agent-workloads";
 import { benchSweepJobs } from "./sweep-workloads";
+import { benchProducts } from "./product-workloads";
 
 const root = join(__dirname, "..", "..");
 
@@ -22,6 +23,8 @@ async function main(): Promise<void> {
   const workdir = mkdtempSync(join(tmpdir(), "gradlab-bench-"));
   const rows: BenchResult[] = [];
   try {
+    rows.push(...benchProducts());
+    console.log("matrix products done");
     const probe = await benchProbe(workdir);
     rows.push(...probe.rows);
     console.log(`probe done: ${probe.batchedPerSecond.toFixed(1)} traj/s batched`);
@@ -31,7 +34,8 @@ async function main(): Promise<void> {
     const graphRows = await benchGraphs(workdir);
     rows.push(...graphRows);
     console.log("graphs and features done");
-    rows.push(...await benchAgentObjectives());
+    const agent = await benchAgentObjectives(workdir);
+    rows.push(...agent.rows);
     console.log("agent scoring and GRPO objectives done");
     rows.push(...benchSweepJobs(workdir));
     console.log("sweep --jobs 2 vs --jobs 1 done");
@@ -56,9 +60,9 @@ async function main(): Promise<void> {
           const l = loop as { seconds: number; examples: number; maxRelErrorVsGradlab: number; threads: number; torch: string };
           const torchPerSecond = l.examples / l.seconds;
           rows.push({
-            id: "probe.vs_torch", value: probe.batchedPerSecond, unit: "traj/s", baseline: `PyTorch ${l.torch} per-example loop, ${l.threads} threads`,
-            baselineValue: torchPerSecond, ratio: probe.batchedPerSecond / torchPerSecond,
-            notes: `same weights and batch; max rel err PyTorch vs gradlab ${l.maxRelErrorVsGradlab.toExponential(2)}`,
+            id: "probe.vs_torch", value: probe.parallelPerSecond, unit: "traj/s", baseline: `PyTorch ${l.torch} per-example loop, ${l.threads} threads`,
+            baselineValue: torchPerSecond, ratio: probe.parallelPerSecond / torchPerSecond,
+            notes: `both on the two cores (gradlab: 2 worker threads; one thread: ${probe.batchedPerSecond.toFixed(1)} traj/s = ${(probe.batchedPerSecond / torchPerSecond).toFixed(2)}×); same weights and batch; max rel err PyTorch vs gradlab ${l.maxRelErrorVsGradlab.toExponential(2)}`,
           });
         } else if (loop !== undefined) console.log(`PyTorch loop: ${String(loop)}`);
         const vmap = side.probe_vmap;
@@ -66,12 +70,21 @@ async function main(): Promise<void> {
           const v = vmap as { seconds: number; examples: number; maxRelErrorVsGradlab: number };
           const perSecond = v.examples / v.seconds;
           rows.push({
-            id: "probe.vs_torch_vmap", value: probe.batchedPerSecond, unit: "traj/s", baseline: "PyTorch functorch vmap(grad)",
-            baselineValue: perSecond, ratio: probe.batchedPerSecond / perSecond, notes: `max rel err ${v.maxRelErrorVsGradlab.toExponential(2)}`,
+            id: "probe.vs_torch_vmap", value: probe.parallelPerSecond, unit: "traj/s", baseline: "PyTorch functorch vmap(grad)",
+            baselineValue: perSecond, ratio: probe.parallelPerSecond / perSecond, notes: `max rel err ${v.maxRelErrorVsGradlab.toExponential(2)}`,
           });
         } else if (vmap !== undefined) console.log(`PyTorch vmap: ${String(vmap)}`);
+        const twin = side.action_grpo;
+        if (typeof twin === "object" && twin !== null) {
+          const t = twin as { seconds: number; episodes: number; threads: number; torch: string; maxAbsLogPiDiff: number; lossDiff: number; maxAbsGradDiff: number; maxAbsGrad: number };
+          rows.push({
+            id: "agent.grpo-update.actions_vs_torch", value: agent.actionsSeconds * 1000, unit: "ms", baseline: `PyTorch ${t.torch} twin of the same update, ${t.threads} threads`,
+            baselineValue: t.seconds * 1000, ratio: t.seconds / agent.actionsSeconds,
+            notes: `${t.episodes} MiniALF episodes, reference pass + forward + backward + step; checked: max |Δ log π| ${t.maxAbsLogPiDiff.toExponential(1)}, |Δ loss| ${t.lossDiff.toExponential(1)}, max |Δ grad| ${t.maxAbsGradDiff.toExponential(1)} (largest ${t.maxAbsGrad.toExponential(1)})`,
+          });
+        } else if (twin !== undefined) console.log(`PyTorch action-level twin: ${String(twin)}`);
       }
-      const exactRow = graphRows.find((r) => r.id === "graph.exact");
+      const exactRow = graphRows.find((r) => r.id === "graph.exact.threads2_vs_threads1");
       const g2isSide = runPythonSide(python, join(__dirname, "python_g2is.py"), workdir);
       if (typeof g2isSide === "string") console.log(g2isSide);
       else if (exactRow) {

@@ -15,6 +15,7 @@ import { writeNpy } from "../../kernel-lib/io/npy";
 import { writeSafetensors } from "../../kernel-lib/io/safetensors";
 import { Rng } from "../../kernel-lib/random";
 import { bestOf, BenchResult } from "./harness";
+import { ComputePool, probeTrajectoriesParallel } from "../../kernel-lib/parallel";
 
 export const PROBE_CONFIG = { vocabSize: 64, dModel: 64, nLayers: 2, nHeads: 4, dFF: 128, maxLen: 64, seed: 0 };
 export const PROBE_BATCH = 64;
@@ -28,10 +29,16 @@ function probeBatch() {
   });
 }
 
-export async function benchProbe(workdir: string): Promise<{ rows: BenchResult[]; batchedPerSecond: number }> {
+export async function benchProbe(workdir: string): Promise<{ rows: BenchResult[]; batchedPerSecond: number; parallelPerSecond: number }> {
   const model = new TinyTransformer(PROBE_CONFIG);
   const examples = probeBatch();
   const batched = await bestOf(3, () => probeTrajectories(model, examples, { batchSize: PROBE_BATCH, metrics: ["gini"] }));
+  // Both cores: the batch split over two worker threads (a warm pool: start-up reported apart).
+  const pool = new ComputePool({ threads: 2 });
+  const startup = await bestOf(1, () => probeTrajectoriesParallel(model, examples.slice(0, 2), { batchSize: PROBE_BATCH, metrics: ["gini"], pool }), false);
+  const parallel = await bestOf(3, () => probeTrajectoriesParallel(model, examples, { batchSize: PROBE_BATCH, metrics: ["gini"], pool }));
+  await pool.close();
+  const identical = parallel.result.vectors.every((row, i) => row.every((v, j) => Object.is(v, batched.result.vectors[i][j])));
   const loop = await bestOf(1, () => probeTrajectories(model, examples, { strategy: "loop", metrics: ["gini"] }), false);
   let maxRel = 0;
   batched.result.vectors.forEach((row, i) => row.forEach((v, j) => {
@@ -55,9 +62,16 @@ export async function benchProbe(workdir: string): Promise<{ rows: BenchResult[]
   writeFileSync(join(workdir, "probe-config.json"), JSON.stringify(model.config));
   model.dispose();
 
+  const parallelPerSecond = PROBE_BATCH / parallel.seconds;
   return {
     batchedPerSecond,
+    parallelPerSecond,
     rows: [{
+      id: "probe.threads2_vs_threads1",
+      value: parallelPerSecond, unit: "traj/s", baseline: "the batched probe on one thread, same process", baselineValue: batchedPerSecond,
+      ratio: parallelPerSecond / batchedPerSecond,
+      notes: `2 worker threads, each its own wasm backend, warm pool (first call incl. start-up ${startup.seconds.toFixed(2)} s); vectors bit-identical to one thread: ${identical}`,
+    }, {
       id: "probe.batched_vs_loop",
       value: batchedPerSecond,
       unit: "traj/s",
