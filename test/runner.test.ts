@@ -256,7 +256,7 @@ test("index pages escape what notebooks printed and list skipped notebooks with 
     assert.match(html, "skipped (last: failed)");
     assert.match(html, '<a href="a.html">HTML</a>');
     const md = renderIndexMarkdown(run);
-    assert.match(md, "| a | ok | 1.3 s | quick | wasm | 3 | `abc` | [HTML](a.html) |");
+    assert.match(md, "| a | ok | 1.3 s | – | quick | wasm | 3 | `abc` | [HTML](a.html) |");
     assert.match(md, "a \\| note");
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -509,11 +509,18 @@ test("CLI executes notebooks: injected parameters, outputs, index, failing cell 
   assert.equal(rows["pass-params"].parameters, { preset: "quick", seed: 3, label: "hello" });
   assert.match(rows["pass-params"].commit, /^([0-9a-f]{4,}(-dirty)?|unknown)$/);
   assert.is(rows["pass-params"].failure, null);
+  // A tslab kernel (node + tfjs) takes well over 20 MiB and far less than 20 GiB.
+  for (const name of ["pass-params", "fail-second-cell"]) {
+    const peak = rows[name].peakRssBytes;
+    assert.ok(typeof peak === "number" && peak > 20 * 2 ** 20 && peak < 20 * 2 ** 30, `${name}: peak memory of the kernel's process tree recorded (${peak})`);
+  }
   const failed = rows["fail-second-cell"];
   assert.equal([failed.status, failed.preset, failed.backend, failed.seed], ["failed", "quick", "fixture-backend", "7"]);
   assert.equal([failed.failure.cell, failed.failure.codeCell, failed.failure.error], [3, 2, "Error: deliberate failure 42"]);
   assert.match(failed.failure.stderr, "at explode");
   const index = readFileSync(join(out, "index.html"), "utf8");
+  assert.match(index, "<th>peak memory</th>");
+  assert.match(index, `<td>${(rows["pass-params"].peakRssBytes / 2 ** 20).toFixed(0)} MiB</td>`);
   assert.match(index, "cell 3 (code cell 2): Error: deliberate failure 42");
   assert.match(index, '<a href="fail-second-cell.failed.html">partial HTML</a>');
   assert.match(index, 'last good: <a href="fail-second-cell.html">HTML</a>');

@@ -6,12 +6,18 @@ driver uses the same engine (nbclient's NotebookClient, which nbconvert's Execut
 wraps), stops at the first failing cell like nbconvert does, and writes:
   --output   the executed (possibly partial) notebook
   --result   JSON: {"status": "ok"|"failed", "kind": null|"cell-error"|"timeout"|"dead-kernel"|
-             "internal", "cell_index": int|null, "stderr": str, "message": str}
+             "internal", "cell_index": int|null, "stderr": str, "message": str,
+             "peak_rss_bytes": int|null}
+peak_rss_bytes is the largest resident memory of the kernel's process tree (the kernel and the
+sweep workers or threads it starts) sampled every 0.2 s, and at least the kernel's own high-water
+mark (VmHWM) read after every cell; null where /proc is not available.
 Exit code 0 whenever the result JSON was written; non-zero only if the driver itself broke.
 """
 import argparse
 import json
+import os
 import sys
+import threading
 import traceback
 
 import nbformat
@@ -26,6 +32,67 @@ def stream_text(cell, name):
             text = output.get("text", "")
             parts.append("".join(text) if isinstance(text, list) else text)
     return "".join(parts)
+
+
+def proc_status_kib(pid, field):
+    try:
+        with open(f"/proc/{pid}/status", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def process_tree(root):
+    """root and its descendants, from /proc/<pid>/task/*/children."""
+    seen, stack = [], [root]
+    while stack:
+        pid = stack.pop()
+        seen.append(pid)
+        try:
+            for task in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{task}/children", encoding="utf-8") as handle:
+                    stack.extend(int(c) for c in handle.read().split())
+        except OSError:
+            pass
+    return seen
+
+
+class PeakMemory:
+    """Samples the RSS summed over a process tree until stopped; keeps the largest sum."""
+
+    def __init__(self):
+        self.pid = None
+        self.peak_kib = None
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def watch(self, pid):
+        self.pid = pid
+        if os.path.isdir("/proc"):
+            self.thread.start()
+
+    def sample(self):
+        total = [proc_status_kib(p, "VmRSS") for p in process_tree(self.pid)]
+        known = [t for t in total if t is not None]
+        if known:
+            self.peak_kib = max(self.peak_kib or 0, sum(known))
+
+    def run(self):
+        while not self.stopped.wait(0.2):
+            self.sample()
+
+    def high_water_mark(self):
+        if self.pid is not None:
+            hwm = proc_status_kib(self.pid, "VmHWM")
+            if hwm is not None:
+                self.peak_kib = max(self.peak_kib or 0, hwm)
+
+    def stop(self):
+        self.stopped.set()
+        return None if self.peak_kib is None else self.peak_kib * 1024
 
 
 def main():
@@ -44,6 +111,15 @@ def main():
 
     def on_cell_start(cell, cell_index, **_):
         current["index"] = cell_index
+        if memory.pid is None:
+            process = getattr(getattr(client.km, "provisioner", None), "process", None)
+            if process is not None and getattr(process, "pid", None):
+                memory.watch(process.pid)
+
+    def on_cell_executed(**_):
+        memory.high_water_mark()  # the kernel is still alive here; it is gone after execute()
+
+    memory = PeakMemory()
 
     client = NotebookClient(
         notebook,
@@ -52,8 +128,9 @@ def main():
         startup_timeout=int(args.startup_timeout),
         resources={"metadata": {"path": args.cwd}},
         on_cell_start=on_cell_start,
+        on_cell_executed=on_cell_executed,
     )
-    result = {"status": "ok", "kind": None, "cell_index": None, "stderr": "", "message": ""}
+    result = {"status": "ok", "kind": None, "cell_index": None, "stderr": "", "message": "", "peak_rss_bytes": None}
     try:
         client.execute()
     except CellTimeoutError as error:
@@ -64,6 +141,7 @@ def main():
         result.update(status="failed", kind="cell-error", message=str(error).strip())
     except Exception as error:  # kernel did not start, bad notebook, …: still report, never hang
         result.update(status="failed", kind="internal", message=f"{type(error).__name__}: {error}\n{traceback.format_exc()}")
+    result["peak_rss_bytes"] = memory.stop()
     if result["status"] == "failed" and current["index"] is not None:
         result["cell_index"] = current["index"]
         result["stderr"] = stream_text(notebook.cells[current["index"]], "stderr")

@@ -78,8 +78,8 @@ export function buildRows({ executed, universe, previous, outDir }) {
 }
 
 function pickLast(row) {
-  const { status, finishedAt, commit, preset, backend, seed, durationSeconds, failure } = row;
-  const last = { status, finishedAt, commit, preset, backend, seed, durationSeconds, failure: failure ?? null, claims: row.claims ?? [] };
+  const { status, finishedAt, commit, preset, backend, seed, durationSeconds, peakRssBytes, failure } = row;
+  const last = { status, finishedAt, commit, preset, backend, seed, durationSeconds, peakRssBytes: peakRssBytes ?? null, failure: failure ?? null, claims: row.claims ?? [] };
   return status === "failed" ? { ...last, lastGood: row.lastGood ?? null } : last;
 }
 
@@ -114,6 +114,8 @@ function rowFacts(row) {
   return {
     status: row.status === "skipped" && row.last ? `skipped (last: ${row.last.status})` : row.status,
     duration: typeof seconds === "number" ? `${seconds.toFixed(1)} s` : "–",
+    // The kernel's process tree (kernel, sweep workers, threads), sampled by execute.py.
+    memory: typeof source.peakRssBytes === "number" ? `${(source.peakRssBytes / 2 ** 20).toFixed(0)} MiB` : "–",
     preset: source.preset ?? "–",
     backend: source.backend ?? "–",
     seed: source.seed ?? "–",
@@ -140,7 +142,7 @@ export function renderIndexHtml(run) {
     for (const note of row.notes ?? []) details.push(`<div class="note">${escapeHtml(note)}</div>`);
     return `<tr class="${escapeHtml(row.status)}">
   <td><strong>${escapeHtml(row.name)}</strong><div class="path">${escapeHtml(row.notebook)}</div>${details.join("")}</td>
-  <td class="status">${escapeHtml(facts.status)}</td><td>${escapeHtml(facts.duration)}</td><td>${escapeHtml(facts.preset)}</td>
+  <td class="status">${escapeHtml(facts.status)}</td><td>${escapeHtml(facts.duration)}</td><td>${escapeHtml(facts.memory)}</td><td>${escapeHtml(facts.preset)}</td>
   <td>${escapeHtml(facts.backend)}</td><td>${escapeHtml(facts.seed)}</td><td><code>${escapeHtml(facts.commit)}</code></td>
   <td>${links.join("<br>") || "–"}</td>
 </tr>`;
@@ -164,7 +166,7 @@ export function renderIndexHtml(run) {
 <h1>gradlab reports</h1>
 <p>Run finished ${escapeHtml(run.generatedAt)} at commit <code>${escapeHtml(run.commit)}</code>, preset <strong>${escapeHtml(run.preset)}</strong>${Object.keys(run.parameters ?? {}).length ? `, parameters <code>${escapeHtml(JSON.stringify(run.parameters))}</code>` : ""}: ${escapeHtml(counts)}.</p>
 <table>
-<thead><tr><th>notebook</th><th>status</th><th>duration</th><th>preset</th><th>backend</th><th>seed</th><th>commit</th><th>outputs</th></tr></thead>
+<thead><tr><th>notebook</th><th>status</th><th>duration</th><th>peak memory</th><th>preset</th><th>backend</th><th>seed</th><th>commit</th><th>outputs</th></tr></thead>
 <tbody>
 ${rows.join("\n")}
 </tbody>
@@ -181,14 +183,14 @@ export function renderIndexMarkdown(run) {
     "",
     `Run finished ${run.generatedAt} at commit \`${run.commit}\`, preset **${run.preset}**: ${countStatuses(run.notebooks)}.`,
     "",
-    "| notebook | status | duration | preset | backend | seed | commit | outputs |",
-    "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    "| notebook | status | duration | peak memory | preset | backend | seed | commit | outputs |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
   ];
   const failures = [];
   for (const row of run.notebooks) {
     const facts = rowFacts(row);
     const links = linkList(row, (label, href) => `[${label}](${encodeURIComponent(href)})`).join("; ") || "–";
-    lines.push(`| ${[row.name, facts.status, facts.duration, facts.preset, facts.backend, facts.seed, `\`${facts.commit}\``, links].map(markdownCell).join(" | ")} |`);
+    lines.push(`| ${[row.name, facts.status, facts.duration, facts.memory, facts.preset, facts.backend, facts.seed, `\`${facts.commit}\``, links].map(markdownCell).join(" | ")} |`);
     if (row.failure) failures.push(`- **${markdownCell(row.name)}** failed at ${markdownCell(failureHeadline(row.failure))}`);
     for (const note of row.notes ?? []) failures.push(`- ${markdownCell(row.name)}: ${markdownCell(note)}`);
   }

@@ -95,12 +95,14 @@ async function runOne(entry, { python, params, commit, outDir, staging, options,
 
   let failure = null;
   let executed = entry.injection.notebook;
+  let peakRssBytes = null;
   try {
     const run = await executeNotebook({
       python, inputPath, outputPath: executedPath, resultPath: join(staging, "result.json"),
       cwd: dirname(entry.path), timeoutSeconds: options.timeoutSeconds, signal,
     });
     executed = run.executed;
+    peakRssBytes = typeof run.result.peak_rss_bytes === "number" ? run.result.peak_rss_bytes : null;
     if (run.result.status !== "ok") failure = describeFailure(run.result, executed, entry.injection, entry.notebook);
   } catch (error) {
     // The driver itself broke (not a cell): record it for this notebook and go on with the next.
@@ -159,6 +161,7 @@ async function runOne(entry, { python, params, commit, outDir, staging, options,
     notebook: entry.displayPath,
     status: failure ? "failed" : "ok",
     durationSeconds: (Date.now() - started) / 1000,
+    peakRssBytes,
     preset: params.preset,
     parameters: params,
     backend,
