@@ -79,7 +79,7 @@ for (const backend of TEST_BACKENDS) {
     } finally {
       await pool.close();
     }
-    await expectError(() => pool.run({ kind: "knn-rows", unit: new Float32Array(4), n: 2, d: 2, rowStart: 0, rowEnd: 2, k: 1, blockRows: 1 }), InvalidArgumentError, "pool");
+    await expectError(() => pool.run({ kind: "knn-pairs", unit: new Float32Array(4), n: 2, d: 2, k: 1, blockRows: 1, pairs: [[0, 1]] }), InvalidArgumentError, "pool");
   });
 }
 
@@ -87,7 +87,7 @@ test("an error inside a worker reaches the caller with its message", async () =>
   await useBackend("wasm");
   const pool = new ComputePool({ threads: 1 });
   try {
-    const rejected = await pool.run({ kind: "probe", model: new Uint8Array([1, 2, 3]), examples: [], options: {} }).then(() => null, (e: Error) => e);
+    const rejected = await pool.run({ kind: "probe", model: { bytes: new Uint8Array([1, 2, 3]), hash: "x" }, examples: [], options: {} }).then(() => null, (e: Error) => e);
     assert.ok(rejected instanceof Error && /probe job model/.test(rejected.message), `got ${rejected?.message}`);
   } finally {
     await pool.close();

@@ -5,10 +5,10 @@
  *
  * Which strategy when:
  *  - `exactKnnGraph` for pools up to ~20k: the N×N cosine matrix is streamed in blocks of
- *    `blockRows` rows (one tfjs matMul each against the pre-transposed pool, never the whole
- *    matrix), and each row keeps its top k
- *    by a partial insertion selection (O(N) per row for k ≪ N). Cost N²·d multiply-adds on the
- *    backend: 20k × 512 takes tens of seconds on wasm (see `npm run bench`, graph.exact).
+ *    `blockRows` rows, only the block pairs on and above the diagonal (the matrix is symmetric;
+ *    knn-exact.ts), never the whole matrix, and each row keeps its top k by insertion. Cost
+ *    N²·d/2 multiply-adds on the backend: 20k × 512 takes seconds on wasm (`npm run bench`,
+ *    graph.exact); `lab.parallel.exactKnnGraphParallel` spreads the pairs over threads.
  *  - `hnswKnnGraph` for larger pools: hnswlib-node's HNSW index on the unit-normalised rows
  *    (inner-product space, so distance = 1 − cos), built single-threaded with a fixed seed, so the
  *    graph is deterministic. Measure its quality with `recallAtK(approx, exact)` on a subsample.
@@ -18,7 +18,8 @@
 import { HierarchicalNSW } from "hnswlib-node";
 import { InvalidArgumentError, ShapeError, assertKnownKeys, assertOneOf } from "../errors";
 import { assertPositiveInteger } from "../features/inputs";
-import { FeatureRows, dotAt, forEachProductBlock, normalizePacked, packRows } from "./rows";
+import { FeatureRows, dotAt, normalizePacked, packRows } from "./rows";
+import { TopK, accumulatePairs, blockPairs, emptyTopK } from "./knn-exact";
 
 export const GRAPH_METHODS = ["exact", "hnsw"] as const;
 export type GraphMethod = (typeof GRAPH_METHODS)[number];
@@ -64,7 +65,7 @@ export function neighborsOf(graph: KnnGraph, i: number): Int32Array {
   return graph.neighbors.subarray(i * graph.k, (i + 1) * graph.k);
 }
 
-/** Exact k-NN graph by blocked matMul. */
+/** Exact k-NN graph by blocked matMul (knn-exact.ts: symmetric blocks, each similarity once). */
 export function exactKnnGraph(rows: FeatureRows, options: ExactGraphOptions): KnnGraph {
   assertKnownKeys("options", options, ["k", "blockRows"]);
   const packed = packRows("rows", rows), { n, d } = packed, k = options.k;
@@ -72,39 +73,14 @@ export function exactKnnGraph(rows: FeatureRows, options: ExactGraphOptions): Kn
   const blockRows = options.blockRows ?? 1024;
   assertPositiveInteger("options.blockRows", blockRows);
   const started = performance.now();
-  const { neighbors, similarities } = exactKnnRows(normalizePacked(packed).data, n, d, 0, n, k, blockRows);
-  return { n, k, neighbors, similarities, method: "exact", buildSeconds: (performance.now() - started) / 1000, params: { k, blockRows } };
+  const top = emptyTopK(n, k);
+  accumulatePairs(top, normalizePacked(packed).data, d, blockRows, blockPairs(n, blockRows));
+  return { n, k, ...topKGraph(top), method: "exact", buildSeconds: (performance.now() - started) / 1000, params: { k, blockRows } };
 }
 
-/**
- * The exact top-k of rows rowStart … rowEnd−1 of unit-normalised rows `unit` [n × d] against all
- * n rows (row-major [rows × k] results). Each similarity is one dot product of the backend's
- * matMul, whatever the block, so any split of the rows gives the same numbers (parallel/ relies
- * on it). Arguments are trusted: exactKnnGraph and the parallel job validate them.
- */
-export function exactKnnRows(unit: Float32Array, n: number, d: number, rowStart: number, rowEnd: number, k: number, blockRows: number): { neighbors: Int32Array; similarities: Float32Array } {
-  const count = rowEnd - rowStart;
-  const neighbors = new Int32Array(count * k), similarities = new Float32Array(count * k);
-  const bestIdx = new Int32Array(k), bestSim = new Float64Array(k);
-  forEachProductBlock(unit.subarray(rowStart * d, rowEnd * d), count, d, unit, n, blockRows, (blockStart, values, blockLength) => {
-    for (let r = 0; r < blockLength; r++) {
-      const local = blockStart + r, self = rowStart + local, base = r * n;
-      let filled = 0;
-      for (let j = 0; j < n; j++) {
-        if (j === self) continue;
-        const v = values[base + j];
-        // j only grows, so on a tie the earlier (lower) index already held wins: strict >.
-        if (filled === k && !(v > bestSim[k - 1])) continue;
-        let p = filled < k ? filled++ : k - 1;
-        while (p > 0 && bestSim[p - 1] < v) { bestSim[p] = bestSim[p - 1]; bestIdx[p] = bestIdx[p - 1]; p--; }
-        bestSim[p] = v;
-        bestIdx[p] = j;
-      }
-      neighbors.set(bestIdx, local * k);
-      for (let q = 0; q < k; q++) similarities[local * k + q] = bestSim[q];
-    }
-  });
-  return { neighbors, similarities };
+/** A finished TopK (every row full) as a graph's neighbour and similarity arrays. */
+export function topKGraph(top: TopK): { neighbors: Int32Array; similarities: Float32Array } {
+  return { neighbors: Int32Array.from(top.index), similarities: Float32Array.from(top.similarity) };
 }
 
 /** Approximate k-NN graph with an HNSW index (deterministic for a fixed seed). */

@@ -1,9 +1,11 @@
 /**
  * Parallel (multi-thread) versions of the three big single jobs: the PRISM probe, LESS gradient
- * features and the exact k-NN graph. Each splits its examples (or rows) into one contiguous slice
- * per thread, runs the ordinary single-thread function on each slice in a worker thread with its
- * own backend (thread-pool.ts), and concatenates — the same numbers as one thread, bit for bit
- * (every per-example result is independent of which other examples share its batch; tested).
+ * features and the exact k-NN graph. The probe and the features split their examples into one
+ * contiguous slice per thread, run the ordinary single-thread function on each slice in a worker
+ * thread with its own backend (thread-pool.ts), and concatenate — the same numbers as one thread,
+ * bit for bit (every per-example result is independent of which other examples share its batch;
+ * tested). The graph spreads its block pairs over the threads and merges the per-row top-k lists,
+ * which under knn-exact.ts's total order equal one thread's, bit for bit.
  *
  * Pass `pool` to reuse running workers across calls (start-up is ~0.5 s per worker); otherwise a
  * pool of `threads` workers (default: one per core) is started and closed by the call.
@@ -15,10 +17,12 @@ import { probeTrajectories, ProbeExample, ProbeOptions, ProbeResult } from "../p
 import type { MetricName } from "../metrics/concentration";
 import { gradientFeatures, GradientFeatureOptions } from "../g2is/pipeline/features";
 import type { TrainingExample } from "../g2is/pipeline/lora-training";
-import { exactKnnGraph, ExactGraphOptions, KnnGraph } from "../g2is/knn-graph";
+import { exactKnnGraph, ExactGraphOptions, KnnGraph, topKGraph } from "../g2is/knn-graph";
+import { blockPairs, emptyTopK, mergeTopK } from "../g2is/knn-exact";
 import { packRows, normalizePacked, FeatureRows } from "../g2is/rows";
 import type { RandomProjector, RandomProjectorOptions } from "../features/projection";
 import { ComputePool, availableCores, checkThreads, splitRange } from "./thread-pool";
+import { modelPayload } from "./jobs";
 
 export { ComputePool, withComputePool, availableCores } from "./thread-pool";
 
@@ -55,8 +59,8 @@ export async function probeTrajectoriesParallel(model: TinyTransformer, examples
   const parts = splitRange(examples.length, threadsOf(options));
   if (parts.length <= 1) return probeTrajectories(model, examples, probeOptions); // validates, and nothing to split
   probeTrajectories(model, examples.slice(0, 1), probeOptions); // validates options and the model here, before any worker starts
-  const bytes = serializeModel(model);
-  const results = await onPool(options, (pool) => Promise.all(parts.map(([a, b]) => pool.run({ kind: "probe", model: bytes, examples: examples.slice(a, b), options: probeOptions }))));
+  const payload = modelPayload(serializeModel(model));
+  const results = await onPool(options, (pool) => Promise.all(parts.map(([a, b]) => pool.run({ kind: "probe", model: payload, examples: examples.slice(a, b), options: probeOptions }))));
   const merged: ProbeResult = {
     ...results[0],
     vectors: results.flatMap((r) => r.vectors),
@@ -85,28 +89,31 @@ export async function gradientFeaturesParallel(model: TinyTransformer, examples:
   const parts = splitRange(examples.length, threadsOf(options));
   if (parts.length <= 1) return gradientFeatures(model, examples, featureOptions);
   gradientFeatures(model, examples.slice(0, 1), featureOptions); // validates here, before any worker starts
-  const bytes = serializeModel(model);
+  const payload = modelPayload(serializeModel(model));
   const { role, projector, adam, form, batchSize } = featureOptions;
   const results = await onPool(options, (pool) => Promise.all(parts.map(([a, b]) => pool.run({
-    kind: "gradient-features", model: bytes, examples: examples.slice(a, b), role, projector: projectorOptions(projector), adam, form, batchSize,
+    kind: "gradient-features", model: payload, examples: examples.slice(a, b), role, projector: projectorOptions(projector), adam, form, batchSize,
   }))));
   return results.flat();
 }
 
-/** `exactKnnGraph` with its rows split over worker threads. */
+/** `exactKnnGraph` with its block pairs spread over worker threads (partial top-k lists merged). */
 export async function exactKnnGraphParallel(rows: FeatureRows, options: ExactGraphOptions & ParallelOptions): Promise<KnnGraph> {
   const { threads: _t, pool: _p, ...graphOptions } = options;
   assertKnownKeys("options", graphOptions, ["k", "blockRows"]);
+  const threads = threadsOf(options);
   const packed = packRows("rows", rows), { n, d } = packed;
-  const parts = splitRange(n, threadsOf(options));
-  if (parts.length <= 1 || n < 2) return exactKnnGraph(rows, graphOptions);
   const k = graphOptions.k, blockRows = graphOptions.blockRows ?? 1024;
+  const pairs = n < 2 ? [] : blockPairs(n, typeof blockRows === "number" && blockRows > 0 ? blockRows : 1);
+  if (threads <= 1 || pairs.length <= 1) return exactKnnGraph(rows, graphOptions);
   if (typeof k !== "number" || !Number.isInteger(k) || k < 1 || k > n - 1) throw new InvalidArgumentError("options.k", `an integer in [1, ${n - 1}] (neighbours per node, the node itself excluded)`, k);
   if (!Number.isInteger(blockRows) || blockRows < 1) throw new InvalidArgumentError("options.blockRows", "a positive integer", blockRows);
   const started = performance.now();
   const unit = normalizePacked(packed).data;
-  const results = await onPool(options, (pool) => Promise.all(parts.map(([rowStart, rowEnd]) => pool.run({ kind: "knn-rows", unit, n, d, rowStart, rowEnd, k, blockRows }))));
-  const neighbors = new Int32Array(n * k), similarities = new Float32Array(n * k);
-  parts.forEach(([rowStart], i) => { neighbors.set(results[i].neighbors, rowStart * k); similarities.set(results[i].similarities, rowStart * k); });
-  return { n, k, neighbors, similarities, method: "exact", buildSeconds: (performance.now() - started) / 1000, params: { k, blockRows, threads: parts.length } };
+  // Round-robin over the row-major pair list: every thread gets a mix of long and short rows.
+  const shares = Array.from({ length: Math.min(threads, pairs.length) }, (_, t) => pairs.filter((_, p) => p % threads === t));
+  const parts = await onPool(options, (pool) => Promise.all(shares.map((share) => pool.run({ kind: "knn-pairs", unit, n, d, k, blockRows, pairs: share }))));
+  const top = emptyTopK(n, k);
+  for (const part of parts) mergeTopK(top, part);
+  return { n, k, ...topKGraph(top), method: "exact", buildSeconds: (performance.now() - started) / 1000, params: { k, blockRows, threads: shares.length } };
 }

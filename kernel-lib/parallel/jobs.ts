@@ -8,55 +8,69 @@ import type { TrainingExample } from "../g2is/pipeline/lora-training";
 import type { AdamCheckpointState, AdamFeatureForm } from "../features/adam";
 import type { RandomProjectorOptions } from "../features/projection";
 
+/** A model as `serializeModel` bytes and their hash (a worker keeps the last model it built per hash). */
+export interface ModelPayload { bytes: Uint8Array; hash: string }
+
 /** PRISM probe of a slice of trajectories. */
-export interface ProbeJob { kind: "probe"; model: Uint8Array; examples: ProbeExample[]; options: ProbeOptions }
+export interface ProbeJob { kind: "probe"; model: ModelPayload; examples: ProbeExample[]; options: ProbeOptions }
 /** LESS gradient features of a slice of examples. */
 export interface FeatureJob {
-  kind: "gradient-features"; model: Uint8Array; examples: TrainingExample[];
+  kind: "gradient-features"; model: ModelPayload; examples: TrainingExample[];
   role: "pool" | "target"; projector: RandomProjectorOptions; adam?: AdamCheckpointState; form?: AdamFeatureForm; batchSize?: number;
 }
-/** Exact top-k neighbours of rows rowStart … rowEnd−1 of unit-normalised rows. */
-export interface KnnRowsJob { kind: "knn-rows"; unit: Float32Array; n: number; d: number; rowStart: number; rowEnd: number; k: number; blockRows: number }
+/** Partial exact top-k lists of all rows from some block pairs of unit-normalised rows (g2is/knn-exact.ts). */
+export interface KnnPairsJob { kind: "knn-pairs"; unit: Float32Array; n: number; d: number; k: number; blockRows: number; pairs: Array<[number, number]> }
 
-export type ComputeJob = ProbeJob | FeatureJob | KnnRowsJob;
+export type ComputeJob = ProbeJob | FeatureJob | KnnPairsJob;
 
 /** What each job kind returns. */
 export type ComputeResult<J extends ComputeJob> =
   J extends ProbeJob ? ProbeResult :
   J extends FeatureJob ? Float32Array[] :
-  J extends KnnRowsJob ? { neighbors: Int32Array; similarities: Float32Array } : never;
+  J extends KnnPairsJob ? import("../g2is/knn-exact").TopK : never;
+
+/** The hash that names a model payload (sha-1 of its bytes). */
+export function modelPayload(bytes: Buffer): ModelPayload {
+  const { createHash } = require("node:crypto") as typeof import("node:crypto");
+  return { bytes, hash: createHash("sha1").update(bytes).digest("hex") };
+}
+
+// The last model this thread built: a pool serving many slices of one call (or many calls on one
+// model) rebuilds it only when the weights change.
+let cached: { hash: string; model: import("../models/transformer").TinyTransformer } | null = null;
+
+function transformerOf(payload: ModelPayload, label: string): import("../models/transformer").TinyTransformer {
+  if (cached !== null && cached.hash === payload.hash) return cached.model;
+  const { deserializeModel } = require("../models/io") as typeof import("../models/io");
+  const { TinyTransformer } = require("../models/transformer") as typeof import("../models/transformer");
+  const model = deserializeModel(Buffer.from(payload.bytes), label);
+  if (!(model instanceof TinyTransformer)) {
+    model.dispose();
+    throw new Error(`${label}: a TinyTransformer is needed`);
+  }
+  cached?.model.dispose();
+  cached = { hash: payload.hash, model };
+  return model;
+}
 
 /** Runs one job in this thread (the worker calls it; tests may too). Lazy imports keep a worker's start-up small. */
 export function runComputeJob(job: ComputeJob): unknown {
   switch (job.kind) {
     case "probe": {
-      const { deserializeModel } = require("../models/io") as typeof import("../models/io");
       const { probeTrajectories } = require("../prism/probe") as typeof import("../prism/probe");
-      const { TinyTransformer } = require("../models/transformer") as typeof import("../models/transformer");
-      const model = deserializeModel(Buffer.from(job.model), "probe job model");
-      try {
-        if (!(model instanceof TinyTransformer)) throw new Error("probe jobs take a TinyTransformer");
-        return probeTrajectories(model, job.examples, job.options);
-      } finally {
-        model.dispose();
-      }
+      return probeTrajectories(transformerOf(job.model, "probe job model"), job.examples, job.options);
     }
     case "gradient-features": {
-      const { deserializeModel } = require("../models/io") as typeof import("../models/io");
       const { gradientFeatures } = require("../g2is/pipeline/features") as typeof import("../g2is/pipeline/features");
       const { RandomProjector } = require("../features/projection") as typeof import("../features/projection");
-      const { TinyTransformer } = require("../models/transformer") as typeof import("../models/transformer");
-      const model = deserializeModel(Buffer.from(job.model), "feature job model");
-      try {
-        if (!(model instanceof TinyTransformer)) throw new Error("feature jobs take a TinyTransformer");
-        return gradientFeatures(model, job.examples, { role: job.role, projector: new RandomProjector(job.projector), adam: job.adam, form: job.form, batchSize: job.batchSize });
-      } finally {
-        model.dispose();
-      }
+      const model = transformerOf(job.model, "feature job model");
+      return gradientFeatures(model, job.examples, { role: job.role, projector: new RandomProjector(job.projector), adam: job.adam, form: job.form, batchSize: job.batchSize });
     }
-    case "knn-rows": {
-      const { exactKnnRows } = require("../g2is/knn-graph") as typeof import("../g2is/knn-graph");
-      return exactKnnRows(job.unit, job.n, job.d, job.rowStart, job.rowEnd, job.k, job.blockRows);
+    case "knn-pairs": {
+      const { accumulatePairs, emptyTopK } = require("../g2is/knn-exact") as typeof import("../g2is/knn-exact");
+      const top = emptyTopK(job.n, job.k);
+      accumulatePairs(top, job.unit, job.d, job.blockRows, job.pairs);
+      return top;
     }
   }
 }
