@@ -15,9 +15,8 @@
  * replaced for the remaining runs.
  */
 import { fork, ChildProcess } from "node:child_process";
-import * as os from "node:os";
-import * as path from "node:path";
 import { InvalidArgumentError } from "../errors";
+import { availableCores, checkPositiveCount, siblingModule } from "../host";
 import type { PresetName } from "../notebook";
 import type { RunRecord } from "./run-store";
 import type { PlannedRun } from "./sweep";
@@ -51,20 +50,15 @@ const OUTPUT_TAIL = 40;
 
 /** The number of cores of this machine (the default for `jobs`). */
 export function defaultJobs(): number {
-  return Math.max(1, typeof os.availableParallelism === "function" ? os.availableParallelism() : os.cpus().length);
+  return availableCores();
 }
 
 /** Checks a `jobs` option: a positive integer. */
 export function checkJobs(argument: string, jobs: unknown): number {
-  if (!Number.isInteger(jobs) || (jobs as number) < 1) throw new InvalidArgumentError(argument, "a positive integer number of worker processes", jobs);
-  return jobs as number;
+  return checkPositiveCount(argument, jobs, "worker processes");
 }
 
-function childEntry(): { file: string; execArgv: string[] } {
-  // Under tsx (tests, the CLI) this module is the .ts source and so is the child; from dist/ both are .js.
-  const ts = __filename.endsWith(".ts");
-  return { file: path.join(__dirname, ts ? "pool-child.ts" : "pool-child.js"), execArgv: ts ? ["--require", "tsx/cjs"] : [] };
-}
+const childEntry = () => siblingModule(__filename, "pool-child");
 
 export class WorkerPool {
   private readonly workers: Worker[] = [];

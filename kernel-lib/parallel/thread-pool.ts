@@ -16,31 +16,22 @@
  * the tests check them bit for bit.
  */
 import { Worker } from "node:worker_threads";
-import * as os from "node:os";
-import * as path from "node:path";
 import { tf } from "../tf";
 import { InvalidArgumentError } from "../errors";
+import { availableCores, checkPositiveCount, siblingModule } from "../host";
 import type { ComputeJob, ComputeResult } from "./jobs";
 
 interface Pending { resolve(value: unknown): void; reject(error: Error): void }
 interface Slot { worker: Worker; busy: boolean; pending: Map<number, Pending> }
 
-/** The number of cores of this machine. */
-export function availableCores(): number {
-  return Math.max(1, typeof os.availableParallelism === "function" ? os.availableParallelism() : os.cpus().length);
-}
+export { availableCores };
 
 /** Checks a `threads` option: a positive integer. */
 export function checkThreads(argument: string, threads: unknown): number {
-  if (!Number.isInteger(threads) || (threads as number) < 1) throw new InvalidArgumentError(argument, "a positive integer number of threads", threads);
-  return threads as number;
+  return checkPositiveCount(argument, threads, "threads");
 }
 
-function workerEntry(): { file: string; execArgv: string[] } {
-  // Under tsx (tests, scripts) this module is the .ts source and so is the worker; from dist/ both are .js.
-  const ts = __filename.endsWith(".ts");
-  return { file: path.join(__dirname, ts ? "compute-worker.ts" : "compute-worker.js"), execArgv: ts ? ["--require", "tsx/cjs"] : [] };
-}
+const workerEntry = () => siblingModule(__filename, "compute-worker");
 
 export class ComputePool {
   readonly threads: number;
