@@ -281,3 +281,52 @@ def grpo_loss(log_probs, old, ref, adv, mask, clip=0.2, kl_beta=0.04):
     kl = agg(torch.exp(d) - d - 1)
     stats = [policy, kl, token_mean((clipped < unclipped).float()), token_mean(ratio), token_mean(ratio - 1 - log_ratio)]
     return policy + kl_beta * kl, torch.stack([s.detach() for s in stats])
+
+
+def action_grpo_check(work, repeats=3):
+    """The action-level GRPO update (reference pass, forward, backward, SGD step) in PyTorch on the
+    weights and rollouts gradlab wrote to `work` (action-model.safetensors, action-grads.safetensors,
+    action-workload.json), timed best of `repeats`, and compared value by value with gradlab's
+    log π, loss, diagnostics and gradients."""
+    import os
+    import time
+
+    w = json.load(open(os.path.join(work, "action-workload.json")))
+    weights, _ = read_safetensors(os.path.join(work, "action-model.safetensors"))
+    grads_gradlab, _ = read_safetensors(os.path.join(work, "action-grads.safetensors"))
+    c, o, E, S = w["config"], w["options"], w["E"], w["S"]
+    P = {k: torch.nn.Parameter(v.float()) for k, v in weights.items()}
+    ref_P = {k: v.detach().clone() for k, v in P.items()}
+    old = torch.tensor(w["old"]).view(E, S)
+    adv = torch.tensor(w["advantages"]).view(E, S)
+    mask = torch.tensor(w["mask"]).view(E, S)
+    optimizer = torch.optim.SGD(list(P.values()), lr=0.0)
+
+    def update():
+        with torch.no_grad():
+            ref = action_log_probs(c, ref_P, w["episodes"], o["temperature"])
+        log_pi = action_log_probs(c, P, w["episodes"], o["temperature"])
+        loss, stats = grpo_loss(log_pi, old, ref, adv, mask, clip=o["clipEpsilon"], kl_beta=o["klBeta"])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return log_pi.detach(), loss.detach(), stats
+
+    best, result = float("inf"), None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        result = update()
+        best = min(best, time.perf_counter() - t0)
+    log_pi, loss, stats = result
+    mine = torch.tensor(w["gradlab"]["logPi"]).view(E, S)
+    worst_grad, scale = 0.0, 0.0
+    for name, g in grads_gradlab.items():
+        worst_grad = max(worst_grad, float((P[name].grad - g).abs().max()))
+        scale = max(scale, float(g.abs().max()))
+    return {
+        "seconds": best, "episodes": E, "threads": torch.get_num_threads(), "torch": torch.__version__,
+        "maxAbsLogPiDiff": float(((log_pi - mine) * mask).abs().max()),
+        "lossDiff": abs(float(loss) - w["gradlab"]["loss"]),
+        "maxAbsGradDiff": worst_grad, "maxAbsGrad": scale,
+        "statsDiff": float((stats - torch.tensor(w["gradlab"]["stats"])).abs().max()),
+    }

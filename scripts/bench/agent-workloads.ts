@@ -23,7 +23,7 @@ const UPDATE = { klBeta: 0.05, clipEpsilon: 0.2, temperature: 1 };
  * update on the same weights and rollouts, with gradlab's own log π, loss and gradients to
  * compare against: action-model.safetensors, action-grads.safetensors, action-workload.json.
  */
-function writeActionWorkload(workdir: string, agent: TransformerAgent, reference: TinyTransformer, trajectories: Parameters<typeof actionGrpoStep>[2], samples: Parameters<typeof actionGrpoStep>[3]): void {
+export function writeActionWorkload(workdir: string, agent: TransformerAgent, reference: TinyTransformer, trajectories: Parameters<typeof actionGrpoStep>[2], samples: Parameters<typeof actionGrpoStep>[3]): void {
   const prepared = prepareActionUpdate(agent, reference, trajectories, samples, { temperature: UPDATE.temperature, episodesPerPass: 16 });
   const E = trajectories.length, S = prepared.S;
   const variables = agent.model.trainableVariables();

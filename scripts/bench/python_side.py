@@ -66,51 +66,11 @@ except ImportError as e:
     out["probe_loop"] = f"unavailable: {e}"
 
 
-def action_grpo_twin():
-    """The action-level GRPO update (reference pass, forward, backward, SGD step) in PyTorch on
-    gradlab's weights and rollouts, checked value by value against gradlab's log π, loss, grads."""
-    import torch
-    from gradlab_torch import action_log_probs, grpo_loss, read_safetensors
-
-    w = json.load(open(os.path.join(work, "action-workload.json")))
-    weights, _ = read_safetensors(os.path.join(work, "action-model.safetensors"))
-    grads_gradlab, _ = read_safetensors(os.path.join(work, "action-grads.safetensors"))
-    c, o, E, S = w["config"], w["options"], w["E"], w["S"]
-    P = {k: torch.nn.Parameter(v.float()) for k, v in weights.items()}
-    ref_P = {k: v.detach().clone() for k, v in P.items()}
-    old = torch.tensor(w["old"]).view(E, S)
-    adv = torch.tensor(w["advantages"]).view(E, S)
-    mask = torch.tensor(w["mask"]).view(E, S)
-    optimizer = torch.optim.SGD(list(P.values()), lr=0.0)
-
-    def update():
-        with torch.no_grad():
-            ref = action_log_probs(c, ref_P, w["episodes"], o["temperature"])
-        log_pi = action_log_probs(c, P, w["episodes"], o["temperature"])
-        loss, stats = grpo_loss(log_pi, old, ref, adv, mask, clip=o["clipEpsilon"], kl_beta=o["klBeta"])
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        return log_pi.detach(), loss.detach(), stats
-
-    seconds, (log_pi, loss, stats) = best_of(update, 3)
-    mine = torch.tensor(w["gradlab"]["logPi"]).view(E, S)
-    worst_grad, scale = 0.0, 0.0
-    for name, g in grads_gradlab.items():
-        worst_grad = max(worst_grad, float((P[name].grad - g).abs().max()))
-        scale = max(scale, float(g.abs().max()))
-    return {
-        "seconds": seconds, "episodes": E, "threads": torch.get_num_threads(), "torch": torch.__version__,
-        "maxAbsLogPiDiff": float(((log_pi - mine) * mask).abs().max()),
-        "lossDiff": abs(float(loss) - w["gradlab"]["loss"]),
-        "maxAbsGradDiff": worst_grad, "maxAbsGrad": scale,
-        "statsDiff": float((stats - torch.tensor(w["gradlab"]["stats"])).abs().max()),
-    }
-
-
 if os.path.exists(os.path.join(work, "action-workload.json")):
     try:
-        out["action_grpo"] = action_grpo_twin()
+        from gradlab_torch import action_grpo_check
+
+        out["action_grpo"] = action_grpo_check(work, repeats=3)
     except ImportError as e:
         out["action_grpo"] = f"unavailable: {e}"
 
