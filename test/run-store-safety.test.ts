@@ -216,9 +216,11 @@ test("store: a store held by another process is refused naming it; two CLI sweep
   holder.proc.kill("SIGKILL");
   await holder.exited;
 
-  const store = tmp("held/sweep.jsonl");
-  const cli = (markers: string) => spawn(process.execPath, ["--require", "tsx/cjs", "scripts/sweep.ts", "--study-module", path.join(__dirname, "fixtures", "sweep-study.ts"), "--preset", "quick", "--store", store, "--progress", "none"],
-    { cwd: ROOT, env: { ...process.env, SWEEP_FIXTURE_SLEEP_MS: "250", SWEEP_FIXTURE_MARKERS: markers } });
+  const store = tmp("held/sweep.jsonl"), gate = tmp("held/gate");
+  // The first sweep holds after its first run until the gate opens, so the second always meets
+  // it mid-way, however slow the machine is to start the second process.
+  const cli = (markers: string) => spawn(process.execPath, ["--require", "tsx/cjs", "scripts/sweep.ts", "--study-module", path.join(__dirname, "fixtures", "sweep-study.ts"), "--preset", "quick", "--store", store, "--progress", "none", "--jobs", "1"],
+    { cwd: ROOT, env: { ...process.env, SWEEP_FIXTURE_SLEEP_MS: "50", SWEEP_FIXTURE_MARKERS: markers, SWEEP_FIXTURE_GATE: gate } });
   const first = cli(tmp("held/m1"));
   children.push(first);
   const firstDone = new Promise<number | null>((r) => first.on("exit", (code) => r(code)));
@@ -228,6 +230,7 @@ test("store: a store held by another process is refused naming it; two CLI sweep
   let err = "";
   second.stderr!.on("data", (d) => (err += d));
   const secondCode = await new Promise<number | null>((r) => second.on("exit", (code) => r(code)));
+  fs.writeFileSync(gate, "");
   assert.is.not(secondCode, 0);
   assert.match(err, new RegExp(`locked by pid ${first.pid} on host`));
   assert.is(await firstDone, 0);
