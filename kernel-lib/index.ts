@@ -6,8 +6,9 @@
  * Flat: errors, random streams, backend, notebook plumbing, figures and tables.
  * `lab.claim` registers a paper claim in the claims ledger (see stats/claims.ts).
  * Namespaced (their short names would collide): metrics, stats, io, envs, models, grads, features,
- * prism, train, experiments, bridge, maestro, g2is, agents, parallel (multi-thread probe, LESS features,
- * k-NN graph), kernels (the SIMD matrix product).
+ * prism (the method), train, experiments, bridge, maestro, g2is, agents, parallel (multi-thread probe,
+ * LESS features, k-NN graph), kernels (the SIMD matrix product), studies (the reproductions:
+ * studies.prism).
  */
 export * from "./errors";
 export * from "./random";
@@ -30,5 +31,6 @@ export * as maestro from "./maestro";
 export * as g2is from "./g2is";
 export * as agents from "./agents";
 export * as parallel from "./parallel";
+export * as studies from "./studies";
 export * as kernels from "./kernels";
 export { tf } from "./tf";

@@ -8,7 +8,7 @@ import { spawn, spawnSync } from "node:child_process";
 import {
   RunRecord, RunStore, configHash, canonicalJson, defineStudy, runSweep, planSweep, expandGrid, StudyGrid, RunFailedError,
   SweepEvent, ProgressTracker, createProgressReporter, formatProgressLine, formatDuration, getStudy, registerStudy,
-  loadStudyModule, UnknownStudyError, STUDIES, availableStudies, parseOnlyArguments, JsonObject, RunOne, defaultStorePath,
+  loadStudyModule, UnknownStudyError, STUDIES, STUDY_MODULES, availableStudies, parseOnlyArguments, JsonObject, RunOne, defaultStorePath,
 } from "../kernel-lib/experiments";
 import { EmptyInputError, InvalidArgumentError, NonFiniteError, UnknownOptionError } from "../kernel-lib/errors";
 import { study as fixtureStudy, expectedMetrics, FixtureConfig } from "./fixtures/sweep-study";
@@ -395,7 +395,7 @@ test("registry: register/get, lazy project studies, clear errors for unknown and
   await expectError(() => getStudy("no-such-study"), UnknownStudyError, "unknown study \"no-such-study\"; available: ");
   for (const name of STUDIES) {
     let moduleExists = true;
-    try { require.resolve(path.join(ROOT, "kernel-lib", name, "study")); } catch { moduleExists = false; }
+    try { require.resolve(path.join(ROOT, "kernel-lib", "experiments", STUDY_MODULES[name])); } catch { moduleExists = false; }
     if (!moduleExists) await expectError(() => getStudy(name), UnknownOptionError, `"${name}" is not implemented yet`);
   }
   await expectError(() => loadStudyModule(tmp("missing-study.ts")), Error, "does not exist");

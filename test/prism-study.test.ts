@@ -1,10 +1,11 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { EmptyInputError, InvalidArgumentError, UnknownOptionError } from "../kernel-lib/errors";
+import { probeTrajectories } from "../kernel-lib/prism";
 import {
-  PRISM_ARMS, probeTrajectories, armPlan, armRule, splitCorpus, assertArm, assertRoutingMetric, studyBase, clearStudyBases, runPrismArm, prismStudyGrid,
+  PRISM_ARMS, armPlan, armRule, splitCorpus, assertArm, assertRoutingMetric, studyBase, clearStudyBases, runPrismArm, prismStudyGrid,
   prismStudyRuns, armStats, meanStdText, taskDifferences, compareArms, PRISM_PRESET_ARMS, PrismEnvSettings, PrismStudyRun,
-} from "../kernel-lib/prism";
+} from "../kernel-lib/studies/prism";
 import { signTest, verdictText } from "../kernel-lib/stats";
 import { getStudy, planSweep } from "../kernel-lib/experiments";
 import type { RunRecord } from "../kernel-lib/experiments";

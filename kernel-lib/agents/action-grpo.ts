@@ -30,13 +30,12 @@ import type { PhaseCost, RolloutSample } from "../train/rl-types";
 import { computeAdvantages, StdEstimator } from "../train/advantages";
 import { grpoLoss, GrpoLossOptions, GrpoUpdateStats, GrpoUpdateSummary, pickRows, summariseUpdates } from "../train/grpo";
 import type { TinyTransformer } from "../models/transformer";
-import { candidateScoreMatrix, PrefixQuery } from "./prefix-scoring";
+import { candidateScoreMatrix } from "./prefix-scoring";
 import { DEFAULT_MAX_ROWS_PER_FORWARD } from "./scoring";
-import { episodeLogProbs, episodeQueries } from "./episode-scoring";
+import { episodeLogProbs, episodeQueries, ScoredDecision } from "./episode-scoring";
 import type { TransformerAgent } from "./policy";
 
-/** One decision step to score: the context and candidates the agent saw, and which it chose. */
-export interface ScoredDecision { query: PrefixQuery; chosen: number }
+export type { ScoredDecision };
 
 /**
  * Differentiable log π(chosen | s) — the step's softmax over its candidates at temperature τ — as

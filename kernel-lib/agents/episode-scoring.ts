@@ -18,7 +18,9 @@ import { tf } from "../tf";
 import { InvalidArgumentError } from "../errors";
 import type { TinyTransformer } from "../models/transformer";
 import { candidateScoreMatrix, PrefixQuery } from "./prefix-scoring";
-import type { ScoredDecision } from "./action-grpo";
+
+/** One decision step to score: the context and candidates the agent saw, and which it chose. */
+export interface ScoredDecision { query: PrefixQuery; chosen: number }
 
 /** Where one decision's candidates sit among its shared query's actions. */
 export interface PlacedDecision {

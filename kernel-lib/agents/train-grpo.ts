@@ -50,6 +50,8 @@ export interface GrpoCurvePoint {
   rolloutSuccess: number;
   rolloutReward: number;
   groupsWithSignal: number;
+  /** Rollouts whose encoding dropped old steps to fit the context (the policy saw less history than it acted on). */
+  truncatedSamples: number;
   loss: number | null;
   kl: number | null;
   /** Greedy success on evalTasks, when evaluated at this iteration. */
@@ -127,7 +129,7 @@ export function trainAgentGrpo<T extends Task>(env: AgentEnv<T>, agent: Transfor
       }
       const point: GrpoCurvePoint = {
         iteration, rolloutSuccess: rollouts.stats.successRate, rolloutReward: rollouts.stats.meanReward,
-        groupsWithSignal: rollouts.stats.groupsWithSignal, loss, kl,
+        groupsWithSignal: rollouts.stats.groupsWithSignal, truncatedSamples: rollouts.stats.truncatedSamples, loss, kl,
       };
       const evalDue = options.evalTasks !== undefined && options.evalTasks.length > 0 &&
         (iteration === options.iterations || (options.evalEvery !== undefined && iteration % options.evalEvery === 0));

@@ -5,11 +5,11 @@
  * stratified by seed — and display names in the paper's terms. A mean alone never decides a
  * direction: `compareArms` does.
  */
-import { Rng, Seed } from "../random";
-import { EmptyInputError, InvalidArgumentError } from "../errors";
-import { pairedVerdict, PairedVerdict } from "../stats/verdict";
-import type { Alternative } from "../stats/sign-test";
-import type { EnvName } from "../envs/types";
+import { Rng, Seed } from "../../random";
+import { EmptyInputError, InvalidArgumentError } from "../../errors";
+import { pairedVerdict, PairedVerdict } from "../../stats/verdict";
+import type { Alternative } from "../../stats/sign-test";
+import type { EnvName } from "../../envs/types";
 import { assertArm, PrismArm } from "./arms";
 import type { PrismStudyRun } from "./study";
 

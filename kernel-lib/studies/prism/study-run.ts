@@ -15,16 +15,16 @@
  * corpus; the record keeps, per round, the Gini AUC against the conflict label, Spearman ρ with
  * the round-0 scores and the fraction of routes a fresh median split would change.
  */
-import { Rng } from "../random";
-import { rocAuc, spearman } from "../metrics/ranking";
-import type { EvaluationResult } from "../agents/evaluate";
-import { evaluateAgent } from "../agents/evaluate";
-import { TransformerAgent } from "../agents/policy";
-import { trainAgentGrpo } from "../agents/train-grpo";
-import { trainSft } from "../train/sft";
+import { Rng } from "../../random";
+import { rocAuc, spearman } from "../../metrics/ranking";
+import type { EvaluationResult } from "../../agents/evaluate";
+import { evaluateAgent } from "../../agents/evaluate";
+import { TransformerAgent } from "../../agents/policy";
+import { trainAgentGrpo } from "../../agents/train-grpo";
+import { trainSft } from "../../train/sft";
 import { armPlan, PrismArm, splitCorpus } from "./arms";
-import { probeTrajectories, ProbeResult } from "./probe";
-import { route } from "./routing";
+import { probeTrajectories, ProbeResult } from "../../prism/probe";
+import { route } from "../../prism/routing";
 import type { StudyBase } from "./study-base";
 
 export interface PhaseTotals { seconds: number; forwardTokens: number; backwardTokens: number; envSteps: number; optimizerSteps: number }
@@ -63,6 +63,9 @@ export interface PrismArmResult {
   conflictShareRl: number;
   routingTies: number;
   rlIterations: number;
+  /** RL rollouts run, and how many of them were truncated to fit the context (the update then sees less history than the policy acted on). */
+  rlRollouts: number;
+  rlTruncatedRollouts: number;
   /** Mean rollout success over the RL phase, and the fraction of groups with a reward spread. */
   rlRolloutSuccess: number;
   rlGroupsWithSignal: number;
@@ -112,7 +115,7 @@ export function runPrismArm(base: StudyBase, arm: PrismArm, q: number, seed: num
   const agent = new TransformerAgent(model, base.tokenizer);
   const started = Date.now();
   const stepwise: StepwiseRound[] = [];
-  let rlIterations = 0, rolloutSuccessSum = 0, signalSum = 0, groupsSum = 0;
+  let rlIterations = 0, rolloutSuccessSum = 0, signalSum = 0, groupsSum = 0, rlRollouts = 0, rlTruncatedRollouts = 0;
   try {
     const rounds = plan.rounds === "one" ? 1 : s.stepwise.rounds;
     const sftStepsTotal = (sft: number[]) => s.sft.epochs * Math.ceil(sft.length / s.sft.batchSize);
@@ -158,7 +161,11 @@ export function runPrismArm(base: StudyBase, arm: PrismArm, q: number, seed: num
         });
         add(cost.rl, r.cost);
         rlIterations += iterations;
-        for (const p of r.curve) { rolloutSuccessSum += p.rolloutSuccess; signalSum += p.groupsWithSignal; groupsSum += Math.min(s.rl.tasksPerIteration, rlSet.length); }
+        for (const p of r.curve) {
+          const groups = Math.min(s.rl.tasksPerIteration, rlSet.length);
+          rolloutSuccessSum += p.rolloutSuccess; signalSum += p.groupsWithSignal; groupsSum += groups;
+          rlRollouts += groups * s.rl.groupSize; rlTruncatedRollouts += p.truncatedSamples;
+        }
       }
     }
     const trainSeconds = (Date.now() - started) / 1000;
@@ -169,7 +176,7 @@ export function runPrismArm(base: StudyBase, arm: PrismArm, q: number, seed: num
       seen, unseen, sftSize: plan.sft ? split.sft.length : 0, rlSize: plan.rl ? split.rl.length : 0,
       rlFraction: plan.data === "split" ? split.rl.length / n : plan.rl ? 1 : 0,
       conflictShareSft: plan.sft ? share(split.sft, base.labels) : NaN, conflictShareRl: plan.rl ? share(split.rl, base.labels) : NaN,
-      routingTies: split.routing?.ties ?? 0, rlIterations,
+      routingTies: split.routing?.ties ?? 0, rlIterations, rlRollouts, rlTruncatedRollouts,
       rlRolloutSuccess: rlIterations > 0 ? rolloutSuccessSum / rlIterations : NaN,
       rlGroupsWithSignal: groupsSum > 0 ? signalSum / groupsSum : NaN,
       cost, trainSeconds, evalSeconds: (Date.now() - evalStarted) / 1000, stepwise,

@@ -21,22 +21,22 @@
  * builds it once per seed and env. A resumed sweep in a new process rebuilds it — deterministic
  * from the seed on one backend, so resumed arms start from the same base as the others.
  */
-import { tf } from "../tf";
-import { Rng } from "../random";
-import { canonicalJson } from "../experiments/canonical";
-import { createEnv } from "../envs";
-import { expertPolicy } from "../envs/experts";
-import { runEpisode } from "../envs/episode";
-import { tokenizerFor, Tokenizer } from "../envs/tokenizer";
-import type { AgentEnv, EnvName, Task } from "../envs/types";
-import { TinyTransformer } from "../models/transformer";
-import { trainSft, SequenceExample } from "../train/sft";
-import type { PhaseCost } from "../train/rl-types";
-import { TransformerAgent } from "../agents/policy";
-import { collectRollouts } from "../agents/rollout";
-import { evaluationSet } from "../agents/evaluate";
-import { concentrationScores, METRIC_NAMES, MetricName } from "../metrics/concentration";
-import { probeTrajectories, ProbeResult } from "./probe";
+import { tf } from "../../tf";
+import { Rng } from "../../random";
+import { canonicalJson } from "../../experiments/canonical";
+import { createEnv } from "../../envs";
+import { expertPolicy } from "../../envs/experts";
+import { runEpisode } from "../../envs/episode";
+import { tokenizerFor, Tokenizer } from "../../envs/tokenizer";
+import type { AgentEnv, EnvName, Task } from "../../envs/types";
+import { TinyTransformer } from "../../models/transformer";
+import { trainSft, SequenceExample } from "../../train/sft";
+import type { PhaseCost } from "../../train/rl-types";
+import { TransformerAgent } from "../../agents/policy";
+import { collectRollouts } from "../../agents/rollout";
+import { evaluationSet } from "../../agents/evaluate";
+import { concentrationScores, METRIC_NAMES, MetricName } from "../../metrics/concentration";
+import { probeTrajectories, ProbeResult } from "../../prism/probe";
 
 /** Everything that determines the shared stage and the arms' training (per env). */
 export interface PrismEnvSettings {

@@ -24,9 +24,9 @@
  *   stepwise-reprobe    the same rounds, re-routed by the re-probed Gini at every round
  * The two stepwise arms differ ONLY in re-routing, so their difference isolates its effect.
  */
-import { Seed, toRng } from "../random";
-import { InvalidArgumentError, UnknownOptionError } from "../errors";
-import { route, Route, Routing } from "./routing";
+import { Seed, toRng } from "../../random";
+import { InvalidArgumentError, UnknownOptionError } from "../../errors";
+import { route, Route, Routing } from "../../prism/routing";
 
 export const PRISM_ARMS = [
   "base", "sft-100", "grpo-100", "gigpo-100", "sft-then-rl", "random", "hpt",

@@ -14,22 +14,22 @@
  * the stepwise rounds and — on the "base" arm only — the probe scores and labels of every corpus
  * trajectory (for the AUC, histogram and Table 4 views) as arrays read back by prismStudyRuns().
  */
-import { tf } from "../tf";
-import { initBackend } from "../backend";
-import type { JsonObject } from "../experiments/canonical";
-import type { PresetName } from "../notebook";
-import { InvalidArgumentError } from "../errors";
-import type { StudyGrid } from "../experiments/grid";
-import type { RunRecord } from "../experiments/run-store";
-import { RunContext, RunOutput, Study, defineStudy } from "../experiments/sweep";
-import { registerStudy } from "../experiments/registry";
-import type { EnvName } from "../envs/types";
+import { tf } from "../../tf";
+import { initBackend } from "../../backend";
+import type { JsonObject } from "../../experiments/canonical";
+import type { PresetName } from "../../notebook";
+import { InvalidArgumentError } from "../../errors";
+import type { StudyGrid } from "../../experiments/grid";
+import type { RunRecord } from "../../experiments/run-store";
+import { RunContext, RunOutput, Study, defineStudy } from "../../experiments/sweep";
+import { registerStudy } from "../../experiments/registry";
+import type { EnvName } from "../../envs/types";
 import { ALLOCATION_FRACTIONS, assertArm, PRISM_ARMS, PrismArm } from "./arms";
 import { studyBase, PrismEnvSettings } from "./study-base";
 import { runPrismArm, PrismArmResult } from "./study-run";
 
 /** Bump when the shape of runOne's metrics changes (it is part of every config, hence the hash). */
-export const PRISM_STUDY_VERSION = 2; // 2: per-task outcomes stored for paired tests
+export const PRISM_STUDY_VERSION = 3; // 2: per-task outcomes stored for paired tests; 3: truncated RL rollouts counted
 export const PRISM_STUDY_ENVS: readonly EnvName[] = ["minialf", "minishop"];
 
 /** Arms each preset runs (the optional ones — GiGPO, √numel — only where there is time). */
@@ -94,7 +94,7 @@ export function prismStudyOutput(r: PrismArmResult, probe?: { scores: Record<str
     unseenSuccess: r.unseen.successRate, unseenScore: r.unseen.meanScore, unseenRegular: finite(r.unseen.regularSuccess), unseenConflict: finite(r.unseen.conflictSuccess),
     sftSize: r.sftSize, rlSize: r.rlSize, rlFraction: r.rlFraction,
     conflictShareSft: finite(r.conflictShareSft), conflictShareRl: finite(r.conflictShareRl), routingTies: r.routingTies,
-    rlIterations: r.rlIterations, rlRolloutSuccess: finite(r.rlRolloutSuccess), rlGroupsWithSignal: finite(r.rlGroupsWithSignal),
+    rlIterations: r.rlIterations, rlRollouts: r.rlRollouts, rlTruncatedRollouts: r.rlTruncatedRollouts, rlRolloutSuccess: finite(r.rlRolloutSuccess), rlGroupsWithSignal: finite(r.rlGroupsWithSignal),
     trainSeconds: r.trainSeconds, evalSeconds: r.evalSeconds,
     seenPerFamily: r.seen.perFamily, unseenPerFamily: r.unseen.perFamily,
     seenTaskSuccess: r.seen.taskSuccess, seenTaskScore: r.seen.taskScore.map(round6), unseenTaskSuccess: r.unseen.taskSuccess, unseenTaskScore: r.unseen.taskScore.map(round6),
