@@ -16,7 +16,7 @@ import { GenerateTasksOptions, Split, SPLITS, EnvName } from "./types";
 /** What the agent sees after a non-admissible action (the action still counts as a step). */
 export const INVALID_ACTION_OBSERVATION = "Nothing happens. (not an admissible action)";
 
-const GENERATE_KEYS = ["split", "count", "seed", "conflictFraction", "families"] as const;
+const GENERATE_KEYS = ["split", "count", "seed", "conflictFraction", "families", "detourFraction"] as const;
 
 export interface TaskSlot {
   index: number;
@@ -24,6 +24,8 @@ export interface TaskSlot {
   split: Split;
   family: string;
   conflict: boolean;
+  /** A regular task whose expert demonstration takes a length-matching detour (`detourFraction`). */
+  detour: boolean;
   /** The task's own stream: everything random about task `index` comes from it. */
   rng: Rng;
 }
@@ -35,10 +37,8 @@ export function planTaskSlots(env: EnvName, allFamilies: readonly string[], opti
   const { split, count, seed } = options;
   assertOneOf("split", String(split), SPLITS);
   if (!Number.isInteger(count) || count <= 0) throw new InvalidArgumentError("count", "a positive integer", count);
-  const fraction = options.conflictFraction ?? 0;
-  if (typeof fraction !== "number" || !Number.isFinite(fraction) || fraction < 0 || fraction > 1) {
-    throw new InvalidArgumentError("conflictFraction", "a finite number in [0, 1]", fraction);
-  }
+  const fraction = checkFraction("conflictFraction", options.conflictFraction);
+  const detourFraction = checkFraction("detourFraction", options.detourFraction);
   const families = options.families ?? allFamilies;
   if (!Array.isArray(families) || families.length === 0) throw new InvalidArgumentError("families", "a non-empty array of family names", families);
   for (const family of families) assertOneOf("families", String(family), allFamilies);
@@ -47,14 +47,26 @@ export function planTaskSlots(env: EnvName, allFamilies: readonly string[], opti
   const conflictCount = Math.round(count * fraction);
   const conflicts = root.derive("conflicts").shuffle(Array.from({ length: count }, (_, i) => i < conflictCount));
   const familyOrder = root.derive("families").shuffle(Array.from({ length: count }, (_, i) => families[i % families.length]));
+  // Its own derived stream, so the option leaves every other draw (labels, families, content) as it was.
+  const regular = conflicts.flatMap((c, i) => (c ? [] : [i]));
+  const detours = new Set(detourFraction === 0 ? [] : root.derive("detours").shuffle(regular).slice(0, Math.round(regular.length * detourFraction)));
   return Array.from({ length: count }, (_, index) => ({
     index,
     id: `${env}/${split}/${String(seed)}/${index}`,
     split,
     family: familyOrder[index],
     conflict: conflicts[index],
+    detour: detours.has(index),
     rng: root.derive("task", index, familyOrder[index], conflicts[index] ? "conflict" : "regular"),
   }));
+}
+
+function checkFraction(argument: string, value: number | undefined): number {
+  const fraction = value ?? 0;
+  if (typeof fraction !== "number" || !Number.isFinite(fraction) || fraction < 0 || fraction > 1) {
+    throw new InvalidArgumentError(argument, "a finite number in [0, 1]", fraction);
+  }
+  return fraction;
 }
 
 /** Lower case, trimmed, single spaces: "  Go to  Fridge " and "go to fridge" are the same action. */

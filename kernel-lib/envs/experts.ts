@@ -9,14 +9,17 @@
  * "microwave is broken") and adapts (searches on in the canonical order; uses the stove). The
  * MiniShop expert checks each listed product against the request and pages on when none fits.
  *
- * Use `expertPolicy(task)` for either env; it is a pure function of (goal, observation, history).
+ * A task's `detour` (the length-matched control, types.ts `TaskDetour`) adds a harmless detour.
+ *
+ * Use `expertPolicy(task)` for either env; it is a pure function of (goal, detour, observation,
+ * history).
  */
 
 import { assertOneOf, InvalidArgumentError } from "../errors";
 import { AlfGoal, CLOSABLE, isStorage, ObjectType, Place, searchOrder, StoragePlace } from "./minialf-world";
 import { ShopGoal } from "./minishop-catalog";
 import { SEARCH_PAGE_OBSERVATION } from "./minishop";
-import { ENV_NAMES, EnvName, Policy, TrajectoryStep } from "./types";
+import { ENV_NAMES, EnvName, Policy, TaskDetour, TrajectoryStep } from "./types";
 
 /** What the MiniALF expert knows, rebuilt from its own past actions and what it observed. */
 interface AlfMemory {
@@ -67,10 +70,13 @@ function replayAlf(history: readonly TrajectoryStep[], observation: string): Alf
   return memory;
 }
 
-/** Next MiniALF action for `goal` given what the expert has seen so far. */
-function alfAction(goal: AlfGoal, memory: AlfMemory): string {
+/** Next MiniALF action for `goal` given what the expert has seen so far (and its detour, if any). */
+function alfAction(goal: AlfGoal, memory: AlfMemory, lookFirst: readonly StoragePlace[]): string {
   const { family, object, target } = goal;
   const goTo = (place: Place) => (memory.at === place ? null : `go to ${place}`);
+  // A detour place counts as looked into once its contents were seen (open surfaces on arrival).
+  const detour = lookFirst.find((p) => !memory.contents.has(p));
+  if (detour !== undefined && memory.holding === null) return goTo(detour) ?? `open ${detour}`;
   if (memory.holding === null) {
     // Objects never start at their destination, and in Pick2 the destination holds the delivered one.
     const order = searchOrder(object).filter((p) => p !== target);
@@ -91,14 +97,22 @@ function alfAction(goal: AlfGoal, memory: AlfMemory): string {
   return goTo(target) ?? (visible ? `put ${object} ${CLOSABLE.has(target) ? "in" : "on"} ${target}` : `open ${target}`);
 }
 
-export function miniAlfExpert(goal: AlfGoal): Policy {
-  return (observation, _admissible, history) => alfAction(goal, replayAlf(history, observation));
+/** The MiniALF expert; with a "look-first" `detour` it looks into `detour.targets` before home. */
+export function miniAlfExpert(goal: AlfGoal, detour?: TaskDetour): Policy {
+  const lookFirst = detourTargets("minialf", detour).map((p, i) => {
+    if (!isStorage(p)) throw new InvalidArgumentError(`task.detour.targets[${i}]`, "a storage place", p);
+    return p;
+  });
+  return (observation, _admissible, history) => alfAction(goal, replayAlf(history, observation), lookFirst);
 }
 
 const RESULT_ITEM = /(p\d+) (\w+) (\w+) (\w+) \$(\d+)/g;
 
-/** Next MiniShop action: search the category, open the first listed full match, else page on. */
-function shopAction(goal: ShopGoal, observation: string): string {
+/**
+ * Next MiniShop action: search the category, open the first listed full match, else page on; on
+ * its page choose `firstSize` (the requested size, or a detour's wrong one), then the requested one.
+ */
+function shopAction(goal: ShopGoal, observation: string, firstSize: string): string {
   if (observation === SEARCH_PAGE_OBSERVATION) return `search[${goal.category}]`;
   if (observation.startsWith("page ")) {
     for (const [, id, color, material, category, price] of observation.matchAll(RESULT_ITEM)) {
@@ -106,21 +120,36 @@ function shopAction(goal: ShopGoal, observation: string): string {
     }
     return "click[next >]";
   }
-  if (observation.startsWith("you chose ")) return "click[buy now]";
-  if (observation.includes(" size: ")) return `click[${goal.size}]`;
+  if (observation.startsWith("you chose ")) return observation === `you chose ${goal.size}` ? "click[buy now]" : `click[${goal.size}]`;
+  if (observation.includes(" size: ")) return `click[${firstSize}]`;
   // Only after a non-admissible action (never the expert's own): restart from the search page.
   return "click[back to search]";
 }
 
-export function miniShopExpert(goal: ShopGoal): Policy {
-  return (observation) => shopAction(goal, observation);
+/** The MiniShop expert; with a "wrong-size-first" `detour` it chooses `detour.targets[0]` first. */
+export function miniShopExpert(goal: ShopGoal, detour?: TaskDetour): Policy {
+  const targets = detourTargets("minishop", detour);
+  if (targets.length > 1) throw new InvalidArgumentError("task.detour.targets", "one size", targets);
+  const firstSize = targets[0] ?? goal.size;
+  return (observation) => shopAction(goal, observation, firstSize);
 }
 
-/** The expert for a task of either env. Reads only `task.env` and `task.goal`. */
-export function expertPolicy(task: { env: EnvName; goal: unknown }): Policy {
+const DETOUR_KIND: Record<EnvName, TaskDetour["kind"]> = { minialf: "look-first", minishop: "wrong-size-first" };
+
+/** The detour's targets after checking it belongs to `env` (none without a detour). */
+function detourTargets(env: EnvName, detour: TaskDetour | undefined): readonly string[] {
+  if (detour === undefined) return [];
+  if (detour === null || typeof detour !== "object" || detour.kind !== DETOUR_KIND[env] || !Array.isArray(detour.targets)) {
+    throw new InvalidArgumentError("task.detour", `a ${env} detour {kind: "${DETOUR_KIND[env]}", targets: [...]}`, detour);
+  }
+  return detour.targets;
+}
+
+/** The expert for a task of either env. Reads only `task.env`, `task.goal` and `task.detour`. */
+export function expertPolicy(task: { env: EnvName; goal: unknown; detour?: TaskDetour }): Policy {
   if (task === null || typeof task !== "object" || typeof task.goal !== "object" || task.goal === null) {
     throw new InvalidArgumentError("task", "a task with env and goal", task);
   }
   assertOneOf("task.env", String(task.env), ENV_NAMES);
-  return task.env === "minialf" ? miniAlfExpert(task.goal as AlfGoal) : miniShopExpert(task.goal as ShopGoal);
+  return task.env === "minialf" ? miniAlfExpert(task.goal as AlfGoal, task.detour) : miniShopExpert(task.goal as ShopGoal, task.detour);
 }

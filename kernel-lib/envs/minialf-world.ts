@@ -17,10 +17,15 @@
  * the desklamp for Look — is held out when (objectIndex + goalIndex) % 4 === 3 in the orders of
  * OBJECTS and GOAL_PLACES. Train and seen tasks only use pairs that are not held out, unseen tasks
  * only held-out pairs; distractor objects may sit anywhere in every split.
+ *
+ * Length-matched control (`detourFraction`): a regular task with a "look-first" detour makes its
+ * expert look into other places before the home place, as long a walk as a conflict's search.
  */
 
 import { TaskSlot } from "./common";
-import { Task } from "./types";
+import { InvalidArgumentError } from "../errors";
+import type { Rng } from "../random";
+import { Task, TaskDetour } from "./types";
 
 export const STORAGE = ["fridge", "cabinet", "drawer", "countertop", "table", "shelf"] as const;
 export type StoragePlace = (typeof STORAGE)[number];
@@ -135,6 +140,7 @@ export function generateAlfTask(slot: TaskSlot): AlfTask {
   for (const other of placeRng.shuffle(OBJECTS.filter((o) => o !== object)).slice(0, distractorCount)) {
     placements.push({ object: other, place: placeRng.choice(STORAGE) });
   }
+  const detour = slot.detour ? lookFirstDetour(goal, rng.derive("detour")) : null;
   return {
     id: slot.id,
     env: "minialf",
@@ -143,9 +149,59 @@ export function generateAlfTask(slot: TaskSlot): AlfTask {
     instruction: instructionFor(goal),
     conflict: slot.conflict,
     conflictKind,
+    ...(detour === null ? {} : { detour }),
     goal,
     world: { placements: placeRng.shuffle(placements), microwaveBroken: conflictKind === "broken-microwave" },
   };
+}
+
+/**
+ * The places a regular task's expert looks into before the home place, chosen so the demonstration
+ * is as long as a conflict one. The object's misplacement is drawn as a conflict draws it, and the
+ * detour is the search path a conflict expert would walk past home to reach it (for Pick2, to the
+ * farther copy), with one open surface dropped or added where the conflict saves or spends a step
+ * that walk alone does not: a Pick2 conflict with its copies apart walks on instead of back home;
+ * a Cool conflict walks back to the fridge when that is the object's home, and cools on the spot
+ * when the object was misplaced in it. A Heat conflict's expert reads "microwave is broken" on
+ * arrival and walks on to the stove (1 step), so a Heat detour is one open surface. The result
+ * has the step count of the conflict twin (same goal and world, the object where the draw put it)
+ * and its action tokens up to one, except when no open surface is left to add (a Cool task whose
+ * object lives in the fridge and was drawn at the end of the search order: 1 step short); measured
+ * on 600 twins in test/prism-confounds.test.ts: 590 equal.
+ */
+function lookFirstDetour(goal: AlfGoal, rng: Rng): TaskDetour {
+  const { family, object, target } = goal;
+  const elsewhere = STORAGE.filter((p) => p !== HOME[object] && p !== target);
+  const drawn = family === "heat" ? [] : Array.from({ length: family === "pick2" ? 2 : 1 }, () => rng.choice(elsewhere));
+  return { kind: "look-first", targets: lookFirstDetourPath(goal, drawn, rng) };
+}
+
+/**
+ * The detour path for a conflict twin whose object copies lie at `misplacedAt` (one place, two for
+ * Pick2, none for Heat, which draws its open surface from `rng`). Exported for the twin test.
+ */
+export function lookFirstDetourPath(goal: AlfGoal, misplacedAt: readonly StoragePlace[], rng: Rng): StoragePlace[] {
+  const { family, object, target } = goal;
+  const home = HOME[object];
+  const isSurface = (p: StoragePlace) => !CLOSABLE.has(p) && p !== home && p !== target;
+  if (family === "heat") return [rng.choice(STORAGE.filter(isSurface))];
+  const order = searchOrder(object).filter((p) => p !== target);
+  if (misplacedAt.length !== (family === "pick2" ? 2 : 1) || misplacedAt.some((p) => p === home || !order.includes(p))) {
+    throw new InvalidArgumentError("misplacedAt", `${family === "pick2" ? "two places" : "one place"} other than the object's home and the target`, misplacedAt);
+  }
+  const path = order.slice(1, Math.max(...misplacedAt.map((p) => order.indexOf(p))) + 1);
+  const spare = STORAGE.filter((p) => isSurface(p) && !path.includes(p));
+  const drop = (family === "pick2" && misplacedAt[0] !== misplacedAt[1]) || (family === "cool" && misplacedAt[0] === "fridge");
+  const add = family === "cool" && home === "fridge";
+  if (drop) {
+    // Drop the last open surface (1 step); failing that, trade the last closed place (go to, open)
+    // for a spare open surface (still 1 step less, 2 action tokens less instead of 3).
+    const lastSurface = path.map(isSurface).lastIndexOf(true);
+    if (lastSurface >= 0) path.splice(lastSurface, 1);
+    else if (spare.length > 0) path.splice(path.length - 1, 1, spare[0]);
+  }
+  if (add && spare.length > 0) path.push(spare[0]);
+  return path;
 }
 
 /** Used by tests and docs: the pairs of each split for each family. */

@@ -16,6 +16,9 @@
  * Seen/unseen rule: the target's (color, category) pair is held out when
  * (colorIndex + categoryIndex) % 4 === 3; train/seen targets never use a held-out pair, unseen
  * targets always do. Decoys and other-category products may show any combination.
+ *
+ * Length-matched control (`detourFraction`): a regular task with a "wrong-size-first" detour makes
+ * its expert choose a wrong size before the right one, 5 steps like a page-two conflict.
  */
 
 import { TaskSlot } from "./common";
@@ -73,6 +76,14 @@ export function generateShopTask(slot: TaskSlot): ShopTask {
     return SIZES.filter((s) => chosen.has(s));
   };
   const target: Draft = { ...goal, sizes: randomSizes(goal.size), price: goal.maxPrice - 1 - catalogueRng.int(20) };
+  // Detour (regular tasks only): a wrong size to choose first, one the target already offers when
+  // it can be; its own stream, so the rest of the catalogue is what the task had without it.
+  let wrongSize: Size | null = null;
+  if (slot.detour) {
+    const offered = target.sizes.filter((s) => s !== goal.size);
+    wrongSize = rng.derive("detour").choice(offered.length > 0 ? offered : SIZES.filter((s) => s !== goal.size));
+    target.sizes = SIZES.filter((s) => s === wrongSize || target.sizes.includes(s));
+  }
   const decoy = (): Draft => {
     const flaw: Flaw = catalogueRng.choice(["color", "material", "price"] as const);
     return {
@@ -105,6 +116,7 @@ export function generateShopTask(slot: TaskSlot): ShopTask {
     instruction: shopInstruction(goal),
     conflict: slot.conflict,
     conflictKind: slot.conflict ? "page-two" : null,
+    ...(wrongSize === null ? {} : { detour: { kind: "wrong-size-first" as const, targets: [wrongSize] } }),
     goal,
     world: { products: drafts.map((d, i) => ({ id: ids[i], ...d })) },
   };

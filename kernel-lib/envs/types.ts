@@ -9,7 +9,8 @@
  *
  * Strategy: generate task sets with `env.generateTasks`, drive episodes with `runEpisode`
  * (episode.ts) and a `Policy`, turn trajectories into token sequences with `Tokenizer`
- * (tokenizer.ts). Experts (experts.ts) see only `task.goal` and the observations, never `world`.
+ * (tokenizer.ts). Experts (experts.ts) see only `task.goal` (and `task.detour`, a length-matched
+ * control) and the observations, never `world`.
  */
 
 import type { Seed } from "../random";
@@ -31,10 +32,36 @@ export interface Task<Goal = unknown, World = unknown> {
   readonly conflict: boolean;
   /** Which regularity is violated (null when `conflict` is false). */
   readonly conflictKind: string | null;
-  /** What the instruction asks for, structured. The only task field an expert may read. */
+  /**
+   * Present only on REGULAR tasks generated with `detourFraction` > 0: the expert demonstration
+   * takes a harmless detour that makes it as long as a conflict demonstration (a length-matched
+   * control for the PRISM probe; see `TaskDetour`). Absent otherwise, so tasks generated without
+   * the option are unchanged.
+   */
+  readonly detour?: TaskDetour;
+  /** What the instruction asks for, structured. With `detour`, the only task fields an expert may read. */
   readonly goal: Goal;
   /** Hidden initial state; only the environment reads it. */
   readonly world: World;
+}
+
+/**
+ * A harmless detour in a regular task's expert demonstration; the task stays regular
+ * (`conflict` false) and is still solved. The environment ignores it; only the expert reads it.
+ *  - MiniShop "wrong-size-first": on the target's page the expert first chooses `targets[0]`
+ *    (a size the target offers that is not the requested one), then the requested size: 5 steps,
+ *    like a page-two conflict (21 action tokens against the conflict's 22).
+ *  - MiniALF "look-first": before going to the object's home place the expert looks into
+ *    `targets` in order (go to each, open it if it is closed) — the places a search for a
+ *    misplaced object would have visited, drawn as a misplacement is drawn; for Heat tasks one
+ *    open surface (1 step, like the broken microwave's walk on to the stove).
+ * Nothing in the instruction or observations announces it, so a policy cannot predict it: use
+ * detour demonstrations as probe controls, not as SFT data you expect to be imitated exactly.
+ */
+export interface TaskDetour {
+  readonly kind: "wrong-size-first" | "look-first";
+  /** MiniShop: [the wrong size chosen first]. MiniALF: the places looked into before home, in order. */
+  readonly targets: readonly string[];
 }
 
 export interface GenerateTasksOptions {
@@ -46,6 +73,12 @@ export interface GenerateTasksOptions {
   conflictFraction?: number;
   /** Restrict to these task families (default: all, balanced). */
   families?: readonly string[];
+  /**
+   * Fraction of the REGULAR tasks, in [0, 1], that carry a length-matching detour (`Task.detour`);
+   * exactly round(regular count × fraction). Default 0. Which tasks, labels and content are the
+   * same as without the option, except that a MiniShop detour task's target may offer one more size.
+   */
+  detourFraction?: number;
 }
 
 export interface StepInfo {

@@ -1,11 +1,10 @@
 /**
  * The PRISM probe: for a frozen model and a set of trajectories (tokens + a loss mask on action
- * tokens, padded/truncated to one context length — which batches them but does NOT control for
- * length: right-padding leaves a causal model's gradients unchanged, so a longer trajectory still
- * has a different gradient), the
- * probe vector of each trajectory is the Frobenius norm of its loss gradient w.r.t. every
- * projection matrix (q, k, v, o, gate, up, down of each layer: N = 7L entries). No update is made.
+ * tokens, padded/truncated to one context length), the probe vector of each trajectory is the
+ * Frobenius norm of its loss gradient w.r.t. every projection matrix (q, k, v, o, gate, up, down of
+ * each layer: N = 7L entries). No update is made.
  * Every concentration metric is then scored on each vector; routing rules live in routing.ts.
+ * Length and loss confound the scores (padding does not remove length): check them with confounds.ts.
  *
  * Normalisation (the paper uses raw norms; ours is an ablation): "sqrt-numel" divides each
  * matrix's norm by √(its parameter count), removing the bias that larger matrices carry.
