@@ -1,6 +1,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { createMiniShop, tokenizerFor, runEpisode, expertPolicy } from "../kernel-lib/envs";
+import { tf } from "../kernel-lib/tf";
 import { trainSft } from "../kernel-lib/train/sft";
 import { TinyTransformer } from "../kernel-lib/models/transformer";
 import { TransformerAgent } from "../kernel-lib/agents/policy";
@@ -48,6 +49,43 @@ test("agent GRPO loop rejects bad options", async () => {
   await expectError(() => trainAgentGrpo(env, agent, pool, { ...base, evalEvery: -1 }), InvalidArgumentError, "options.evalEvery");
   await expectError(() => trainAgentGrpo(env, agent, pool, { ...base, iters: 3 } as never), UnknownOptionError, "options.iters");
   model.dispose();
+});
+
+test("caller-owned optimizer: two SFT calls sharing one Adam equal one two-epoch call; GRPO leaves a caller's optimizer and reference alive", async () => {
+  await useBackend("cpu");
+  const env = createMiniShop();
+  const tok = tokenizerFor(env);
+  const config = { vocabSize: tok.size, dModel: 8, nLayers: 1, nHeads: 2, dFF: 16, maxLen: 128, seed: 3 };
+  const demos = env.generateTasks({ split: "train", count: 4, seed: 4 }).map((t) => tok.encodeTrajectory(runEpisode(env, t, expertPolicy(t)), 128));
+  const weights = (m: TinyTransformer) => m.trainableVariables().flatMap((v) => Array.from(v.dataSync()));
+  // One batch holds every demo, so the shuffle order cannot differ between the runs.
+  const sft = { batchSize: 8, learningRate: 1e-2, seed: 1 };
+  const once = new TinyTransformer(config);
+  trainSft(once, demos, { ...sft, epochs: 2 });
+  const shared = new TinyTransformer(config);
+  const adam = tf.train.adam(1e-2);
+  trainSft(shared, demos, { ...sft, epochs: 1, optimizer: adam }); // creates Adam's moments (the optimizer's, not a leak)
+  await expectNoLeak("trainSft with a caller's optimizer", () => { trainSft(shared, demos, { ...sft, epochs: 1, optimizer: adam }); });
+  const fresh = new TinyTransformer(config);
+  trainSft(fresh, demos, { ...sft, epochs: 1 });
+  trainSft(fresh, demos, { ...sft, epochs: 1 });
+  // Equal up to float summation order (the one batch's rows may come shuffled differently).
+  const gap = (a: number[], b: number[]) => Math.max(...a.map((v, i) => Math.abs(v - b[i])));
+  assert.ok(gap(weights(shared), weights(once)) < 1e-6, `Adam's moments carried across the calls: the same as one uninterrupted run (gap ${gap(weights(shared), weights(once))})`);
+  assert.ok(gap(weights(fresh), weights(once)) > 1e-3, `a fresh Adam per call is a different run, so the oracle can fail (gap ${gap(weights(fresh), weights(once))})`);
+  await expectError(() => trainSft(shared, demos, { ...sft, epochs: 1, optimizer: {} as never }), InvalidArgumentError, "options.optimizer");
+
+  const agent = new TransformerAgent(shared, tok);
+  const reference = new TinyTransformer(config);
+  const pool = env.generateTasks({ split: "train", count: 2, seed: 2 });
+  await expectNoLeak("trainAgentGrpo with a caller's optimizer and reference", () => {
+    trainAgentGrpo(env, agent, pool, { iterations: 2, tasksPerIteration: 1, groupSize: 4, learningRate: 1e-2, seed: 1, objective: "actions", optimizer: adam, reference });
+  });
+  assert.ok(!reference.trainableVariables()[0].isDisposed, "the caller's reference is not disposed");
+  trainSft(shared, demos, { ...sft, epochs: 1, optimizer: adam }); // the caller's optimizer still works
+  await expectError(() => trainAgentGrpo(env, agent, pool, { iterations: 1, tasksPerIteration: 1, groupSize: 2, learningRate: 1e-2, seed: 1, reference: {} as never }), InvalidArgumentError, "options.reference");
+  adam.dispose();
+  for (const m of [once, shared, fresh, reference]) m.dispose();
 });
 
 test.run();

@@ -3,6 +3,7 @@ import * as assert from "uvu/assert";
 import { EmptyInputError, InvalidArgumentError, UnknownOptionError } from "../kernel-lib/errors";
 import { probeTrajectories } from "../kernel-lib/prism";
 import {
+  rlEffect,
   PRISM_ARMS, armPlan, armRule, splitCorpus, assertArm, assertRoutingMetric, studyBase, clearStudyBases, runPrismArm, prismStudyGrid,
   prismStudyRuns, armStats, meanStdText, taskDifferences, compareArms, PRISM_PRESET_ARMS, PrismEnvSettings, PrismStudyRun,
 } from "../kernel-lib/studies/prism";
@@ -161,15 +162,32 @@ test("report: compareArms errors — mismatched task vectors, no common seed, un
   await expectError(() => compareArms(disjoint, "minialf", "prism-entropy" as never, "random", "seenTaskSuccess"), UnknownOptionError, "prism-gini");
 });
 
+test("report: rlEffect pairs each task's success after RL with the same policy's before RL, stratified by seed", () => {
+  const withPre = (seed: number, pre: number[], post: number[], truncated = 0) => {
+    const r = taskRun("prism-gini", seed, post);
+    Object.assign(r.metrics, { preRlSeenTaskSuccess: pre, rlRollouts: 32, rlTruncatedRollouts: truncated });
+    return r;
+  };
+  const runs = [withPre(0, [0, 0, 1, 0, 0, 1], [1, 1, 1, 1, 0, 1]), withPre(1, [0, 0, 0, 1, 0, 0], [1, 1, 1, 1, 1, 0], 3)];
+  const e = rlEffect(runs, "minialf", "prism-gini");
+  assert.equal([e.n, e.pairs, e.before, e.after, e.rollouts, e.truncated, e.seeds], [12, 12, 3 / 12, 10 / 12, 64, 3, [0, 1]]);
+  assert.ok(e.test.includes("McNemar"), e.test);
+  // 7 tasks gained, none lost: the exact two-sided McNemar p of 7 vs 0.
+  assert.ok(Math.abs(e.p - signTest(7, 0)) < 1e-12, `p ${e.p} vs ${signTest(7, 0)}`);
+  assert.is(e.verdict, "positive", "p = 0.016 < 0.05");
+  // An arm whose runs have no pre-RL evaluation (SFT only, stepwise) is refused by name.
+  assert.throws(() => rlEffect([taskRun("sft-100", 0, [1])], "minialf", "sft-100"), (e: Error) => e instanceof EmptyInputError && /pre-RL/.test(e.message));
+});
+
 // ---- a real (tiny) study point: shared stage + arms ---------------------------------------------
 
 const TINY: PrismEnvSettings = {
   horizon: 8,
-  model: { dModel: 16, nLayers: 1, nHeads: 2, contextLength: 128 },
-  pretrain: { tasks: 16, epochs: 1, learningRate: 1e-2, conflictFraction: 0.1 },
+  model: { dModel: 16, nLayers: 1, nHeads: 2, nKvHeads: 1, ffMultiplier: 3, contextLength: 192 },
+  pretrain: { tasks: 16, maxEpochs: 2, learningRate: 1e-2, conflictFraction: 0.1, criterion: 0.99, validationTasks: 4 },
   corpus: { tasks: 8 },
   sft: { epochs: 1, batchSize: 4, learningRate: 3e-3 },
-  rl: { epochs: 1, tasksPerIteration: 2, groupSize: 2, learningRate: 1e-3, klBeta: 0.02, temperature: 1 },
+  rl: { epochs: 1, tasksPerIteration: 2, groupSize: 2, learningRate: 1e-3, klBeta: 0.02, temperature: 1, objective: "actions", ppoEpochs: 2, minibatchSize: 2, reward: "success" },
   hpt: { samples: 2 },
   eval: { tasks: 4 },
   stepwise: { rounds: 2 },
@@ -189,9 +207,14 @@ test("study point (real training, MiniShop, tiny): phases, costs and routing sta
   policy.dispose();
   for (const m of ["gini", "kurtosis", "cv", "l2"] as const) assertClose(base.sqrtNumelScores[m], oracle.scores[m], 1e-5, `√numel ${m}`);
   assert.is(studyBase("minishop", 0, TINY), base, "memoised per (env, seed, settings)");
+  // Pre-training stops at the criterion or at maxEpochs, and says which.
+  assert.equal([base.pretrainEpochs, base.pretrainValidation.length], [2, 2], "criterion 0.99 not met by a 16-task model: maxEpochs");
+  assert.is(base.pretrainCriterionMet, base.pretrainValidation[1] >= 0.99);
+  const easy = studyBase("minishop", 0, { ...TINY, pretrain: { ...TINY.pretrain, criterion: 0 } });
+  assert.equal([easy.pretrainEpochs, easy.pretrainCriterionMet], [1, true], "criterion 0 is met after the first epoch");
 
   const results = new Map<string, ReturnType<typeof runPrismArm>>();
-  for (const arm of ["base", "sft-100", "grpo-100", "prism-gini", "hpt", "stepwise-reprobe"] as const) {
+  for (const arm of ["base", "sft-100", "grpo-100", "prism-gini", "sft-then-rl-matched", "hpt", "stepwise-reprobe"] as const) {
     results.set(arm, await expectNoLeak(arm, () => runPrismArm(base, arm, 0.5, 0)));
   }
   const r = (arm: string) => results.get(arm)!;
@@ -201,6 +224,15 @@ test("study point (real training, MiniShop, tiny): phases, costs and routing sta
   assert.equal([r("prism-gini").sftSize, r("prism-gini").rlSize, r("prism-gini").rlIterations], [4, 4, 2], "RL budget scales with the RL set");
   assert.ok(r("prism-gini").cost.probe.seconds > 0 && r("grpo-100").cost.probe.seconds === 0, "only probing arms pay for the probe");
   assert.ok(r("hpt").cost.passRate.envSteps > 0 && r("prism-gini").cost.passRate.envSteps === 0, "only HPT pays for pass rates");
+  assert.equal([r("sft-then-rl-matched").sftSize, r("sft-then-rl-matched").rlSize, r("sft-then-rl-matched").cost.sft.optimizerSteps, r("sft-then-rl-matched").rlIterations],
+    [8, 8, r("prism-gini").cost.sft.optimizerSteps, r("prism-gini").rlIterations], "the compute-matched control sees everything with a 50:50 split's steps");
+  for (const arm of ["grpo-100", "prism-gini", "sft-then-rl-matched"]) {
+    assert.is(r(arm).preRlSeenTaskSuccess.length, 4, `${arm}: seen success before RL, per task`);
+    assert.is(r(arm).rlTruncatedRollouts, 0, `${arm}: context 192 fits every MiniShop rollout of horizon 8`);
+    assert.ok(r(arm).rlRollouts > 0, arm);
+  }
+  assert.equal(r("grpo-100").preRlSeenTaskSuccess, r("base").seen.taskSuccess, "GRPO 100 starts RL from the base policy");
+  assert.equal([r("sft-100").preRlSeenTaskSuccess.length, r("stepwise-reprobe").preRlSeenTaskSuccess.length], [0, 0]);
   assert.is(r("stepwise-reprobe").stepwise.length, 2);
   assert.ok(r("stepwise-reprobe").cost.probe.forwardTokens > r("prism-gini").cost.probe.forwardTokens, "re-probing costs more probe passes");
   for (const [arm, res] of results) {

@@ -17,6 +17,7 @@ import { collectRollouts, RolloutReward } from "./rollout";
 import { evaluateAgent } from "./evaluate";
 import { actionGrpoStep } from "./action-grpo";
 import type { TransformerAgent } from "./policy";
+import { TinyTransformer } from "../models/transformer";
 
 export interface AgentGrpoOptions<T extends Task> {
   iterations: number;
@@ -43,6 +44,13 @@ export interface AgentGrpoOptions<T extends Task> {
   evalTasks?: readonly T[];
   evalEvery?: number;
   onIteration?: (point: GrpoCurvePoint) => void;
+  /**
+   * Caller-owned optimizer and KL reference (neither disposed here). By default each call starts a
+   * fresh Adam and freezes the policy as it is now as the reference; a phase run in rounds (the
+   * stepwise arms) passes both so the rounds are one RL run with one anchor.
+   */
+  optimizer?: tf.Optimizer;
+  reference?: TinyTransformer;
 }
 
 export interface GrpoCurvePoint {
@@ -67,7 +75,7 @@ export interface AgentGrpoResult {
 }
 
 const KEYS = ["iterations", "tasksPerIteration", "groupSize", "learningRate", "seed", "klBeta", "clipEpsilon", "ppoEpochs",
-  "temperature", "reward", "stepLevel", "objective", "minibatchSize", "evalTasks", "evalEvery", "onIteration"];
+  "temperature", "reward", "stepLevel", "objective", "minibatchSize", "evalTasks", "evalEvery", "onIteration", "optimizer", "reference"];
 
 export function trainAgentGrpo<T extends Task>(env: AgentEnv<T>, agent: TransformerAgent, taskPool: readonly T[], options: AgentGrpoOptions<T>): AgentGrpoResult {
   assertKnownKeys("options", options, KEYS);
@@ -82,8 +90,10 @@ export function trainAgentGrpo<T extends Task>(env: AgentEnv<T>, agent: Transfor
   const objective = options.objective ?? "tokens";
   assertOneOf("options.objective", String(objective), AGENT_GRPO_OBJECTIVES);
   const rng = toRng(options.seed).derive("agent-grpo");
-  const reference = createReference(agent.model);
-  const optimizer = tf.train.adam(options.learningRate);
+  if (options.optimizer !== undefined && !(options.optimizer instanceof tf.Optimizer)) throw new InvalidArgumentError("options.optimizer", "a tf.Optimizer", options.optimizer);
+  if (options.reference !== undefined && !(options.reference instanceof TinyTransformer)) throw new InvalidArgumentError("options.reference", "a TinyTransformer (the frozen KL anchor)", options.reference);
+  const reference = options.reference ?? createReference(agent.model);
+  const optimizer = options.optimizer ?? tf.train.adam(options.learningRate);
   const cost: PhaseCost = { phase: "rl", seconds: 0, forwardTokens: 0, backwardTokens: 0, optimizerSteps: 0, envSteps: 0 };
   const curve: GrpoCurvePoint[] = [];
   const started = Date.now();
@@ -138,8 +148,8 @@ export function trainAgentGrpo<T extends Task>(env: AgentEnv<T>, agent: Transfor
       options.onIteration?.(point);
     }
   } finally {
-    optimizer.dispose();
-    reference.dispose();
+    if (options.optimizer === undefined) optimizer.dispose();
+    if (options.reference === undefined) reference.dispose();
     cost.seconds = (Date.now() - started) / 1000;
   }
   return { curve, cost };

@@ -20,7 +20,7 @@
 import { EmptyInputError, InvalidArgumentError, ShapeError, assertFinite, assertKnownKeys } from "../errors";
 import { Rng, Seed, toRng } from "../random";
 import { averageRanks, rocAuc, spearman } from "../metrics/ranking";
-import { aucVerdict } from "../stats/auc";
+import { aucVerdict, AucVerdict } from "../stats/auc";
 import { groupIndices } from "../stats/permutation";
 import type { Direction } from "../stats/verdict";
 
@@ -53,6 +53,8 @@ export interface ConfoundRow {
   /** The test and interval method, as `aucVerdict` names them. */
   test: string;
   interval: string;
+  /** The full `aucVerdict` behind the row (usable as claim evidence). */
+  aucVerdict: AucVerdict;
 }
 
 const TABLE_KEYS = ["clusters", "alpha", "resamples", "permutations", "seed"];
@@ -77,7 +79,7 @@ export function confoundTable(scores: Record<string, ArrayLike<number>>, covaria
     const v = aucVerdict(values, y, { ...pick(options, ["clusters", "alpha", "resamples", "permutations"]), seed: rng.derive("confound", name) });
     return {
       name, kind, auc: v.estimate, lo: v.interval.lo, hi: v.interval.hi, p: v.p, verdict: v.verdict,
-      n: v.n, nPositive, nNegative: v.n - nPositive, clusters: v.clusters, test: v.test, interval: v.interval.method,
+      n: v.n, nPositive, nNegative: v.n - nPositive, clusters: v.clusters, test: v.test, interval: v.interval.method, aucVerdict: v,
     };
   });
 }

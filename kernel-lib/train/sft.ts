@@ -28,6 +28,12 @@ export interface SftOptions {
   maxSteps?: number;
   /** Called after every step with the step's mean loss. */
   onStep?: (step: number, loss: number) => void;
+  /**
+   * A caller-owned optimizer (not disposed here; `learningRate` is then only validated): lets a
+   * phase split into rounds — pre-training to a criterion, stepwise arms — keep Adam's moments
+   * across calls, so the rounds add up to one uninterrupted run.
+   */
+  optimizer?: tf.Optimizer;
 }
 
 export interface CostCounters {
@@ -47,7 +53,7 @@ export interface SftResult {
   cost: CostCounters;
 }
 
-const SFT_KEYS = ["epochs", "batchSize", "learningRate", "seed", "maxSteps", "onStep"];
+const SFT_KEYS = ["epochs", "batchSize", "learningRate", "seed", "maxSteps", "onStep", "optimizer"];
 
 export function trainSft(model: TrainableSequenceModel, examples: readonly SequenceExample[], options: SftOptions): SftResult {
   assertKnownKeys("options", options, SFT_KEYS);
@@ -67,7 +73,8 @@ export function trainSft(model: TrainableSequenceModel, examples: readonly Seque
   });
 
   const rng = toRng(options.seed).derive("sft-order");
-  const optimizer = tf.train.adam(options.learningRate);
+  if (options.optimizer !== undefined && !(options.optimizer instanceof tf.Optimizer)) throw new InvalidArgumentError("options.optimizer", "a tf.Optimizer", options.optimizer);
+  const optimizer = options.optimizer ?? tf.train.adam(options.learningRate);
   const variables = model.trainableVariables();
   const stepLosses: number[] = [];
   const epochLosses: number[] = [];
@@ -94,7 +101,7 @@ export function trainSft(model: TrainableSequenceModel, examples: readonly Seque
       if (count > 0) epochLosses.push(sum / count);
     }
   } finally {
-    optimizer.dispose();
+    if (options.optimizer === undefined) optimizer.dispose();
     cost.seconds = (Date.now() - started) / 1000;
   }
   return { stepLosses, epochLosses, cost };

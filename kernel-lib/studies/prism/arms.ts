@@ -8,6 +8,9 @@
  *   grpo-100            every task → RL                                 ("–:100")
  *   gigpo-100           as grpo-100 with GiGPO step-level advantages (optional)
  *   sft-then-rl         SFT on everything, then RL on everything        ("100:100")
+ *   sft-then-rl-matched the compute-matched control: SFT-then-RL on everything, cut to the optimizer
+ *                       steps a 50:50 split gets (SFT steps of n/2 demos, RL iterations of n/2
+ *                       tasks) — so "PRISM vs SFT-then-RL" can be told apart from "more compute"
  *   random              a seeded random half → RL                        ("50:50")
  *   hpt                 the base policy's pass rate decides: the half it passes most → RL
  *                       (HPT's rule: low pass rate → imitate, high → explore); ties at equal pass
@@ -29,7 +32,7 @@ import { InvalidArgumentError, UnknownOptionError } from "../../errors";
 import { route, Route, Routing } from "../../prism/routing";
 
 export const PRISM_ARMS = [
-  "base", "sft-100", "grpo-100", "gigpo-100", "sft-then-rl", "random", "hpt",
+  "base", "sft-100", "grpo-100", "gigpo-100", "sft-then-rl", "sft-then-rl-matched", "random", "hpt",
   "prism-gini", "prism-kurtosis", "prism-cv", "inverse-gini", "inverse-kurtosis", "inverse-cv",
   "magnitude", "prism-gini-sqrtnumel", "allocation-cv", "stepwise-static", "stepwise-reprobe",
 ] as const;
@@ -62,17 +65,20 @@ export interface ArmPlan {
   needs: "probe" | "probe-sqrt-numel" | "pass-rate" | "nothing";
   stepLevel: boolean;
   rounds: "one" | "static" | "reprobe";
+  /** "data": budgets scale with the arm's own sets; "half-split": the budgets of a 50:50 split (the compute-matched control). */
+  budget: "data" | "half-split";
 }
 
 export function armPlan(arm: PrismArm): ArmPlan {
   assertArm("arm", arm);
-  const plan: ArmPlan = { sft: true, rl: true, data: "split", needs: "probe", stepLevel: false, rounds: "one" };
+  const plan: ArmPlan = { sft: true, rl: true, data: "split", needs: "probe", stepLevel: false, rounds: "one", budget: "data" };
   switch (arm) {
     case "base": return { ...plan, sft: false, rl: false, data: "none", needs: "nothing" };
     case "sft-100": return { ...plan, rl: false, data: "all", needs: "nothing" };
     case "grpo-100": return { ...plan, sft: false, data: "all", needs: "nothing" };
     case "gigpo-100": return { ...plan, sft: false, data: "all", needs: "nothing", stepLevel: true };
     case "sft-then-rl": return { ...plan, data: "all", needs: "nothing" };
+    case "sft-then-rl-matched": return { ...plan, data: "all", needs: "nothing", budget: "half-split" };
     case "random": return { ...plan, needs: "nothing" };
     case "hpt": return { ...plan, needs: "pass-rate" };
     case "prism-gini-sqrtnumel": return { ...plan, needs: "probe-sqrt-numel" };

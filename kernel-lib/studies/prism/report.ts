@@ -14,7 +14,7 @@ import { assertArm, PrismArm } from "./arms";
 import type { PrismStudyRun } from "./study";
 
 export const ARM_LABELS: Readonly<Record<PrismArm, string>> = {
-  "base": "Base", "sft-100": "SFT 100:–", "grpo-100": "GRPO –:100", "gigpo-100": "GiGPO –:100", "sft-then-rl": "SFT-then-RL 100:100",
+  "base": "Base", "sft-100": "SFT 100:–", "grpo-100": "GRPO –:100", "gigpo-100": "GiGPO –:100", "sft-then-rl": "SFT-then-RL 100:100", "sft-then-rl-matched": "SFT-then-RL, PRISM's steps",
   "random": "Random 50:50", "hpt": "HPT-like 50:50", "prism-gini": "PRISM-Gini 50:50", "prism-kurtosis": "PRISM-Kurtosis 50:50",
   "prism-cv": "PRISM-CV 50:50", "inverse-gini": "Inverse-Gini", "inverse-kurtosis": "Inverse-Kurtosis", "inverse-cv": "Inverse-CV",
   "magnitude": "Magnitude (L2) 50:50", "prism-gini-sqrtnumel": "PRISM-Gini √numel", "allocation-cv": "PRISM-CV q",
@@ -91,4 +91,41 @@ export function compareArms(runs: readonly PrismStudyRun[], env: EnvName, a: Pri
 export function meanStdText(s: Pick<ArmStats, "mean" | "std" | "n">, scale = 100, digits = 1): string {
   if (s.n === 0 || !Number.isFinite(s.mean)) return "n/a";
   return s.n > 1 ? `${(scale * s.mean).toFixed(digits)} ± ${(scale * s.std).toFixed(digits)}` : (scale * s.mean).toFixed(digits);
+}
+
+/** One arm's RL effect: greedy seen success after RL vs just before it, paired per task. */
+export interface RlEffect extends PairedVerdict {
+  env: EnvName;
+  arm: PrismArm;
+  seeds: number[];
+  /** Mean seen success before and after RL (over the paired tasks of every seed). */
+  before: number;
+  after: number;
+  /** RL rollouts run and how many were truncated to fit the context, summed over seeds. */
+  rollouts: number;
+  truncated: number;
+}
+
+/**
+ * The RL effect of `arm` in `env`: seen success after RL minus success of the same policy just
+ * before RL (after its SFT), task by task, stratified by seed (exact McNemar). It isolates what
+ * the RL phase did, which arm-vs-arm comparisons cannot. Stepwise arms store no pre-RL
+ * evaluation (their RL is interleaved with SFT) and are refused.
+ */
+export function rlEffect(runs: readonly PrismStudyRun[], env: EnvName, arm: PrismArm, options: { seed?: Seed | Rng; q?: number } = {}): RlEffect {
+  assertArm("arm", arm);
+  const q = options.q ?? 0.5;
+  const own = runs.filter((r) => r.env === env && r.arm === arm && r.q === q).sort((x, y) => x.seed - y.seed);
+  const withPre = own.filter((r) => Array.isArray(r.metrics.preRlSeenTaskSuccess) && r.metrics.preRlSeenTaskSuccess.length > 0);
+  if (withPre.length === 0) throw new EmptyInputError("runs", `runs of ${arm} in ${env} with a pre-RL evaluation (arms with a one-shot RL phase)`);
+  const differences: number[] = [], clusters: number[] = [];
+  let before = 0, after = 0, rollouts = 0, truncated = 0;
+  for (const r of withPre) {
+    const pre = r.metrics.preRlSeenTaskSuccess, post = r.metrics.seenTaskSuccess;
+    if (pre.length !== post.length) throw new InvalidArgumentError("runs", `pre- and post-RL vectors of equal length (${arm}, seed ${r.seed})`);
+    pre.forEach((p, i) => { differences.push(post[i] - p); clusters.push(r.seed); before += p; after += post[i]; });
+    rollouts += r.metrics.rlRollouts; truncated += r.metrics.rlTruncatedRollouts;
+  }
+  const v = pairedVerdict(differences, { clusters, unitName: "task", clusterName: "seed", seed: options.seed });
+  return { ...v, env, arm, seeds: withPre.map((r) => r.seed), before: before / differences.length, after: after / differences.length, rollouts, truncated };
 }

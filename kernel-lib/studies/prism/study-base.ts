@@ -5,12 +5,15 @@
  *
  *   1. the base policy: a TinyTransformer pre-trained by SFT on expert trajectories of the
  *      REGULAR distribution (a small `pretrain.conflictFraction` of conflict demos may be mixed in
- *      so the base policy is not blind to them — the paper's base model is weak, not ignorant);
+ *      so the base policy is not blind to them — the paper's base model is weak, not ignorant),
+ *      epoch by epoch until it passes `pretrain.criterion` on fresh regular tasks;
  *   2. the training corpus: `corpus.tasks` train-split tasks, half of them carrying the planted
  *      conflict (ground-truth label per trajectory), with their expert trajectories encoded to ONE
  *      context length;
  *   3. the PRISM probe of the frozen base policy on the corpus (one backward pass; the √numel
- *      scores rescale its raw vectors per matrix, as probe.ts's normalisation does);
+ *      scores rescale its raw vectors per matrix, as probe.ts's normalisation does), with each
+ *      trajectory's loss, action tokens and steps, and the probe of a length-matched control set
+ *      (regular tasks whose expert takes a detour as long as a conflict demonstration);
  *   4. the base policy's pass rate on every corpus task (HPT's routing signal): `hpt.samples`
  *      sampled episodes per task;
  *   5. the fixed evaluation sets (seen and unseen split, half conflict).
@@ -33,21 +36,33 @@ import { TinyTransformer } from "../../models/transformer";
 import { trainSft, SequenceExample } from "../../train/sft";
 import type { PhaseCost } from "../../train/rl-types";
 import { TransformerAgent } from "../../agents/policy";
-import { collectRollouts } from "../../agents/rollout";
-import { evaluationSet } from "../../agents/evaluate";
+import { collectRollouts, RolloutReward } from "../../agents/rollout";
+import type { AgentGrpoObjective } from "../../agents/train-grpo";
+import { evaluateAgent, evaluationSet } from "../../agents/evaluate";
 import { concentrationScores, METRIC_NAMES, MetricName } from "../../metrics/concentration";
 import { probeTrajectories, ProbeResult } from "../../prism/probe";
+import { probeCovariates, trajectoryCovariates } from "../../prism/covariates";
 
 /** Everything that determines the shared stage and the arms' training (per env). */
 export interface PrismEnvSettings {
   /** Episode horizon (MiniALF expert episodes take ≤ 15 steps, MiniShop ≤ 5). */
   horizon: number;
-  model: { dModel: number; nLayers: number; nHeads: number; contextLength: number };
-  pretrain: { tasks: number; epochs: number; learningRate: number; conflictFraction: number };
+  /** Grouped-query attention (nKvHeads < nHeads) and dFF = ffMultiplier·dModel give matrices of different sizes, as in a real LM (the √numel ablation needs the spread). */
+  model: { dModel: number; nLayers: number; nHeads: number; nKvHeads: number; ffMultiplier: number; contextLength: number };
+  /**
+   * Pre-training runs epoch by epoch (one Adam throughout) until the policy's greedy success on
+   * `validationTasks` fresh REGULAR train-split tasks reaches `criterion`, or `maxEpochs` pass —
+   * so the base embodies the regularity by a stated test, not by a guessed budget.
+   */
+  pretrain: { tasks: number; maxEpochs: number; learningRate: number; conflictFraction: number; criterion: number; validationTasks: number };
   corpus: { tasks: number };
   sft: { epochs: number; batchSize: number; learningRate: number };
   /** RL iterations = ⌈epochs · |RL set| / tasksPerIteration⌉ (RL cost scales with its data). */
-  rl: { epochs: number; tasksPerIteration: number; groupSize: number; learningRate: number; klBeta: number; temperature: number };
+  rl: {
+    epochs: number; tasksPerIteration: number; groupSize: number; learningRate: number; klBeta: number; temperature: number;
+    /** The action-level objective (log π over admissible actions) unless a study ablates it; PPO epochs × minibatches > 1 so the ratio and clip act. */
+    objective: AgentGrpoObjective; ppoEpochs: number; minibatchSize: number; reward: RolloutReward;
+  };
   hpt: { samples: number };
   eval: { tasks: number };
   stepwise: { rounds: number };
@@ -63,6 +78,13 @@ export interface StudyBase {
   demos: SequenceExample[];
   labels: boolean[];
   probe: ProbeResult;
+  /** Per corpus trajectory: probe loss, action tokens and steps (the confounds the AUC table shows beside the scores). */
+  covariates: { loss: number[]; actionTokens: number[]; steps: number[] };
+  /**
+   * The length-matched control: regular tasks whose expert takes a harmless detour as long as a
+   * conflict demonstration (half the corpus size), probed by the same base policy.
+   */
+  detour: { scores: Record<MetricName, number[]>; loss: number[]; actionTokens: number[]; steps: number[] };
   /** Scores of the √numel-normalised probe vectors (no second backward pass). */
   sqrtNumelScores: Record<MetricName, number[]>;
   passRates: number[];
@@ -70,6 +92,10 @@ export interface StudyBase {
   evalSets: { seen: Task[]; unseen: Task[] };
   pretrainSeconds: number;
   pretrainLoss: number;
+  /** Epochs pre-training took, the validation success after each, and whether the criterion was met. */
+  pretrainEpochs: number;
+  pretrainValidation: number[];
+  pretrainCriterionMet: boolean;
   /** A new model holding the base policy's weights (the caller disposes it). */
   freshPolicy(): TinyTransformer;
 }
@@ -81,7 +107,7 @@ export function clearStudyBases(): void { memo.clear(); }
 
 function modelConfig(tokenizer: Tokenizer, s: PrismEnvSettings, seed: number) {
   const m = s.model;
-  return { vocabSize: tokenizer.size, dModel: m.dModel, nLayers: m.nLayers, nHeads: m.nHeads, dFF: 2 * m.dModel, maxLen: m.contextLength, seed };
+  return { vocabSize: tokenizer.size, dModel: m.dModel, nLayers: m.nLayers, nHeads: m.nHeads, nKvHeads: m.nKvHeads, dFF: m.ffMultiplier * m.dModel, maxLen: m.contextLength, seed };
 }
 
 export function studyBase(envName: EnvName, seed: number, settings: PrismEnvSettings): StudyBase {
@@ -99,15 +125,24 @@ export function studyBase(envName: EnvName, seed: number, settings: PrismEnvSett
   const initSeed = rng.derive("init").tfSeed();
   const model = new TinyTransformer(modelConfig(tokenizer, settings, initSeed));
   let weights: Array<{ name: string; shape: number[]; values: Float32Array }>;
-  let pretrainSeconds: number, pretrainLoss: number;
+  let pretrainSeconds = 0, pretrainLoss = NaN;
+  const pretrainValidation: number[] = [];
+  const validation = env.generateTasks({ split: "train", count: settings.pretrain.validationTasks, seed: rng.derive("pretrain-validation").tfSeed(), conflictFraction: 0 });
+  const optimizer = tf.train.adam(settings.pretrain.learningRate);
   try {
-    const pre = trainSft(model, pretrainTasks.map((t) => encodeExpert(t)), {
-      epochs: settings.pretrain.epochs, batchSize: 16, learningRate: settings.pretrain.learningRate, seed: rng.derive("pretrain"),
-    });
-    pretrainSeconds = pre.cost.seconds;
-    pretrainLoss = pre.epochLosses[pre.epochLosses.length - 1];
+    const demos = pretrainTasks.map((t) => encodeExpert(t));
+    const agent = new TransformerAgent(model, tokenizer);
+    while (pretrainValidation.length < settings.pretrain.maxEpochs) {
+      const epoch = pretrainValidation.length;
+      const pre = trainSft(model, demos, { epochs: 1, batchSize: 16, learningRate: settings.pretrain.learningRate, seed: rng.derive("pretrain", epoch), optimizer });
+      pretrainSeconds += pre.cost.seconds;
+      pretrainLoss = pre.epochLosses[0];
+      pretrainValidation.push(evaluateAgent(env, agent, validation, { mode: "greedy" }).successRate);
+      if (pretrainValidation[epoch] >= settings.pretrain.criterion) break;
+    }
     weights = model.namedWeights().map(({ name, variable }) => ({ name, shape: variable.shape.slice(), values: variable.dataSync() as Float32Array }));
   } finally {
+    optimizer.dispose();
     model.dispose();
   }
   const freshPolicy = () => {
@@ -120,13 +155,20 @@ export function studyBase(envName: EnvName, seed: number, settings: PrismEnvSett
   const corpus = env.generateTasks({ split: "train", count: settings.corpus.tasks, seed: rng.derive("corpus").tfSeed(), conflictFraction: 0.5 });
   const encoded = corpus.map((t) => encodeExpert(t));
   const demos = encoded.map((e) => ({ tokens: e.tokens, lossMask: e.lossMask }));
+  const lengths = trajectoryCovariates(encoded);
   const labels = corpus.map((t) => t.conflict);
 
   const base = freshPolicy();
   let probe: ProbeResult, passRates: number[], passRateCost: PhaseCost;
+  let detour: StudyBase["detour"];
   try {
     const examples = demos.map((d, i) => ({ ...d, id: corpus[i].id, label: labels[i], group: corpus[i].family }));
     probe = probeTrajectories(base, examples, { batchSize: 32 });
+    const detourTasks = env.generateTasks({ split: "train", count: Math.max(2, Math.round(settings.corpus.tasks / 2)), seed: rng.derive("detour").tfSeed(), conflictFraction: 0, detourFraction: 1 });
+    const detourEncoded = detourTasks.map((t) => encodeExpert(t));
+    const detourProbe = probeTrajectories(base, detourEncoded.map((e, i) => ({ tokens: e.tokens, lossMask: e.lossMask, id: detourTasks[i].id, label: false })), { batchSize: 32 });
+    const dc = probeCovariates(detourProbe, detourEncoded);
+    detour = { scores: detourProbe.scores, loss: dc.loss, actionTokens: dc.actionTokens, steps: dc.steps };
     const started = Date.now();
     const rollouts = collectRollouts(env, corpus, new TransformerAgent(base, tokenizer), {
       groupSize: settings.hpt.samples, seed: rng.derive("pass-rate").tfSeed(), temperature: 1, reward: "success",
@@ -144,9 +186,11 @@ export function studyBase(envName: EnvName, seed: number, settings: PrismEnvSett
   const sqrtNumelScores = Object.fromEntries(METRIC_NAMES.map((m) => [m, rows.map((r) => r[m])])) as Record<MetricName, number[]>;
   const evalSeed = `prism/${seed}`;
   const result: StudyBase = {
-    key, envName, env, tokenizer, settings, corpus, demos, labels, probe, sqrtNumelScores, passRates, passRateCost,
+    key, envName, env, tokenizer, settings, corpus, demos, labels, probe, sqrtNumelScores, detour: detour!,
+    covariates: { loss: probe.losses, actionTokens: lengths.actionTokens, steps: lengths.steps }, passRates, passRateCost,
     evalSets: { seen: evaluationSet(env, "seen", settings.eval.tasks, evalSeed), unseen: evaluationSet(env, "unseen", settings.eval.tasks, evalSeed) },
-    pretrainSeconds, pretrainLoss, freshPolicy,
+    pretrainSeconds, pretrainLoss, pretrainEpochs: pretrainValidation.length, pretrainValidation,
+    pretrainCriterionMet: pretrainValidation[pretrainValidation.length - 1] >= settings.pretrain.criterion, freshPolicy,
   };
   memo.set(key, result);
   return result;

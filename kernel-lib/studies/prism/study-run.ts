@@ -21,6 +21,9 @@ import type { EvaluationResult } from "../../agents/evaluate";
 import { evaluateAgent } from "../../agents/evaluate";
 import { TransformerAgent } from "../../agents/policy";
 import { trainAgentGrpo } from "../../agents/train-grpo";
+import { createReference } from "../../train/grpo";
+import type { TinyTransformer } from "../../models/transformer";
+import { tf } from "../../tf";
 import { trainSft } from "../../train/sft";
 import { armPlan, PrismArm, splitCorpus } from "./arms";
 import { probeTrajectories, ProbeResult } from "../../prism/probe";
@@ -66,6 +69,12 @@ export interface PrismArmResult {
   /** RL rollouts run, and how many of them were truncated to fit the context (the update then sees less history than the policy acted on). */
   rlRollouts: number;
   rlTruncatedRollouts: number;
+  /**
+   * Greedy success per seen evaluation task just before RL began (after the arm's SFT), for the
+   * RL-effect table (paired with `seen.taskSuccess`); empty for arms without RL and for the
+   * stepwise arms, whose RL is interleaved with SFT.
+   */
+  preRlSeenTaskSuccess: number[];
   /** Mean rollout success over the RL phase, and the fraction of groups with a reward spread. */
   rlRolloutSuccess: number;
   rlGroupsWithSignal: number;
@@ -113,17 +122,26 @@ export function runPrismArm(base: StudyBase, arm: PrismArm, q: number, seed: num
 
   const model = base.freshPolicy();
   const agent = new TransformerAgent(model, base.tokenizer);
+  const disposeAtEnd: Array<{ dispose(): void }> = [];
+  let preRlSeen: number[] = [];
   const started = Date.now();
   const stepwise: StepwiseRound[] = [];
   let rlIterations = 0, rolloutSuccessSum = 0, signalSum = 0, groupsSum = 0, rlRollouts = 0, rlTruncatedRollouts = 0;
   try {
     const rounds = plan.rounds === "one" ? 1 : s.stepwise.rounds;
-    const sftStepsTotal = (sft: number[]) => s.sft.epochs * Math.ceil(sft.length / s.sft.batchSize);
-    const rlItersTotal = (rl: number[]) => Math.ceil((s.rl.epochs * rl.length) / s.rl.tasksPerIteration);
+    const sftStepsTotal = (size: number) => s.sft.epochs * Math.ceil(size / s.sft.batchSize);
+    const rlItersTotal = (size: number) => Math.ceil((s.rl.epochs * size) / s.rl.tasksPerIteration);
     let sftSet = split.sft, rlSet = split.rl;
-    // Budgets fixed from the first split so that re-routing moves data, not compute.
-    const sftBudget = plan.sft ? sftStepsTotal(sftSet) : 0;
-    const rlBudget = plan.rl ? rlItersTotal(rlSet) : 0;
+    // Budgets fixed from the first split so that re-routing moves data, not compute; the
+    // compute-matched control takes a 50:50 split's budgets while seeing all the data.
+    const half = Math.round(n / 2);
+    const sftBudget = !plan.sft ? 0 : sftStepsTotal(plan.budget === "half-split" ? half : sftSet.length);
+    const rlBudget = !plan.rl ? 0 : rlItersTotal(plan.budget === "half-split" ? half : rlSet.length);
+    // One Adam per phase and one KL anchor for the whole arm: a stepwise arm's rounds are one SFT
+    // run and one RL run interleaved, so re-routing is the only thing its rounds change.
+    const sftOptimizer = tf.train.adam(s.sft.learningRate), rlOptimizer = tf.train.adam(s.rl.learningRate);
+    disposeAtEnd.push(sftOptimizer, rlOptimizer);
+    let reference: TinyTransformer | null = null;
     let workDone = 0;
     const tick = (units: number, note: string) => { workDone += units; onProgress?.(workDone / Math.max(1, sftBudget + rlBudget), note); };
     for (let round = 0; round < rounds; round++) {
@@ -147,16 +165,24 @@ export function runPrismArm(base: StudyBase, arm: PrismArm, q: number, seed: num
       if (sftSteps > 0 && sftSet.length > 0) {
         const r = trainSft(model, sftSet.map((i) => base.demos[i]), {
           epochs: Math.ceil(sftSteps / Math.ceil(sftSet.length / s.sft.batchSize)) + 1, maxSteps: sftSteps,
-          batchSize: s.sft.batchSize, learningRate: s.sft.learningRate, seed: rng.derive("sft", round),
+          batchSize: s.sft.batchSize, learningRate: s.sft.learningRate, seed: rng.derive("sft", round), optimizer: sftOptimizer,
         });
         add(cost.sft, { ...r.cost });
         tick(sftSteps, `SFT ${round + 1}/${rounds}`);
       }
       const iterations = Math.round((rlBudget * (round + 1)) / rounds) - Math.round((rlBudget * round) / rounds);
       if (iterations > 0 && rlSet.length > 0) {
+        if (reference === null) {
+          // The RL effect: greedy success on the seen set just before RL starts (after SFT), paired with the final one.
+          if (plan.rounds === "one") preRlSeen = summarise(evaluateAgent(base.env, agent, base.evalSets.seen, { mode: "greedy", keepTrajectories: true })).taskSuccess;
+          reference = createReference(model);
+          disposeAtEnd.push(reference);
+        }
         const r = trainAgentGrpo(base.env, agent, rlSet.map((i) => base.corpus[i]), {
           iterations, tasksPerIteration: Math.min(s.rl.tasksPerIteration, rlSet.length), groupSize: s.rl.groupSize,
           learningRate: s.rl.learningRate, klBeta: s.rl.klBeta, temperature: s.rl.temperature, stepLevel: plan.stepLevel,
+          objective: s.rl.objective, ppoEpochs: s.rl.ppoEpochs, minibatchSize: s.rl.minibatchSize, reward: s.rl.reward,
+          optimizer: rlOptimizer, reference,
           seed: rng.derive("rl", round), onIteration: (p) => tick(1, `RL ${p.iteration}/${iterations}`),
         });
         add(cost.rl, r.cost);
@@ -176,12 +202,13 @@ export function runPrismArm(base: StudyBase, arm: PrismArm, q: number, seed: num
       seen, unseen, sftSize: plan.sft ? split.sft.length : 0, rlSize: plan.rl ? split.rl.length : 0,
       rlFraction: plan.data === "split" ? split.rl.length / n : plan.rl ? 1 : 0,
       conflictShareSft: plan.sft ? share(split.sft, base.labels) : NaN, conflictShareRl: plan.rl ? share(split.rl, base.labels) : NaN,
-      routingTies: split.routing?.ties ?? 0, rlIterations, rlRollouts, rlTruncatedRollouts,
+      routingTies: split.routing?.ties ?? 0, rlIterations, rlRollouts, rlTruncatedRollouts, preRlSeenTaskSuccess: preRlSeen,
       rlRolloutSuccess: rlIterations > 0 ? rolloutSuccessSum / rlIterations : NaN,
       rlGroupsWithSignal: groupsSum > 0 ? signalSum / groupsSum : NaN,
       cost, trainSeconds, evalSeconds: (Date.now() - evalStarted) / 1000, stepwise,
     };
   } finally {
+    for (const d of disposeAtEnd) d.dispose();
     model.dispose();
   }
 }

@@ -29,7 +29,7 @@ import { studyBase, PrismEnvSettings } from "./study-base";
 import { runPrismArm, PrismArmResult } from "./study-run";
 
 /** Bump when the shape of runOne's metrics changes (it is part of every config, hence the hash). */
-export const PRISM_STUDY_VERSION = 3; // 2: per-task outcomes stored for paired tests; 3: truncated RL rollouts counted
+export const PRISM_STUDY_VERSION = 4; // 2: per-task outcomes stored for paired tests; 3: truncated RL rollouts counted; 4: action-level RL, pre-RL evaluation, pre-training criterion
 export const PRISM_STUDY_ENVS: readonly EnvName[] = ["minialf", "minishop"];
 
 /** Arms each preset runs (the optional ones — GiGPO, √numel — only where there is time). */
@@ -39,20 +39,30 @@ export const PRISM_PRESET_ARMS: Readonly<Record<PresetName, readonly PrismArm[]>
   paper: PRISM_ARMS,
 };
 
-const MODEL = { dModel: 32, nLayers: 2, nHeads: 4, contextLength: 128 };
-
+/**
+ * Per-env settings by preset. Why these values (measured; README "PRISM study settings"):
+ * - context 256 (MiniALF) / 192 (MiniShop): no rollout is truncated, even one that wanders to the
+ *   horizon (at 128, 27 of 32 MiniALF rollouts lost their first steps);
+ * - grouped-query attention (2 kv heads of 4) and dFF = 3·d: matrices of four different sizes;
+ * - pre-training to ≥ 80% greedy success on fresh regular tasks (checked after every epoch);
+ * - RL with the action-level objective, 2 PPO epochs × minibatches of 32 episodes (4 optimizer
+ *   steps per iteration, so the ratio and clip act), success as reward (what is evaluated).
+ */
 function settings(env: EnvName, preset: PresetName): PrismEnvSettings {
   const alf = env === "minialf";
   const scale = { quick: 0, default: 1, paper: 2 }[preset];
   return {
     horizon: alf ? 20 : 8,
-    model: { ...MODEL, ...(scale === 2 ? { dModel: 48 } : {}) },
-    pretrain: { tasks: [128, 192, 384][scale], epochs: 3, learningRate: 1e-2, conflictFraction: 0.1 },
-    corpus: { tasks: [24, 64, 128][scale] },
-    sft: { epochs: [3, 4, 4][scale], batchSize: 16, learningRate: 3e-3 },
-    rl: { epochs: [1, 1, 2][scale], tasksPerIteration: [4, 8, 8][scale], groupSize: [4, 4, 8][scale], learningRate: 2e-3, klBeta: 0.02, temperature: 1 },
+    model: { dModel: 32, nLayers: 2, nHeads: 4, nKvHeads: 2, ffMultiplier: 3, contextLength: alf ? 256 : 192 },
+    pretrain: { tasks: [128, 512, 512][scale], maxEpochs: [2, 12, 12][scale], learningRate: 3e-3, conflictFraction: 0.1, criterion: 0.8, validationTasks: [16, 64, 64][scale] },
+    corpus: { tasks: [24, 128, 128][scale] },
+    sft: { epochs: 4, batchSize: 16, learningRate: 3e-3 },
+    rl: {
+      epochs: [1, 4, 4][scale], tasksPerIteration: [4, 16, 16][scale], groupSize: [4, 8, 8][scale], learningRate: 3e-4, klBeta: 0.02, temperature: 1,
+      objective: "actions", ppoEpochs: 2, minibatchSize: [8, 32, 32][scale], reward: "success",
+    },
     hpt: { samples: 4 },
-    eval: { tasks: [12, 32, 64][scale] },
+    eval: { tasks: [12, 128, 128][scale] },
     stepwise: { rounds: [2, 3, 4][scale] },
   };
 }
@@ -87,7 +97,14 @@ export function prismStudyGrid(preset: PresetName): StudyGrid {
 const round6 = (x: number) => (Number.isFinite(x) ? Number(x.toPrecision(6)) : x);
 
 /** Flattens an arm result into the stored metrics and cost (pure). */
-export function prismStudyOutput(r: PrismArmResult, probe?: { scores: Record<string, number[]>; labels: boolean[]; families: string[]; sqrtNumelGini: number[]; passRates: number[] }): RunOutput {
+/** What the Base arm's record keeps of the shared probe (for the AUC, confound and histogram views). */
+export interface StoredProbe {
+  scores: Record<string, number[]>; labels: boolean[]; families: string[]; sqrtNumelGini: number[]; passRates: number[];
+  covariates: { loss: number[]; actionTokens: number[]; steps: number[] };
+  detour: { scores: Record<string, number[]>; loss: number[]; actionTokens: number[]; steps: number[] };
+}
+
+export function prismStudyOutput(r: PrismArmResult, probe?: StoredProbe): RunOutput {
   const finite = (x: number) => (Number.isFinite(x) ? x : -1); // the store keeps finite numbers only; -1 marks "not applicable"
   const metrics: Record<string, unknown> = {
     seenSuccess: r.seen.successRate, seenScore: r.seen.meanScore, seenRegular: finite(r.seen.regularSuccess), seenConflict: finite(r.seen.conflictSuccess),
@@ -97,10 +114,16 @@ export function prismStudyOutput(r: PrismArmResult, probe?: { scores: Record<str
     rlIterations: r.rlIterations, rlRollouts: r.rlRollouts, rlTruncatedRollouts: r.rlTruncatedRollouts, rlRolloutSuccess: finite(r.rlRolloutSuccess), rlGroupsWithSignal: finite(r.rlGroupsWithSignal),
     trainSeconds: r.trainSeconds, evalSeconds: r.evalSeconds,
     seenPerFamily: r.seen.perFamily, unseenPerFamily: r.unseen.perFamily,
-    seenTaskSuccess: r.seen.taskSuccess, seenTaskScore: r.seen.taskScore.map(round6), unseenTaskSuccess: r.unseen.taskSuccess, unseenTaskScore: r.unseen.taskScore.map(round6),
+    preRlSeenTaskSuccess: r.preRlSeenTaskSuccess, seenTaskSuccess: r.seen.taskSuccess, seenTaskScore: r.seen.taskScore.map(round6), unseenTaskSuccess: r.unseen.taskSuccess, unseenTaskScore: r.unseen.taskScore.map(round6),
     stepwise: r.stepwise.map((s) => ({ round: s.round, giniAuc: round6(s.giniAuc), rhoWithBase: round6(s.rhoWithBase), routeChanges: s.routeChanges, conflictShareRl: finite(s.conflictShareRl) })),
   };
-  if (probe !== undefined) metrics.probe = { ...probe, scores: Object.fromEntries(Object.entries(probe.scores).map(([k, v]) => [k, v.map(round6)])), sqrtNumelGini: probe.sqrtNumelGini.map(round6) };
+  const rounded = (x: Record<string, number[]>) => Object.fromEntries(Object.entries(x).map(([k, v]) => [k, v.map(round6)]));
+  if (probe !== undefined) {
+    metrics.probe = {
+      ...probe, scores: rounded(probe.scores), sqrtNumelGini: probe.sqrtNumelGini.map(round6), covariates: rounded(probe.covariates),
+      detour: { scores: rounded(probe.detour.scores), ...rounded({ loss: probe.detour.loss, actionTokens: probe.detour.actionTokens, steps: probe.detour.steps }) },
+    };
+  }
   const cost: Record<string, number> = {};
   for (const [phase, c] of Object.entries(r.cost)) for (const [k, v] of Object.entries(c)) cost[`${phase}.${k}`] = v;
   cost.seconds = r.cost.probe.seconds + r.cost.passRate.seconds + r.cost.sft.seconds + r.cost.rl.seconds;
@@ -120,14 +143,18 @@ export async function runPrismStudyPoint(config: JsonObject, seed: number, conte
   const base = studyBase(c.env, seed, c[c.env]);
   context?.progress(0.1, c.arm);
   const result = runPrismArm(base, c.arm, c.q, seed, (f, note) => context?.progress(0.1 + 0.9 * f, note));
+  const four = (x: Record<string, number[]>) => ({ gini: x.gini, kurtosis: x.kurtosis, cv: x.cv, l2: x.l2 });
   const probe = c.arm === "base" ? {
-    scores: { gini: base.probe.scores.gini, kurtosis: base.probe.scores.kurtosis, cv: base.probe.scores.cv, l2: base.probe.scores.l2 },
-    labels: base.labels, families: base.corpus.map((t) => t.family), sqrtNumelGini: base.sqrtNumelScores.gini, passRates: base.passRates,
+    scores: four(base.probe.scores), labels: base.labels, families: base.corpus.map((t) => t.family), sqrtNumelGini: base.sqrtNumelScores.gini, passRates: base.passRates,
+    covariates: base.covariates, detour: { ...base.detour, scores: four(base.detour.scores) },
   } : undefined;
   const out = prismStudyOutput(result, probe);
   // The shared stage's one-off costs, so the notebook can state them (pre-training is common to all arms).
   (out.metrics as Record<string, unknown>).pretrainSeconds = base.pretrainSeconds;
   (out.metrics as Record<string, unknown>).probeSeconds = base.probe.seconds;
+  (out.metrics as Record<string, unknown>).pretrainEpochs = base.pretrainEpochs;
+  (out.metrics as Record<string, unknown>).pretrainValidation = base.pretrainValidation.map(round6);
+  (out.metrics as Record<string, unknown>).pretrainCriterionMet = base.pretrainCriterionMet ? 1 : 0;
   return out;
 }
 
@@ -149,9 +176,10 @@ export interface PrismStudyRun {
   metrics: Record<string, number> & {
     seenPerFamily: Record<string, number>;
     unseenPerFamily: Record<string, number>;
+    preRlSeenTaskSuccess: number[]; pretrainValidation: number[];
     seenTaskSuccess: number[]; seenTaskScore: number[]; unseenTaskSuccess: number[]; unseenTaskScore: number[];
     stepwise: Array<{ round: number; giniAuc: number; rhoWithBase: number; routeChanges: number; conflictShareRl: number }>;
-    probe?: { scores: Record<string, number[]>; labels: boolean[]; families: string[]; sqrtNumelGini: number[]; passRates: number[] };
+    probe?: StoredProbe;
   };
   cost: Record<string, number>;
 }
