@@ -58,7 +58,7 @@ function settings(env: EnvName, preset: PresetName): PrismEnvSettings {
     corpus: { tasks: [24, 128, 128][scale] },
     sft: { epochs: 4, batchSize: 16, learningRate: 3e-3 },
     rl: {
-      epochs: [1, 4, 4][scale], tasksPerIteration: [4, 16, 16][scale], groupSize: [4, 8, 8][scale], learningRate: 3e-4, klBeta: 0.02, temperature: 1,
+      epochs: [1, 4, 4][scale], tasksPerIteration: [4, 16, 16][scale], groupSize: [4, 8, 8][scale], learningRate: 1e-3, klBeta: 0.02, temperature: 1,
       objective: "actions", ppoEpochs: 2, minibatchSize: [8, 32, 32][scale], reward: "success",
     },
     hpt: { samples: 4 },
