@@ -10,6 +10,8 @@
  *  - bad input: the script names the JSONL line; the reader raises typed errors for a missing or
  *    incomplete manifest, shape mismatches, NaN rows, missing or truncated arrays, and a run that
  *    was really killed half-way.
+ * Without PyTorch each of the nine cross-checks FAILS, naming what is missing and how to install
+ * it (`node scripts/setup-jupyter.mjs --for-tests`): a check that did not run is never a pass.
  * The committed fixture (data/fixtures/bridge) is checked against gradlab without torch, so it
  * stays trustworthy where torch is absent. Regenerate it with GRADLAB_UPDATE_BRIDGE_FIXTURES=1.
  */
@@ -47,10 +49,26 @@ function findTorchPython(): string | null {
   return null;
 }
 const PYTHON = findTorchPython();
-if (PYTHON === null) console.log("bridge.test: NOTICE — no Python here imports torch + numpy; the PyTorch cross-checks are SKIPPED (apt-get install python3-torch). Fixture and reader tests still run.");
+const TORCH_MISSING = "needs PyTorch: no Python here (GRADLAB_PYTHON, /usr/bin/python3, python3) can `import torch, numpy`; " +
+  "install it with `node scripts/setup-jupyter.mjs --for-tests` (apt-get install python3-torch)";
+
+/** The Python that imports torch. Without one the calling test fails naming what is missing:
+ *  a cross-check that did not run must never be counted as a pass. */
+function torchPython(): string {
+  if (PYTHON === null) throw new Error(TORCH_MISSING);
+  return PYTHON;
+}
+
+/** A test that needs PyTorch: it fails up front, with TORCH_MISSING, when torch is absent. */
+function torchTest(name: string, body: () => void | Promise<void>): void {
+  test(name, async () => {
+    torchPython();
+    await body();
+  });
+}
 
 function runProbe(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(PYTHON as string, [SCRIPT, ...args], { encoding: "utf8", cwd: ROOT, env: { ...process.env, OMP_NUM_THREADS: "2" } });
+  const r = spawnSync(torchPython(), [SCRIPT, ...args], { encoding: "utf8", cwd: ROOT, env: { ...process.env, OMP_NUM_THREADS: "2" } });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 function runProbeOk(args: string[]): void {
@@ -136,8 +154,9 @@ function expectNoLeakSync<T>(fn: () => T): T {
 
 // ---- bit-identical projection blocks ------------------------------------------------------------
 
-if (PYTHON !== null) {
-  test("Python's Rademacher blocks are bit-identical to gradlab's generateProjectionBlock", () => {
+// Every test in this block runs the real script under PyTorch (torchTest: fails without torch).
+{
+  torchTest("Python's Rademacher blocks are bit-identical to gradlab's generateProjectionBlock", () => {
     // [seed, dim, blockRows, blockIndex, rows]: default-sized blocks, odd dims (partial words), a
     // unicode string seed (UTF-16 hashing), short last blocks, negative and large numeric seeds.
     const cases: Array<[number | string, number, number, number, number]> = [
@@ -150,7 +169,7 @@ for seed, d, br, b, rows in cases:
     block = tp.rademacher_blocks(str(seed), d, br, [b], rows=rows)[0]
     out.append({"scale": float(abs(block[0, 0])), "signs": "".join("+" if v > 0 else "-" for v in block.reshape(-1))})
 print(json.dumps(out))`;
-    const r = spawnSync(PYTHON, ["-c", code, JSON.stringify(cases)], { encoding: "utf8", maxBuffer: 64 << 20 });
+    const r = spawnSync(torchPython(), ["-c", code, JSON.stringify(cases)], { encoding: "utf8", maxBuffer: 64 << 20 });
     assert.is(r.status, 0, r.stderr);
     const blocks = JSON.parse(r.stdout) as Array<{ scale: number; signs: string }>;
     cases.forEach(([seed, d, br, b, rows], i) => {
@@ -166,7 +185,7 @@ print(json.dumps(out))`;
   // ---- PyTorch vs gradlab on the same model ----------------------------------------------------
 
   for (const backend of TEST_BACKENDS) {
-    test(`[${backend}] PyTorch probe norms, losses and features equal gradlab's (loop run, 39 projection blocks)`, async () => {
+    torchTest(`[${backend}] PyTorch probe norms, losses and features equal gradlab's (loop run, 39 projection blocks)`, async () => {
       await useBackend(backend);
       const s = setup();
       const out = readBridgeOutput(s.loopOut);
@@ -194,7 +213,7 @@ print(json.dumps(out))`;
     });
   }
 
-  test("vmap run equals the loop run's norms and gradlab's features (default blockRows, string seed)", async () => {
+  torchTest("vmap run equals the loop run's norms and gradlab's features (default blockRows, string seed)", async () => {
     await useBackend("wasm");
     const s = setup();
     const loop = readBridgeOutput(s.loopOut), vmap = readBridgeOutput(s.vmapOut);
@@ -216,7 +235,7 @@ print(json.dumps(out))`;
     }
   });
 
-  test("bridge output drives PRISM scoring and routing like gradlab's own probe", async () => {
+  torchTest("bridge output drives PRISM scoring and routing like gradlab's own probe", async () => {
     await useBackend("wasm");
     const s = setup();
     const out = readBridgeOutput(s.loopOut);
@@ -242,7 +261,7 @@ print(json.dumps(out))`;
     }
   });
 
-  test("--module hook: text rows through a user tokenizer, loop and vmap agree, names parsed", () => {
+  torchTest("--module hook: text rows through a user tokenizer, loop and vmap agree, names parsed", () => {
     const s = setup();
     const hook = path.join(s.dir, "my_hook.py");
     fs.writeFileSync(hook, `import torch
@@ -275,7 +294,7 @@ def make():
     assert.match(a.manifest.model.sha256 as string, /^[0-9a-f]{64}$/);
   });
 
-  test("mask rules: field:NAME reads another column, all targets every token after the first", async () => {
+  torchTest("mask rules: field:NAME reads another column, all targets every token after the first", async () => {
     await useBackend("wasm");
     const s = setup();
     const data = path.join(s.dir, "fields.jsonl");
@@ -303,7 +322,7 @@ def make():
     }
   });
 
-  test("the script rejects bad input with a message naming the line or the option", () => {
+  torchTest("the script rejects bad input with a message naming the line or the option", () => {
     const s = setup();
     const bad = (name: string, rows: unknown[]): string => {
       const file = path.join(s.dir, name);
@@ -326,16 +345,16 @@ def make():
     const foreign = path.join(s.dir, "foreign.safetensors");
     writeSafetensors(foreign, { w: { shape: [2, 2], data: new Float32Array(4) } });
     expectFailure(["--model", foreign, "--data", s.dataFile, "--out", out], [foreign, "gradlab transformer"]);
-    const hasTransformers = spawnSync(PYTHON, ["-c", "import transformers"]).status === 0;
+    const hasTransformers = spawnSync(torchPython(), ["-c", "import transformers"]).status === 0;
     if (!hasTransformers) expectFailure(["--hf", "meta-llama/Llama-3.1-8B", "--data", s.dataFile, "--out", out], ["transformers"]);
     assert.not.ok(fs.existsSync(path.join(out, "manifest.json")), "a run rejected during validation leaves no manifest");
   });
 
-  test("a run killed half-way is reported as an interrupted run (real SIGKILL)", async () => {
+  torchTest("a run killed half-way is reported as an interrupted run (real SIGKILL)", async () => {
     const s = setup();
     const data = path.join(s.dir, "long.jsonl"), out = path.join(s.dir, "killed");
     writeJsonlRows(data, makeExamples(60, 4, CONFIG.vocabSize, T));
-    const child = spawn(PYTHON, [SCRIPT, "--model", s.modelFile, "--data", data, "--out", out, "--batch-size", "1", "--sleep-per-batch", "0.25", "--project", "8", "--seed", "2"], { stdio: "ignore" });
+    const child = spawn(torchPython(), [SCRIPT, "--model", s.modelFile, "--data", data, "--out", out, "--batch-size", "1", "--sleep-per-batch", "0.25", "--project", "8", "--seed", "2"], { stdio: "ignore" });
     const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
     const examplesFile = path.join(out, "examples.jsonl");
     const deadline = Date.now() + 30_000;
@@ -351,10 +370,6 @@ def make():
     const manifest = JSON.parse(fs.readFileSync(path.join(out, "manifest.json"), "utf8"));
     assert.is(manifest.complete, false);
   });
-} else {
-  test("PyTorch cross-checks skipped: torch is not importable (see the notice above)", () => {
-    assert.ok(true);
-  });
 }
 
 // ---- the committed fixture, checked against gradlab without torch --------------------------------
@@ -365,7 +380,7 @@ const FIXTURE_ARGS = ["--model", "data/fixtures/bridge/model.safetensors", "--da
 
 if (process.env.GRADLAB_UPDATE_BRIDGE_FIXTURES === "1") {
   test("regenerate data/fixtures/bridge with the real script", () => {
-    assert.ok(PYTHON !== null, "regenerating the fixtures needs torch");
+    torchPython();
     fs.mkdirSync(FIXTURES, { recursive: true });
     const model = new TinyTransformer(FIXTURE_CONFIG);
     saveModel(model, path.join(FIXTURES, "model.safetensors"));

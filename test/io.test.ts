@@ -37,9 +37,10 @@ function python(code: string): string {
   assert.is(run.status, 0, `python failed: ${run.stderr}`);
   return run.stdout;
 }
-function skipWithoutNumpy(what: string): boolean {
-  if (!numpyAvailable) console.log(`  SKIPPED (numpy not importable by ${PYTHON}; CI installs python3-numpy): ${what}`);
-  return !numpyAvailable;
+/** Fails the calling test, naming what is missing, when numpy is not importable: a numpy
+ *  cross-check that did not run must not be counted as a pass. */
+function requireNumpy(what: string): void {
+  assert.ok(numpyAvailable, `${what} needs numpy, which ${PYTHON} cannot import: run \`node scripts/setup-jupyter.mjs --for-tests\` (installs python3-numpy)`);
 }
 
 function expectedNumber(v: number | string): number {
@@ -286,7 +287,7 @@ test(".npz with zip64 central directory and end records reads like the plain arc
   const plain = encodeNpz({ a: { shape: [2, 2], data: new Float32Array([1, 2, 3, 4]) }, b: { dtype: "int32", shape: [3], data: [5, 6, 7] } }, { compression: "deflate" });
   const zip64 = toFullZip64(plain);
   assert.equal(parseNpz(zip64, "zip64.npz"), parseNpz(plain, "plain.npz"));
-  if (skipWithoutNumpy("numpy reading the zip64 archive")) return;
+  requireNumpy("numpy reading the zip64 archive");
   fs.writeFileSync(tmp("zip64.npz"), zip64);
   const out = python(`import numpy as np, json; z = np.load(${JSON.stringify(tmp("zip64.npz"))}); print(json.dumps({k: z[k].tolist() for k in z.files}))`);
   assert.equal(JSON.parse(out), { a: [[1, 2], [3, 4]], b: [5, 6, 7] }, "the hand-built zip64 layout is valid for Python's zipfile too");
@@ -380,10 +381,10 @@ test("safetensors round trip with metadata, 8-byte aligned header, float16/bfloa
   const numpyHalfBits = rounding.f16_bits.data as Uint16Array;
   assert.equal(Array.from(float32ToFloat16Bits(f32)), Array.from(numpyHalfBits));
   assert.equal(Array.from(half), Array.from(float16BitsToFloat32(numpyHalfBits)));
-  if (rounding.bf16_bits_torch) {
-    assert.equal(Array.from(float32ToBfloat16Bits(f32)), Array.from(rounding.bf16_bits_torch.data as Uint16Array), "bf16 = torch");
-    assert.equal(Array.from(back.tensors.brain.data as Float32Array), Array.from(bfloat16BitsToFloat32(rounding.bf16_bits_torch.data as Uint16Array)));
-  } else console.log("  SKIPPED bf16-vs-torch: fixture made without torch");
+  // The committed fixture was made with torch; if it is ever regenerated without, this fails.
+  assert.ok(rounding.bf16_bits_torch, "f16_rounding.npz has no bf16_bits_torch: regenerate it with torch (scripts/make-fixtures.py)");
+  assert.equal(Array.from(float32ToBfloat16Bits(f32)), Array.from(rounding.bf16_bits_torch.data as Uint16Array), "bf16 = torch");
+  assert.equal(Array.from(back.tensors.brain.data as Float32Array), Array.from(bfloat16BitsToFloat32(rounding.bf16_bits_torch.data as Uint16Array)));
 });
 
 test("float16: all 65536 bit patterns decode and re-encode to themselves (NaNs stay NaN)", () => {
@@ -396,7 +397,7 @@ test("float16: all 65536 bit patterns decode and re-encode to themselves (NaNs s
 });
 
 test("float16 against live numpy: every bit pattern's value, and rounding of every midpoint ± 1 ulp", () => {
-  if (skipWithoutNumpy("float16 exhaustive comparison")) return;
+  requireNumpy("float16 exhaustive comparison");
   const table = Buffer.from(python("import numpy as np,sys; sys.stdout.write(np.arange(65536,dtype=np.uint16).view(np.float16).astype(np.float32).tobytes().hex())"), "hex");
   const numpyValues = new Float32Array(table.buffer, table.byteOffset, 65536);
   const ours = float16BitsToFloat32(Uint16Array.from({ length: 65536 }, (_, i) => i));
@@ -422,7 +423,7 @@ test("float16 against live numpy: every bit pattern's value, and rounding of eve
 // ---- interop: gradlab writes, real numpy reads -------------------------------------------------
 
 test("numpy reads what gradlab writes (.npy all dtypes/orders, .npz stored+deflate, safetensors parsed by hand)", () => {
-  if (skipWithoutNumpy("numpy reading gradlab's files")) return;
+  requireNumpy("numpy reading gradlab's files");
   const rng = new Rng("interop");
   const written: Record<string, { dtype: DType; shape: number[]; data: number[]; fortranOrder: boolean }> = {};
   const dtypes: DType[] = ["float32", "float64", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "bool", "float16"];

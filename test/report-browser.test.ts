@@ -5,8 +5,11 @@
  * index. Checks: the figure is a real <svg> with a nonzero box, active content inside an SVG
  * output was removed, no page errors and no console errors, the index links resolve, the PDF is
  * a PDF, and the index's claims table shows the fixture's two `lab.claim` claims (a hostile
- * statement as text, the identity marked "not evidence", the notebook link opening its report). Skips with a message when Chromium is not installed (node scripts/setup-jupyter.mjs
- * --for-tests installs it).
+ * statement as text, the identity marked "not evidence", the notebook link opening its report).
+ * Without Chromium (node scripts/setup-jupyter.mjs --for-tests installs it), or when the fixture
+ * run fails, every test FAILS with that reason: a browser check that did not run is not a pass.
+ * The reason is kept by the before hook and thrown by each test, because uvu drops the message of
+ * an error thrown inside a before hook.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
@@ -21,16 +24,33 @@ import { CHROMIUM, CHROMIUM_FLAGS } from "../scripts/lib/runner/export.mjs";
 const root = join(__dirname, "..");
 const out = mkdtempSync(join(tmpdir(), "gradlab-browser-"));
 let browser: Browser | null = null;
+let setupProblem = "the before hook did not run";
 
 test.before(async () => {
-  if (!existsSync(CHROMIUM)) return;
+  if (!existsSync(CHROMIUM)) {
+    setupProblem = `needs Chromium at ${CHROMIUM}: install it with \`node scripts/setup-jupyter.mjs --for-tests\``;
+    return;
+  }
   const run = spawnSync(process.execPath, [join(root, "scripts", "run-notebooks.mjs"), "--out", out, "--pdf", "--quick", join(root, "test", "fixtures", "notebooks", "svg-figure.ipynb")], {
     cwd: root,
     encoding: "utf8",
   });
-  assert.is(run.status, 0, run.stdout + run.stderr);
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
+  if (run.status !== 0) {
+    setupProblem = `the runner failed on svg-figure.ipynb (exit ${run.status}):\n${run.stdout}${run.stderr}`;
+    return;
+  }
+  try {
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
+  } catch (error) {
+    setupProblem = `Chromium at ${CHROMIUM} did not start: ${(error as Error).message}`;
+  }
 });
+
+/** The browser, or an error saying why there is none (fails the calling test). */
+function needBrowser(): Browser {
+  if (browser === null) throw new Error(setupProblem);
+  return browser;
+}
 
 test.after(async () => {
   await browser?.close();
@@ -39,7 +59,7 @@ test.after(async () => {
 
 /** Opens a file and collects page errors, console errors and failed requests. */
 async function open(file: string): Promise<{ page: Page; problems: string[] }> {
-  const page = await browser!.newPage();
+  const page = await needBrowser().newPage();
   const problems: string[] = [];
   page.on("pageerror", (error) => problems.push(`pageerror: ${error.message}`));
   page.on("console", (message) => {
@@ -51,7 +71,7 @@ async function open(file: string): Promise<{ page: Page; problems: string[] }> {
 }
 
 test("the HTML report draws the SVG figure, strips active SVG content, and has no errors", async () => {
-  if (!browser) return console.log(`  skipped: no Chromium at ${CHROMIUM}`);
+  needBrowser();
   const { page, problems } = await open("svg-figure.html");
   const bar = await page.locator("#fixture-bar").boundingBox();
   assert.ok(bar && bar.width > 100 && bar.height > 40, `the figure's bar has a box: ${JSON.stringify(bar)}`);
@@ -67,7 +87,7 @@ test("the HTML report draws the SVG figure, strips active SVG content, and has n
 });
 
 test("the index page opens without errors and its links point at existing files", async () => {
-  if (!browser) return console.log(`  skipped: no Chromium at ${CHROMIUM}`);
+  needBrowser();
   const { page, problems } = await open("index.html");
   const hrefs = await page.locator("a").evaluateAll((links) => links.map((a) => a.getAttribute("href") ?? ""));
   // The outputs column, then the claims table's link (one per claim) to the notebook's report.
@@ -79,7 +99,7 @@ test("the index page opens without errors and its links point at existing files"
 });
 
 test("the index shows the claims table with the fixture's claims, escaped, and its link opens the report", async () => {
-  if (!browser) return console.log(`  skipped: no Chromium at ${CHROMIUM}`);
+  needBrowser();
   const { page, problems } = await open("index.html");
   assert.is(await page.locator("h2#claims").textContent(), "Claims");
   assert.match(await page.locator(".claim-counts").textContent() ?? "", "2 claims: 1 reproduced, 0 not reproduced, 0 inconclusive; 1 holds by construction (identities, not evidence).");
@@ -116,7 +136,7 @@ test("the index shows the claims table with the fixture's claims, escaped, and i
 });
 
 test("--pdf writes a PDF and Markdown keeps its figures beside it", () => {
-  if (!browser) return console.log(`  skipped: no Chromium at ${CHROMIUM}`);
+  needBrowser();
   const pdf = join(out, "svg-figure.pdf");
   assert.ok(statSync(pdf).size > 1000, "the PDF has content");
   assert.is(readFileSync(pdf).subarray(0, 5).toString("latin1"), "%PDF-");

@@ -2,8 +2,9 @@
  * The headless notebook runner: argument parsing, parameter injection, error extraction and the
  * index are unit-tested as pure functions; then the real CLI executes small fixture notebooks
  * through Jupyter + tslab into a temporary folder (a passing one, one whose 2nd code cell throws,
- * one with a python kernelspec) and the outputs, the index, the messages and the exit codes are
- * checked, including that a failure never clobbers the previous good report. The claims ledger
+ * one with a python kernelspec, and two whose cells fail asynchronously: a timer callback that
+ * throws, a promise rejection nobody handles) and the outputs, the index, the messages and the
+ * exit codes are checked, including that a failure never clobbers the previous good report. The claims ledger
  * (`gradlab-claim` lines → runs.json rows → claims.json and the index's claims table) is tested as
  * pure functions and through the same real runs.
  */
@@ -16,7 +17,7 @@ import * as assert from "uvu/assert";
 import { parseArgs, UsageError, DEFAULT_PRESET } from "../scripts/lib/runner/args.mjs";
 import { cellSource, injectParameters, parseDeclarations, renderInjectedSource } from "../scripts/lib/runner/inject.mjs";
 import { describeMeta, findClaims, findRunMeta, summariseError } from "../scripts/lib/runner/outputs.mjs";
-import { describeFailure, formatFailureLine } from "../scripts/lib/runner/execute.mjs";
+import { ASYNC_KINDS, describeFailure, formatFailureLine } from "../scripts/lib/runner/execute.mjs";
 import { globToRegExp, matchesOnly, planRun, InputError } from "../scripts/lib/runner/select.mjs";
 import { buildRows, renderIndexHtml, renderIndexMarkdown, writeIndex } from "../scripts/lib/runner/index-page.mjs";
 import { buildClaimsLedger } from "../scripts/lib/runner/claims.mjs";
@@ -217,6 +218,21 @@ test("describeFailure maps the executed cell back to the author's cell and code-
   assert.is(formatFailureLine("x.ipynb", died), "notebook x.ipynb failed at cell 3: the kernel died");
   const noKernel = describeFailure({ status: "failed", kind: "internal", cell_index: null, stderr: "", message: "NoSuchKernel: tslab\ntrace" }, executed, injection, source);
   assert.is(formatFailureLine("x.ipynb", noKernel), "notebook x.ipynb failed: NoSuchKernel: tslab");
+});
+
+test("describeFailure names an asynchronous error by its own text, not the cell's other stderr", () => {
+  const source = notebook([markdown("# t"), code("const preset = 1;", ["parameters"]), code("setTimeout(() => { throw 1 }, 1)")]);
+  const injection = injectParameters(source, { preset: "quick" });
+  // tslab's own print of the same error comes first in the cell's stderr; the message is the error alone.
+  const printed = "TypeError: async boom\n    at Timeout._onTimeout (evalmachine.<anonymous>:3:73)\n";
+  const stderr = "Warning: something else\nUncaughtException: " + printed + "[gradlab runner] uncaught exception in asynchronous code …:\n" + printed;
+  const timer = describeFailure({ status: "failed", kind: "async-error", async_kind: "uncaught-exception", cell_index: 3, stderr, message: printed }, injection.notebook, injection, source);
+  assert.equal([timer.kind, timer.cell, timer.codeCell, timer.stderr], ["async-error", 3, 2, stderr]);
+  assert.is(formatFailureLine("x.ipynb", timer), "notebook x.ipynb failed at cell 3: TypeError: async boom (uncaught in asynchronous code, thrown during or after the cell)");
+  const rejected = describeFailure({ status: "failed", kind: "async-error", async_kind: "unhandled-rejection", cell_index: 3, stderr: "", message: "plain string reason\n" }, injection.notebook, injection, source);
+  assert.is(rejected.error, `plain string reason (${ASYNC_KINDS["unhandled-rejection"]}, thrown during or after the cell)`);
+  const silent = describeFailure({ status: "failed", kind: "async-error", async_kind: "unhandled-rejection", cell_index: 3, stderr: "", message: "" }, injection.notebook, injection, source);
+  assert.match(silent.error, /^an error without a message \(unhandled promise rejection/);
 });
 
 test("findRunMeta takes the last gradlab-meta line; missing fields are unknown", () => {
@@ -589,6 +605,44 @@ test("CLI claims: a notebook not run this time keeps its last run's claims, mark
   assert.match(index, "1 claim: ");
   assert.match(index, "1 stale (from an earlier run)");
   assert.equal(leftoverTemporaries(out), []);
+});
+
+test("CLI: asynchronous errors (a throwing timer, an unhandled rejection) fail their cell with the real message and stack", () => {
+  const asyncOut = mkdtempSync(join(tmpdir(), "gradlab-async-reports-"));
+  try {
+    const r = cli(["--out", asyncOut, "--quick", fixture("async-timer-throw.ipynb"), fixture("async-unhandled-rejection.ipynb")]);
+    assert.is(r.code, 1, r.all);
+    assert.match(r.stdout, "notebook async-timer-throw.ipynb failed at cell 3: TypeError: timer callback failed 17 (uncaught in asynchronous code, thrown during or after the cell)\n");
+    assert.match(r.stdout, "notebook async-unhandled-rejection.ipynb failed at cell 4: RangeError: rejected promise 23 (unhandled promise rejection, thrown during or after the cell)\n");
+    assert.match(r.stdout, "2 of 2 notebooks failed");
+    const rows = runsJson(asyncOut);
+    const timer = rows["async-timer-throw"].failure;
+    const rejection = rows["async-unhandled-rejection"].failure;
+    assert.equal([timer.kind, timer.cell, timer.codeCell], ["async-error", 3, 2]);
+    assert.equal([rejection.kind, rejection.cell, rejection.codeCell], ["async-error", 4, 3]);
+    // The stack points into the code that failed, as for a synchronous throw.
+    assert.match(timer.stderr, /TypeError: timer callback failed 17\n\s+at Timeout\._onTimeout/);
+    assert.match(rejection.stderr, /RangeError: rejected promise 23\n\s+at loadShard/);
+    assert.match(readFileSync(join(asyncOut, "index.html"), "utf8"), "cell 3 (code cell 2): TypeError: timer callback failed 17");
+
+    for (const [name, failingCell] of [["async-timer-throw", 3], ["async-unhandled-rejection", 4]] as const) {
+      const partial = JSON.parse(readFileSync(join(asyncOut, `${name}.failed.ipynb`), "utf8"));
+      const codeCells = partial.cells.filter((c: any) => c.cell_type === "code");
+      assert.equal(partial.cells.at(-1).outputs, [], `${name}: the cell after the failing one did not run`);
+      // The guard's hidden requests do not show: the cells that ran are numbered 1, 2, 3 … (injected cell included).
+      const counts = codeCells.map((c: any) => c.execution_count).filter((n: number | null) => n !== null);
+      assert.equal(counts, counts.map((_: number, i: number) => i + 1), `${name}: execution counts ${counts}`);
+      const failing = partial.cells[failingCell - 1 + 1]; // +1: the injected parameters cell sits before it
+      const failingStderr = failing.outputs.filter((o: any) => o.name === "stderr").map((o: any) => [].concat(o.text).join("")).join("");
+      assert.match(failingStderr, "[gradlab runner] ", `${name}: the error is shown in the cell where it surfaced`);
+    }
+    // A rejection that was handled a little later is not a failure: its cell ran and printed.
+    const rejectionCells = JSON.parse(readFileSync(join(asyncOut, "async-unhandled-rejection.failed.ipynb"), "utf8")).cells;
+    assert.match(JSON.stringify(rejectionCells[3].outputs), "caught: handled later, not a failure");
+    assert.not.match(rejection.stderr, "handled later", "the handled rejection is not part of the failure");
+  } finally {
+    rmSync(asyncOut, { recursive: true, force: true });
+  }
 });
 
 test.run();

@@ -312,14 +312,13 @@ test("display: outside the kernel returns the bundle; a kernel writer gets one m
 });
 
 // The real thing: a tslab kernel (the project-local one) runs a cell that displays a figure and a
-// table; we read the iopub messages it sends. Skipped only if Jupyter is not set up.
+// table; we read the iopub messages it sends. Without Jupyter set up the test FAILS saying so
+// (`npm test` runs the setup first): a display check that did not run is not a pass.
 const pythonPathFile = join(__dirname, "..", ".jupyter", "python-path");
 const kernelSpec = join(__dirname, "..", ".jupyter", "share", "jupyter", "kernels", "tslab", "kernel.json");
 test("in a real tslab kernel: one display_data with the 4 MIME types per figure, escaped HTML for tables", async () => {
-  if (!existsSync(pythonPathFile) || !existsSync(kernelSpec)) {
-    console.log("  (skipped: Jupyter/tslab kernel not set up; run node scripts/setup-jupyter.mjs)");
-    return;
-  }
+  assert.ok(existsSync(pythonPathFile) && existsSync(kernelSpec),
+    "needs the project's Jupyter and tslab kernel (.jupyter/python-path and its kernel.json): run `node scripts/setup-jupyter.mjs`");
   const python = readFileSync(pythonPathFile, "utf8").trim();
   const driver = `
 import json, os, sys

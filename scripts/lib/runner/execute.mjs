@@ -28,10 +28,18 @@ export async function executeNotebook({ python, inputPath, outputPath, resultPat
   return { result, executed };
 }
 
+/** How a failure line names the two kinds of asynchronous error execute.py reports. */
+export const ASYNC_KINDS = {
+  "uncaught-exception": "uncaught in asynchronous code",
+  "unhandled-rejection": "unhandled promise rejection",
+};
+
 /**
  * Describes a failed execution: `{ kind, cell, codeCell, injected, error, stderr }` where `cell`
  * and `codeCell` are 1-based positions in the source notebook (null when the failure was not in
- * a cell, e.g. the kernel did not start) and `error` is a single line.
+ * a cell, e.g. the kernel did not start) and `error` is a single line. An "async-error" (a
+ * timer callback threw, a promise rejection went unhandled) is named like a synchronous error
+ * plus what kind of asynchronous failure it was.
  */
 export function describeFailure(result, executed, injection, source) {
   const index = result.cell_index;
@@ -42,7 +50,12 @@ export function describeFailure(result, executed, injection, source) {
   const stderr = result.stderr ?? "";
   const executedCell = index === null || index === undefined ? null : executed.cells[index];
   let error = summariseError(stderr) || (executedCell ? errorOutputText(executedCell) : "");
-  if (result.kind === "timeout") error = firstLine(result.message) || "the cell timed out";
+  if (result.kind === "async-error") {
+    // The error's own text (message and stack), not the cell's other stderr: a cell may also have
+    // printed tslab's "UncaughtException: …" line or warnings of its own.
+    error = `${summariseError(result.message ?? "") || "an error without a message"} (${ASYNC_KINDS[result.async_kind] ?? "thrown asynchronously"}, thrown during or after the cell)`;
+  }
+  else if (result.kind === "timeout") error = firstLine(result.message) || "the cell timed out";
   else if (result.kind === "dead-kernel") {
     const detail = firstLine(result.message);
     error = `the kernel died${error ? `: ${error}` : ""}${detail && detail.toLowerCase() !== "kernel died" ? ` (${detail})` : ""}`;
