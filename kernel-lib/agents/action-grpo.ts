@@ -6,10 +6,11 @@
  *
  *   log π(a_t | s_t) = s(a_t)/τ − logsumexp_{b ∈ A(s_t)} s(b)/τ,   s(b) = log p_θ(b | ctx(s_t)).
  *
- * Why it matters (measured on MiniALF, notebook 01): the token objective raises or lowers the
- * chosen action's likelihood, and with it every action sharing its tokens ("go to cabinet 1" vs
- * "go to cabinet 2"); a negative advantage can push a sequence's likelihood down without bound
- * while π barely moves (the token-level KL reached thousands while greedy choices stayed put).
+ * Why it matters: the token objective raises or lowers the chosen action's likelihood, and with
+ * it every action sharing its tokens ("go to cabinet 1" vs "go to cabinet 2"); nothing normalises a
+ * sequence's likelihood over the admissible set, so a negative advantage can push it down without
+ * bound while π — the softmax over actions — barely moves, and a token-level KL measures that drift
+ * rather than the acting policy's.
  * Here the gradient is ∇s(a_t) − Σ_b π(b)∇s(b): only what separates the chosen action from its
  * alternatives moves, and the ratio is the one PPO's clip is defined for.
  *
