@@ -14,7 +14,7 @@
  */
 
 import { endianness } from "node:os";
-import { InvalidArgumentError, ShapeError } from "../errors";
+import { InvalidArgumentError, ShapeError, UnknownOptionError, assertKnownKeys } from "../errors";
 
 export type DType =
   | "bool" | "uint8" | "int8" | "uint16" | "int16" | "uint32" | "int32" | "uint64" | "int64"
@@ -45,6 +45,19 @@ export interface ArrayInput {
 export interface ReadOptions {
   /** How int64/uint64 are returned: "number" (default; error if any value is beyond ±2^53−1) or "bigint". */
   int64?: "number" | "bigint";
+}
+
+/**
+ * Validates the ReadOptions every reader takes: an unknown key (`{int46: "bigint"}`) or value
+ * (`{int64: "BigInt"}`) is an error, never a silent fall-back to "number".
+ */
+export function checkReadOptions(options: unknown, argument = "options"): ReadOptions {
+  if (options === undefined) return {};
+  if (options === null || typeof options !== "object" || Array.isArray(options)) throw new InvalidArgumentError(argument, "an object { int64? }", options);
+  assertKnownKeys(argument, options, ["int64"]);
+  const int64 = (options as ReadOptions).int64;
+  if (int64 !== undefined && int64 !== "number" && int64 !== "bigint") throw new UnknownOptionError(`${argument}.int64`, String(int64), ["number", "bigint"]);
+  return options as ReadOptions;
 }
 
 export const ITEM_SIZE: Readonly<Record<DType, number>> = {

@@ -40,7 +40,10 @@ export interface JsonlReadResult<T> {
 }
 
 function malformedPolicy(options: JsonlReadOptions | undefined, known: string[]): "throw" | "skip" {
+  if (options !== undefined && (options === null || typeof options !== "object")) throw new InvalidArgumentError("options", `an object { ${known.join("?, ")}? }`, options);
   assertKnownKeys("options", options, known);
+  const onSkip = (options as JsonlStreamOptions | undefined)?.onSkip;
+  if (onSkip !== undefined && typeof onSkip !== "function") throw new InvalidArgumentError("options.onSkip", "a function", onSkip);
   const policy = options?.onMalformed ?? "throw";
   if (policy !== "throw" && policy !== "skip") throw new UnknownOptionError("options.onMalformed", String(policy), ["throw", "skip"]);
   return policy;
@@ -63,6 +66,7 @@ function toError(m: MalformedLine): FileFormatError {
 /** Parses JSONL text; `source` names the file in errors. */
 export function parseJsonl<T = unknown>(text: string, source = "<jsonl text>", options?: JsonlReadOptions): JsonlReadResult<T> {
   const policy = malformedPolicy(options, ["onMalformed"]);
+  if (typeof text !== "string") throw new InvalidArgumentError("text", "a string of JSON Lines", text);
   const lines = (text.charCodeAt(0) === 0xfeff ? text.slice(1) : text).split("\n");
   const records: T[] = [], malformed: MalformedLine[] = [];
   for (let i = 0; i < lines.length; i++) {

@@ -10,11 +10,14 @@
  * '<', '|' and '=' byte orders are read directly, '>' (big-endian) is byte-swapped. Structured,
  * complex, string and object arrays raise FileFormatError. Data must fill the file exactly: a short
  * or over-long data section is a truncated or corrupt file, not something to guess around.
+ * Headers are untrusted text: at most 1 MiB, parsed without recursion (py-literal.ts). Unknown
+ * option keys and values are errors (`{fortran: true}` is not `{fortranOrder: true}`).
  */
 
-import { FileFormatError, InvalidArgumentError } from "../errors";
+import { FileFormatError, InvalidArgumentError, assertKnownKeys } from "../errors";
 import { atomicWriteFile, readFileOrThrow } from "./atomic";
-import { ArrayData, ArrayInput, DType, ITEM_SIZE, NdArray, ReadOptions, byteswapInPlace, decodeElements, encodeElements, shapeSize } from "./dtypes";
+import { ArrayData, ArrayInput, DType, ITEM_SIZE, NdArray, ReadOptions, byteswapInPlace, checkReadOptions, decodeElements, encodeElements, shapeSize } from "./dtypes";
+import { PyValue, parsePythonLiteral } from "./py-literal";
 
 export interface NpyArray extends NdArray {
   /** True when the file stored the data in Fortran (column-major) order; `data` is C order regardless. */
@@ -33,66 +36,14 @@ const DTYPE_TO_DESCR: Partial<Record<DType, string>> = Object.fromEntries(
 );
 export const NPY_DTYPES = Object.values(DESCR_TO_DTYPE);
 
-// ---- header: a Python dict literal -------------------------------------------------------------
+// ---- header ------------------------------------------------------------------------------------
 
-type PyValue = string | number | boolean | null | PyValue[] | { [key: string]: PyValue };
-
-/** Parses the small Python-literal subset numpy writes: dicts, tuples, lists, strings, ints, True/False/None. */
-function parsePythonLiteral(text: string, fail: (problem: string) => never): PyValue {
-  let pos = 0;
-  const skipSpace = () => { while (pos < text.length && /\s/.test(text[pos])) pos++; };
-  const expect = (ch: string) => { skipSpace(); if (text[pos] !== ch) fail(`header: expected '${ch}' at character ${pos}, found ${JSON.stringify(text[pos] ?? "end")}`); pos++; };
-  const sequence = (close: string): PyValue[] => {
-    const items: PyValue[] = [];
-    for (;;) {
-      skipSpace();
-      if (text[pos] === close) { pos++; return items; }
-      items.push(value());
-      skipSpace();
-      if (text[pos] === ",") pos++;
-      else if (text[pos] !== close) fail(`header: expected ',' or '${close}' at character ${pos}`);
-    }
-  };
-  const value = (): PyValue => {
-    skipSpace();
-    const ch = text[pos];
-    if (ch === "{") {
-      pos++;
-      const dict: { [key: string]: PyValue } = {};
-      for (;;) {
-        skipSpace();
-        if (text[pos] === "}") { pos++; return dict; }
-        const key = value();
-        if (typeof key !== "string") fail("header: dict keys must be strings");
-        expect(":");
-        dict[key as string] = value();
-        skipSpace();
-        if (text[pos] === ",") pos++;
-        else if (text[pos] !== "}") fail(`header: expected ',' or '}' at character ${pos}`);
-      }
-    }
-    if (ch === "(") { pos++; return sequence(")"); }
-    if (ch === "[") { pos++; return sequence("]"); }
-    if (ch === "'" || ch === '"') {
-      const end = text.indexOf(ch, pos + 1);
-      if (end < 0) fail("header: unterminated string");
-      const s = text.slice(pos + 1, end);
-      pos = end + 1;
-      return s;
-    }
-    const word = /^(True|False|None|-?\d+L?)/.exec(text.slice(pos));
-    if (!word) fail(`header: unexpected ${JSON.stringify(text.slice(pos, pos + 12) || "end")} at character ${pos}`);
-    pos += word![0].length;
-    if (word![0] === "True") return true;
-    if (word![0] === "False") return false;
-    if (word![0] === "None") return null;
-    return Number(word![0].replace("L", "")); // "3L": Python 2 longs in old files
-  };
-  const result = value();
-  skipSpace();
-  if (pos !== text.length) fail(`header: unexpected text after the dict at character ${pos}`);
-  return result;
-}
+/**
+ * numpy's own reader refuses headers above 10 000 bytes unless told otherwise (`max_header_size`);
+ * gradlab allows far more (a header of a few hundred dimensions is a few KB) but not unbounded text,
+ * which would only cost parse time and memory before the file is rejected anyway.
+ */
+export const MAX_NPY_HEADER_BYTES = 1 << 20;
 
 interface NpyHeader { descr: string; dtype: DType; bigEndian: boolean; fortranOrder: boolean; shape: number[] }
 
@@ -146,26 +97,41 @@ export function reorderFortran<T extends ArrayData>(src: T, shape: readonly numb
 
 // ---- read ----------------------------------------------------------------------------------------
 
-/** Parses .npy bytes; `source` names the file (or archive member) in error messages. */
-export function parseNpy(bytes: Uint8Array, source = "<npy bytes>", options: ReadOptions = {}): NpyArray {
-  const fail = (problem: string): never => { throw new FileFormatError(source, problem); };
-  if (bytes.length < 10) fail(`truncated: ${bytes.length} bytes is shorter than the 10-byte .npy preamble`);
+/** A parsed .npy preamble and header: where the data starts and how many bytes it must have. */
+export interface NpyLayout extends NpyHeader { dataStart: number; count: number; dataBytes: number }
+
+/**
+ * Reads the preamble and header at the start of `bytes`. With `partial`, returns null when
+ * `bytes` ends before the header does (the .npz reader peeks at a member this way before
+ * inflating it); otherwise that is a truncated file. Every other problem goes through `fail`.
+ */
+export function readNpyLayout(bytes: Uint8Array, fail: (problem: string) => never, partial = false): NpyLayout | null {
+  if (bytes.length < 10) return partial ? null : fail(`truncated: ${bytes.length} bytes is shorter than the 10-byte .npy preamble`);
   if (!MAGIC.every((b, i) => bytes[i] === b)) fail("bad magic: not a .npy file (expected \\x93NUMPY)");
   const major = bytes[6], minor = bytes[7];
   if (![1, 2, 3].includes(major) || minor !== 0) fail(`unsupported .npy format version ${major}.${minor} (supported: 1.0, 2.0, 3.0)`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const lengthBytes = major === 1 ? 2 : 4;
-  if (bytes.length < 8 + lengthBytes) fail("truncated header length field");
+  if (bytes.length < 8 + lengthBytes) return partial ? null : fail("truncated header length field");
   const headerLength = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
+  if (headerLength > MAX_NPY_HEADER_BYTES) fail(`header length ${headerLength} is implausible (limit ${MAX_NPY_HEADER_BYTES} bytes; numpy writes under 10 000)`);
   const dataStart = 8 + lengthBytes + headerLength;
-  if (dataStart > bytes.length) fail(`truncated header: it declares ${headerLength} bytes but the file has ${bytes.length - 8 - lengthBytes} after the preamble`);
-  const headerBytes = bytes.subarray(8 + lengthBytes, dataStart);
-  const headerText = new TextDecoder(major === 3 ? "utf-8" : "latin1").decode(headerBytes);
+  if (dataStart > bytes.length) return partial ? null : fail(`truncated header: it declares ${headerLength} bytes but the file has ${bytes.length - 8 - lengthBytes} after the preamble`);
+  const headerText = new TextDecoder(major === 3 ? "utf-8" : "latin1").decode(bytes.subarray(8 + lengthBytes, dataStart));
   const header = interpretHeader(parsePythonLiteral(headerText, fail), fail);
-
   const count = shapeSize(header.shape, "shape");
+  return { ...header, dataStart, count, dataBytes: count * ITEM_SIZE[header.dtype] };
+}
+
+/** Parses .npy bytes; `source` names the file (or archive member) in error messages. */
+export function parseNpy(bytes: Uint8Array, source = "<npy bytes>", options: ReadOptions = {}): NpyArray {
+  checkReadOptions(options);
+  if (!(bytes instanceof Uint8Array)) throw new InvalidArgumentError("bytes", "a Uint8Array (or Buffer) holding a .npy file", bytes);
+  const fail = (problem: string): never => { throw new FileFormatError(source, problem); };
+  const header = readNpyLayout(bytes, fail)!;
+  const { count, dataStart, dataBytes: needed } = header;
   const itemSize = ITEM_SIZE[header.dtype];
-  const needed = count * itemSize, available = bytes.length - dataStart;
+  const available = bytes.length - dataStart;
   const descr = header.descr;
   if (available < needed) fail(`data is ${available} bytes but shape (${header.shape.join(", ")}) of ${descr} needs ${needed}: truncated`);
   if (available > needed) fail(`${available - needed} unexpected bytes after the data (shape (${header.shape.join(", ")}) of ${descr} needs ${needed})`);
@@ -180,6 +146,7 @@ export function parseNpy(bytes: Uint8Array, source = "<npy bytes>", options: Rea
 
 /** Reads a .npy file; every problem (missing, truncated, unknown dtype…) is a FileFormatError naming it. */
 export function readNpy(file: string, options: ReadOptions = {}): NpyArray {
+  checkReadOptions(options); // before touching the file: a typo is reported even for a missing file
   return parseNpy(readFileOrThrow(file), file, options);
 }
 
@@ -192,6 +159,8 @@ export interface NpyWriteOptions {
 
 /** Encodes an array as .npy bytes (little-endian). */
 export function encodeNpy(array: ArrayInput, options: NpyWriteOptions = {}, argument = "array"): Uint8Array {
+  if (options === null || typeof options !== "object") throw new InvalidArgumentError("options", "an object { fortranOrder? }", options);
+  assertKnownKeys("options", options, ["fortranOrder"]);
   const fortranOrder = options.fortranOrder ?? false;
   if (typeof fortranOrder !== "boolean") throw new InvalidArgumentError("options.fortranOrder", "a boolean", fortranOrder);
   const { dtype, shape, bytes } = encodeElements(array, argument, NPY_DTYPES);

@@ -2,20 +2,24 @@
  * NumPy .npz archives: a zip of .npy members, as written by `np.savez` (stored, no compression)
  * and `np.savez_compressed` (deflate).
  *
- *  - `readNpz(path)` → `{ name: NpyArray }` with the `.npy` suffix stripped (like `np.load`),
+ *  - `readNpz(path, {int64?})` → `{ name: NpyArray }` with the `.npy` suffix stripped (like `np.load`),
  *    in archive order. Sizes and offsets come from the central directory (numpy writes zip64
  *    local headers with placeholder sizes); every member's CRC-32 is checked, so a corrupted or
- *    truncated archive is reported rather than decoded into wrong numbers.
+ *    truncated archive is reported rather than decoded into wrong numbers. Archives are untrusted:
+ *    a deflated member never inflates past the size its directory entry declares, and a large
+ *    one must first agree with its own .npy header (see `inflateBounded`), so a few hundred KB of
+ *    deflate cannot expand to gigabytes before the sizes are checked.
  *  - `writeNpz(path, arrays, {compression})` — atomic; "stored" (default, like np.savez) or
  *    "deflate" (like np.savez_compressed). Timestamps are fixed (1980-01-01), so equal inputs give
  *    byte-identical archives. Archives above 4 GiB (zip64 on write) are not supported.
  */
 
+import * as buffer from "node:buffer";
 import * as zlib from "node:zlib";
 import { FileFormatError, InvalidArgumentError, UnknownOptionError, assertKnownKeys } from "../errors";
 import { atomicWriteFile, readFileOrThrow } from "./atomic";
-import { ArrayInput, ReadOptions } from "./dtypes";
-import { NpyArray, NpyWriteOptions, encodeNpy, parseNpy } from "./npy";
+import { ArrayInput, ReadOptions, checkReadOptions } from "./dtypes";
+import { NpyArray, NpyWriteOptions, encodeNpy, parseNpy, readNpyLayout } from "./npy";
 
 // ---- CRC-32 -------------------------------------------------------------------------------------
 
@@ -89,16 +93,73 @@ function listEntries(bytes: Uint8Array, fail: (p: string) => never): ZipEntry[] 
       const id = u16(x), length = u16(x + 2);
       if (id === 0x0001) {
         let p = x + 4;
-        if (size === 0xffffffff) { size = readUint64(view, p, fail); p += 8; }
-        if (compressedSize === 0xffffffff) { compressedSize = readUint64(view, p, fail); p += 8; }
-        if (localOffset === 0xffffffff) { localOffset = readUint64(view, p, fail); p += 8; }
+        const field = (): number => {
+          if (p + 8 > Math.min(x + 4 + length, end)) fail(`central directory entry ${i}: zip64 extra field is too short`);
+          const value = readUint64(view, p, fail);
+          p += 8;
+          return value;
+        };
+        if (size === 0xffffffff) size = field();
+        if (compressedSize === 0xffffffff) compressedSize = field();
+        if (localOffset === 0xffffffff) localOffset = field();
       }
       x += 4 + length;
     }
     entries.push({ name, method, flags, crc, compressedSize, size, localOffset });
     at = end;
   }
+  // A count smaller than the directory (e.g. 0 over two members) would silently drop arrays.
+  if (at !== cdOffset + cdSize) fail(`central directory has ${cdOffset + cdSize - at} bytes beyond its ${count} declared entries: corrupt`);
   return entries;
+}
+
+// ---- bounded inflation ---------------------------------------------------------------------------
+
+/** Deflate's ceiling: one 258-byte match per two bits, so at most ~1032 output bytes per input byte. */
+const MAX_DEFLATE_RATIO = 1032;
+/** Compressed bytes inflated first to read the member's .npy header (≤ ~4 MiB of output). */
+const PEEK_COMPRESSED_BYTES = 4096;
+
+function isTooLarge(error: unknown): boolean {
+  return (error as { code?: string }).code === "ERR_BUFFER_TOO_LARGE";
+}
+
+/**
+ * Inflates a member without ever producing more than it declares. An archive is untrusted: a few
+ * hundred KB of deflate can expand to gigabytes, so the output is capped (zlib's maxOutputLength)
+ * at the size the zip directory declares, and — for members big enough to matter — that size must
+ * first agree with the array size the member's own .npy header declares, read from a small
+ * inflated prefix. A bomb is therefore rejected after inflating at most a few MB.
+ */
+function inflateBounded(stored: Uint8Array, entry: ZipEntry, where: string, fail: (p: string) => never): Uint8Array {
+  const declared = entry.size;
+  if (declared > MAX_DEFLATE_RATIO * stored.length + 1024) {
+    fail(`${where}: declares ${declared} bytes uncompressed from ${stored.length} compressed, beyond what deflate can produce: corrupt`);
+  }
+  if (declared > buffer.constants.MAX_LENGTH) fail(`${where}: declares ${declared} bytes uncompressed, more than one buffer can hold here`);
+  const cap = Math.max(1, declared); // zlib requires a cap ≥ 1; a 0-byte member that inflates to 1 fails below
+  const tooLarge = (): never => fail(`${where}: inflates to more than the ${declared} bytes its directory entry declares (a decompression bomb or a corrupt archive)`);
+  if (stored.length > PEEK_COMPRESSED_BYTES) {
+    let prefix: Uint8Array | null = null;
+    try {
+      // Z_SYNC_FLUSH returns what a cut stream decodes to instead of failing at its end.
+      prefix = zlib.inflateRawSync(stored.subarray(0, PEEK_COMPRESSED_BYTES), { finishFlush: zlib.constants.Z_SYNC_FLUSH, maxOutputLength: cap });
+    } catch (e) {
+      if (isTooLarge(e)) tooLarge();
+      // Corrupt deflate data: the full inflation below reports it.
+    }
+    const memberFail = (problem: string): never => fail(`${where}: ${problem}`);
+    const layout = prefix === null ? null : readNpyLayout(prefix, memberFail, true);
+    if (layout !== null && layout.dataStart + layout.dataBytes !== declared) {
+      fail(`${where}: the zip directory declares ${declared} bytes but the .npy header declares ${layout.dataStart + layout.dataBytes} (shape (${layout.shape.join(", ")}) of ${layout.descr})`);
+    }
+  }
+  try {
+    return zlib.inflateRawSync(stored, { maxOutputLength: cap });
+  } catch (e) {
+    if (isTooLarge(e)) return tooLarge();
+    return fail(`${where}: deflate data is corrupt (${(e as Error).message})`);
+  }
 }
 
 function extractEntry(bytes: Uint8Array, entry: ZipEntry, fail: (p: string) => never): Uint8Array {
@@ -111,9 +172,8 @@ function extractEntry(bytes: Uint8Array, entry: ZipEntry, fail: (p: string) => n
   const stored = bytes.subarray(dataStart, dataStart + entry.compressedSize);
   let content: Uint8Array;
   if (entry.method === 0) content = stored;
-  else if (entry.method === 8) {
-    try { content = zlib.inflateRawSync(stored); } catch (e) { return fail(`${where}: deflate data is corrupt (${(e as Error).message})`); }
-  } else return fail(`${where}: compression method ${entry.method} is not supported (only stored and deflate, as numpy writes)`);
+  else if (entry.method === 8) content = inflateBounded(stored, entry, where, fail);
+  else return fail(`${where}: compression method ${entry.method} is not supported (only stored and deflate, as numpy writes)`);
   if (content.length !== entry.size) fail(`${where}: expected ${entry.size} bytes after decompression, got ${content.length}`);
   if (crc32(content) !== entry.crc) fail(`${where}: CRC-32 mismatch (corrupt data)`);
   return content;
@@ -121,6 +181,8 @@ function extractEntry(bytes: Uint8Array, entry: ZipEntry, fail: (p: string) => n
 
 /** Parses .npz bytes; `source` names the file in errors (members appear as `source:name.npy`). */
 export function parseNpz(bytes: Uint8Array, source = "<npz bytes>", options: ReadOptions = {}): Record<string, NpyArray> {
+  checkReadOptions(options);
+  if (!(bytes instanceof Uint8Array)) throw new InvalidArgumentError("bytes", "a Uint8Array (or Buffer) holding an .npz archive", bytes);
   const fail = (problem: string): never => { throw new FileFormatError(source, problem); };
   const out: Record<string, NpyArray> = {};
   for (const entry of listEntries(bytes, fail)) {
@@ -136,6 +198,7 @@ export function parseNpz(bytes: Uint8Array, source = "<npz bytes>", options: Rea
 
 /** Reads an .npz file into `{ name: NpyArray }`. */
 export function readNpz(file: string, options: ReadOptions = {}): Record<string, NpyArray> {
+  checkReadOptions(options);
   return parseNpz(readFileOrThrow(file), file, options);
 }
 
@@ -148,6 +211,7 @@ export interface NpzWriteOptions extends NpyWriteOptions {
 
 /** Encodes `{ name: array }` as .npz bytes; each member is `name.npy`. */
 export function encodeNpz(arrays: Record<string, ArrayInput>, options: NpzWriteOptions = {}): Uint8Array {
+  if (options === null || typeof options !== "object") throw new InvalidArgumentError("options", "an object { compression?, fortranOrder? }", options);
   assertKnownKeys("options", options, ["compression", "fortranOrder"]);
   const compression = options.compression ?? "stored";
   if (compression !== "stored" && compression !== "deflate") throw new UnknownOptionError("options.compression", String(compression), ["stored", "deflate"]);

@@ -15,7 +15,7 @@
 
 import { FileFormatError, InvalidArgumentError } from "../errors";
 import { atomicWriteFile, readFileOrThrow } from "./atomic";
-import { ArrayInput, DType, ITEM_SIZE, NdArray, ReadOptions, decodeElements, encodeElements } from "./dtypes";
+import { ArrayInput, DType, ITEM_SIZE, NdArray, ReadOptions, checkReadOptions, decodeElements, encodeElements } from "./dtypes";
 
 export interface SafetensorsContent {
   tensors: Record<string, NdArray>;
@@ -39,6 +39,8 @@ function setOwn<T>(target: Record<string, T>, key: string, value: T): void {
 
 /** Parses safetensors bytes; `source` names the file in errors. */
 export function parseSafetensors(bytes: Uint8Array, source = "<safetensors bytes>", options: ReadOptions = {}): SafetensorsContent {
+  checkReadOptions(options);
+  if (!(bytes instanceof Uint8Array)) throw new InvalidArgumentError("bytes", "a Uint8Array (or Buffer) holding a safetensors file", bytes);
   const fail = (problem: string): never => { throw new FileFormatError(source, problem); };
   if (bytes.length < 8) fail(`truncated: ${bytes.length} bytes is shorter than the 8-byte header length`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -106,6 +108,7 @@ export function parseSafetensors(bytes: Uint8Array, source = "<safetensors bytes
 
 /** Reads a safetensors file. */
 export function readSafetensors(file: string, options: ReadOptions = {}): SafetensorsContent {
+  checkReadOptions(options);
   return parseSafetensors(readFileOrThrow(file), file, options);
 }
 

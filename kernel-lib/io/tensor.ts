@@ -11,7 +11,7 @@
 
 import { tf } from "../tf";
 import { InvalidArgumentError, UnknownOptionError, assertKnownKeys } from "../errors";
-import { ArrayData, NdArray } from "./dtypes";
+import { ArrayData, NdArray, shapeSize } from "./dtypes";
 
 export interface ToTensorOptions {
   /** Force the tensor dtype (default: chosen from the array's dtype as above). */
@@ -41,13 +41,14 @@ function toInt32(data: ArrayData, argument: string): Int32Array {
 
 /** A tf.Tensor with the array's shape (the caller owns and disposes it). */
 export function ndArrayToTensor(array: NdArray, options: ToTensorOptions = {}, argument = "array"): tf.Tensor {
+  if (options === null || typeof options !== "object") throw new InvalidArgumentError("options", "an object { dtype? }", options);
   assertKnownKeys("options", options, ["dtype"]);
   if (array === null || typeof array !== "object" || !Array.isArray(array.shape) || array.data === undefined) {
     throw new InvalidArgumentError(argument, "an NdArray {dtype, shape, data}", array);
   }
   const dtype = options.dtype ?? defaultTensorDtype(array);
   if (!["float32", "int32", "bool"].includes(dtype)) throw new UnknownOptionError("options.dtype", String(dtype), ["float32", "int32", "bool"]);
-  const size = array.shape.reduce((a, b) => a * b, 1);
+  const size = shapeSize(array.shape, `${argument}.shape`); // [-1, -2] or [1.5] would reach tf as an untyped Error
   if (size !== array.data.length) throw new InvalidArgumentError(`${argument}.data`, `${size} elements for shape [${array.shape.join(", ")}]`, `${array.data.length} elements`);
   let values: Float32Array | Int32Array | Uint8Array;
   if (dtype === "float32") {
