@@ -26,7 +26,7 @@ import { BOMB_MEMBER, npzBomb } from "./fixtures/hostile-files";
 
 const SEED = Number(process.env.GRADLAB_FUZZ_SEED ?? 190_003);
 const RUNS = Number(process.env.GRADLAB_FUZZ_RUNS ?? 250);
-const settings = (share = 1) => ({ seed: SEED, numRuns: Math.max(1, Math.round(RUNS * share)), endOnFailure: true });
+const settings = (share = 1) => ({ seed: SEED, numRuns: Math.max(1, Math.round(RUNS * share)), endOnFailure: true, includeErrorInReport: true });
 /** Far above any honest case here (each is < 10 ms); a hang or a huge inflation blows through it. */
 const CASE_MS = 3000;
 /** The most one case may raise the process's peak memory: small next to any bomb below (≥ 128 MiB). */

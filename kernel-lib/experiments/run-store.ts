@@ -313,7 +313,7 @@ export class RunStore {
     this.warningList = [];
     if (!fs.existsSync(this.file)) return;
     const { records, skipped } = readRunLines(this.file);
-    this.warningList.push(...skipped);
+    this.warningList = skipped.slice(); // not push(...skipped): a store can hold any number of bad lines
     for (const { line, record } of records) {
       const first = record.status === "ok" ? this.okByHash.get(record.configHash) : undefined;
       if (first !== undefined) {

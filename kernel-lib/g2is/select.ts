@@ -144,7 +144,7 @@ export function selectNoGraph(
       excluded[j] = 1;
       path.push(j);
     }
-    indices.push(...path);
+    for (const j of path) indices.push(j); // no spread: a path can exceed the argument limit (~10⁵)
     return { weight: knowledge.weights[i], budget: budgets[i], path };
   });
   return { indices, budgetTotal: total, components, coreKnowledge: knowledge };

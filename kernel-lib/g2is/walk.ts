@@ -91,7 +91,7 @@ export function gradientWalk(
   unitComponents.forEach((K, i) => {
     const walk = walkComponent(unit, normSq, K, budgets[i], graph, excluded, delta, i);
     walks.push(walk);
-    indices.push(...walk.path);
+    for (const j of walk.path) indices.push(j); // no spread: a path can exceed the argument limit (~10⁵)
     if (walk.underfilled) underfilled.push({ component: i, budget: walk.budget, selected: walk.path.length });
   });
   return { indices, components: walks, underfilled };

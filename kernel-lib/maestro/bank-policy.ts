@@ -118,7 +118,7 @@ export class BankLogitsModel implements PolicyModel {
 }
 
 export function softmax(logits: readonly number[]): number[] {
-  const max = Math.max(...logits);
+  const max = logits.reduce((a, b) => Math.max(a, b), -Infinity); // no spread: a long vector would overflow the stack
   const e = logits.map((v) => Math.exp(v - max));
   const s = e.reduce((a, c) => a + c, 0);
   return e.map((v) => v / s);

@@ -202,7 +202,7 @@ export function maestroStudyOutput(result: MaestroRunResult, curvePoints = CURVE
   if (norms.length > 0) {
     // Full precision: the prompt-level claim is about how close to 0 these are.
     out.metaGradientMeanNorm = mean(norms);
-    out.metaGradientMaxNorm = Math.max(...norms);
+    out.metaGradientMaxNorm = norms.reduce((a, b) => Math.max(a, b), -Infinity); // no spread: one norm per step, unbounded
     out.conductorEntropy = c.metaGradient.entropy[c.metaGradient.entropy.length - 1];
   }
   if (m.actionHistogram !== null) out.actionHistogram = perType(m.actionHistogram, (h) => h.slice());

@@ -24,6 +24,13 @@
  *  | topKMass          | error     | error     | 1           | k/N             |
  *  | kurtosis (+excess)| allowed   | error     | error       | error (0/0)     |
  *  | l2                | allowed   | 0         | |x₀|        | |c|·√N          |
+ * Any finite input gives a finite result, also at the ends of float64's range: every sum runs over
+ * x/max|x| ∈ [−1, 1], never over x itself, so [1e308, 1e308, 1] cannot overflow Σx and subnormal
+ * inputs never meet a reciprocal that overflows. test/numerics-extreme.test.ts checks this against
+ * exact rational arithmetic: within 1e-12 for the bounded scores, relative 1e-10 for cv and
+ * kurtosis when the spread is at least 1e-3 of max|x| (below that, x/max|x| − mean loses digits in
+ * any float64 algorithm). The one exception is l2, whose value can exceed float64
+ * (√3·1.7e308): that is an InvalidArgumentError, not a silent Infinity.
  * Gini/CV/Hoyer/entropy/top-k describe how a total of magnitudes is shared out, so a negative
  * entry has no meaning (CV's μ could even be ≤ 0); kurtosis is a shape statistic of any real
  * sample (shift- and scale-invariant), so signs are allowed, but it is 0/0 without spread.
@@ -42,11 +49,15 @@ export type NumericVector = ArrayLike<number>;
  */
 export class VectorSummary {
   readonly n: number;
-  readonly sum: number;
   readonly min: number;
   readonly max: number;
-  /** max |x_i|: values are divided by it before squaring so tiny or huge norms neither underflow nor overflow. */
+  /**
+   * max |x_i|: every sum is taken over x_i / maxAbs, so tiny or huge norms neither underflow nor
+   * overflow. Division, not multiplication by 1/maxAbs: that reciprocal is Infinity below ~5.6e-309.
+   */
   readonly maxAbs: number;
+  /** Σ x_i / maxAbs, the sum in units of maxAbs: at most N, where Σ x_i itself can overflow. */
+  readonly scaledSum: number;
   /** Index of the first negative entry, or −1. */
   readonly firstNegative: number;
   private sortedCache: SortedVector | null = null;
@@ -57,19 +68,20 @@ export class VectorSummary {
     }
     const n = values.length;
     if (n === 0) throw new EmptyInputError(argument);
-    let sum = 0, min = Infinity, max = -Infinity, firstNegative = -1;
+    let min = Infinity, max = -Infinity, firstNegative = -1;
     for (let i = 0; i < n; i++) {
       const v = values[i];
       // typeof check catches strings/undefined in a number[] that Number.isFinite alone would also reject,
       // but reporting them as non-finite is what the user needs to know.
       if (typeof v !== "number" || !Number.isFinite(v)) throw new NonFiniteError(argument, i);
-      sum += v;
       if (v < min) min = v;
       if (v > max) max = v;
       if (v < 0 && firstNegative < 0) firstNegative = i;
     }
-    this.n = n; this.sum = sum; this.min = min; this.max = max; this.firstNegative = firstNegative;
-    this.maxAbs = Math.max(Math.abs(min), Math.abs(max));
+    const maxAbs = Math.max(Math.abs(min), Math.abs(max));
+    let scaledSum = 0;
+    if (maxAbs > 0) for (let i = 0; i < n; i++) scaledSum += values[i] / maxAbs; // second pass: maxAbs is known only now
+    this.n = n; this.min = min; this.max = max; this.firstNegative = firstNegative; this.maxAbs = maxAbs; this.scaledSum = scaledSum;
   }
 
   /**
@@ -109,19 +121,19 @@ function clamp(value: number, lo: number, hi: number): number {
 function giniOf(s: VectorSummary): number {
   s.requireNonNegativeNonZero("gini");
   if (s.isConstant) return 0;
-  const sorted = s.sortedAscending(), n = s.n;
-  let weighted = 0;
-  for (let j = 0; j < n; j++) weighted += (2 * j + 1 - n) * sorted[j];
-  return clamp(weighted / (n * s.sum), 0, (n - 1) / n);
+  const sorted = s.sortedAscending(), n = s.n, maxAbs = s.maxAbs;
+  let weighted = 0; // |term| ≤ N, so the sum stays below N² however large x is
+  for (let j = 0; j < n; j++) weighted += (2 * j + 1 - n) * (sorted[j] / maxAbs);
+  return clamp(weighted / (n * s.scaledSum), 0, (n - 1) / n);
 }
 
 /** Population central moments of x / maxAbs (scale-free, so no overflow in the 4th power). */
 function centralMoments(s: VectorSummary): { mean: number; m2: number; m4: number } {
-  const scale = 1 / s.maxAbs, n = s.n, x = s.values;
-  const mean = (s.sum * scale) / n;
+  const maxAbs = s.maxAbs, n = s.n, x = s.values;
+  const mean = s.scaledSum / n;
   let m2 = 0, m4 = 0;
   for (let i = 0; i < n; i++) {
-    const d = x[i] * scale - mean, d2 = d * d;
+    const d = x[i] / maxAbs - mean, d2 = d * d;
     m2 += d2; m4 += d2 * d2;
   }
   return { mean, m2: m2 / n, m4: m4 / n };
@@ -146,9 +158,9 @@ function cvOf(s: VectorSummary): number {
 
 /** Σ (x/maxAbs)² — the squared L2 norm in units of maxAbs. */
 function scaledSquareSum(s: VectorSummary): number {
-  const scale = 1 / s.maxAbs, x = s.values;
+  const maxAbs = s.maxAbs, x = s.values;
   let acc = 0;
-  for (let i = 0; i < s.n; i++) { const v = x[i] * scale; acc += v * v; }
+  for (let i = 0; i < s.n; i++) { const v = x[i] / maxAbs; acc += v * v; }
   return acc;
 }
 
@@ -156,7 +168,7 @@ function hoyerOf(s: VectorSummary): number {
   s.requireNonNegativeNonZero("hoyer");
   if (s.n === 1 || s.isConstant) return 0;
   const rootN = Math.sqrt(s.n);
-  const l1OverL2 = (s.sum / s.maxAbs) / Math.sqrt(scaledSquareSum(s));
+  const l1OverL2 = s.scaledSum / Math.sqrt(scaledSquareSum(s));
   // Rounding can push L1/L2 a few ulps outside [1, √N]; the clamp removes only that.
   return clamp((rootN - l1OverL2) / (rootN - 1), 0, 1);
 }
@@ -164,10 +176,10 @@ function hoyerOf(s: VectorSummary): number {
 function entropyOf(s: VectorSummary): number {
   s.requireNonNegativeNonZero("entropy");
   if (s.n === 1 || s.isConstant) return 1;
-  const x = s.values, total = s.sum;
+  const x = s.values, maxAbs = s.maxAbs, total = s.scaledSum;
   let h = 0;
   for (let i = 0; i < s.n; i++) {
-    if (x[i] > 0) { const p = x[i] / total; h -= p * Math.log(p); } // 0·ln 0 = 0
+    if (x[i] > 0) { const p = x[i] / maxAbs / total; if (p > 0) h -= p * Math.log(p); } // 0·ln 0 = 0, also when p underflows
   }
   return clamp(h / Math.log(s.n), 0, 1);
 }
@@ -182,15 +194,20 @@ function topKMassOf(s: VectorSummary, k: number | undefined, argument = "k"): nu
   const kk = k ?? defaultTopK(s.n);
   if (!Number.isInteger(kk) || kk < 1 || kk > s.n) throw new InvalidArgumentError(argument, `an integer in [1, ${s.n}] (the vector's length)`, kk);
   if (kk === s.n) return 1;
-  const sorted = s.sortedAscending();
+  const sorted = s.sortedAscending(), maxAbs = s.maxAbs;
   let top = 0;
-  for (let j = s.n - kk; j < s.n; j++) top += sorted[j];
-  return clamp(top / s.sum, 0, 1);
+  for (let j = s.n - kk; j < s.n; j++) top += sorted[j] / maxAbs;
+  return clamp(top / s.scaledSum, 0, 1);
 }
 
 function l2Of(s: VectorSummary): number {
   if (s.maxAbs === 0) return 0;
-  return s.maxAbs * Math.sqrt(scaledSquareSum(s));
+  const norm = s.maxAbs * Math.sqrt(scaledSquareSum(s));
+  if (norm === Infinity) {
+    throw new InvalidArgumentError(s.argument, "a vector whose Euclidean norm fits in float64 (at most 1.8e308)",
+      `a norm of ${s.maxAbs.toExponential(3)}·√${scaledSquareSum(s).toPrecision(4)}`);
+  }
+  return norm;
 }
 
 // ---- public single-vector functions ----------------------------------------------------------

@@ -80,7 +80,7 @@ export function toySelectionDataset(options: ToyDatasetOptions & { maxLen: numbe
   }
   const pretrain = data.pretrain.map((i) => encode(i.prompt, i.answer));
   const twins = data.twins.map((t) => ({ poolIndex: t.poolIndex, example: encode(t.twin.prompt, t.twin.answer) }));
-  const maxAnswerTokens = Math.max(...Object.values(targets).flatMap((t) => t.test.map((e) => e.answer.length)));
+  const maxAnswerTokens = Object.values(targets).flatMap((t) => t.test.map((e) => e.answer.length)).reduce((a, b) => Math.max(a, b), -Infinity);
   const fingerprint = fingerprintOf({ kind: "toy", alphabet: TOY_ALPHABET, maxLen, pool: data.pool, targets: data.targets, pretrain: data.pretrain });
   return { kind: "toy", codec, pool, targets, pretrain, twins, groups: [...POOL_FAMILIES, ...CONFLICT_KINDS], maxAnswerTokens, fingerprint };
 }

@@ -46,7 +46,7 @@ export function greedyDecode(model: LogitsModel, codec: SequenceCodec, prompts: 
     const generated: number[][] = seqs.map(() => []);
     const done = seqs.map(() => false);
     for (let step = 0; step < maxNewTokens && done.some((d) => !d); step++) {
-      const T = Math.max(...seqs.map((s) => s.length));
+      const T = seqs.reduce((longest, s) => Math.max(longest, s.length), -Infinity);
       const tokens = seqs.map((s) => s.concat(new Array(T - s.length).fill(codec.padId)));
       const logits = model.forward(tokens);
       const values = logits.dataSync() as Float32Array;

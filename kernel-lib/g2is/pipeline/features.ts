@@ -82,7 +82,7 @@ export function gradientFeatures(model: TinyTransformer, examples: readonly Trai
   loraGradientRows(model, examples, options.batchSize ?? 64, (_start, rows) => {
     const directions = options.role === "pool" ? adamPreconditionedFeatures(rows, options.adam!, { form: options.form ?? "less" }) : rows;
     const features = l2NormalizeRows(options.projector.project(directions), { zeroRows: "keep" });
-    if (options.sink) options.sink.append(features); else out.push(...features);
+    if (options.sink) options.sink.append(features); else for (const row of features) out.push(row);
   });
   return out;
 }

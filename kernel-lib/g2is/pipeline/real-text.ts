@@ -106,8 +106,9 @@ export function realSelectionDataset(options: RealTextOptions): SelectionDataset
     const need = nVal + options.pretrainSizes[source] + options.poolSizes[source];
     if (!Number.isInteger(need) || need > rows.length) throw new InvalidArgumentError(`options.poolSizes.${source} + pretrainSizes.${source}`, `at most ${rows.length - nVal} rows (what data/real holds)`, need - nVal);
     validation = validation.concat(rows.slice(0, nVal));
-    pretrain.push(...rows.slice(nVal, nVal + options.pretrainSizes[source]));
-    pool.push(...rows.slice(nVal + options.pretrainSizes[source], need));
+    // Loops, not push(...rows): sizes are options, and a spread of ~10⁵ rows overflows the stack.
+    for (const row of rows.slice(nVal, nVal + options.pretrainSizes[source])) pretrain.push(row);
+    for (const row of rows.slice(nVal + options.pretrainSizes[source], need)) pool.push(row);
   }
   if (testSize > sources.gsm8kTest.length) throw new InvalidArgumentError("options.testSize", `at most ${sources.gsm8kTest.length}`, testSize);
   const test = sources.gsm8kTest.slice(0, testSize);
