@@ -429,7 +429,7 @@ test("claims table: hostile strings are escaped, verdicts carry a class, identit
 
     const md = renderIndexMarkdown(run);
     assert.match(md, "## Claims\n\n4 claims: 1 reproduced, 1 not reproduced, 1 inconclusive; 1 holds by construction (identities, not evidence).");
-    assert.match(md, "| [a&b](a%26b.html) | x.hostile | Gini \\| beats &lt;img src=x onerror=alert(1)&gt; | &lt;b&gt;+5&lt;/b&gt; \\| \"q\" | **reproduced** |");
+    assert.match(md, "| [a&amp;b](a%26b.html) | x.hostile | Gini \\| beats &lt;img src=x onerror=alert(1)&gt; | &lt;b&gt;+5&lt;/b&gt; \\| \"q\" | **reproduced** |");
     assert.match(md, "| holds by construction (not evidence) | identity (no test) | – | – | +1.00e-17 | – |");
     assert.not.match(md, "<img");
 

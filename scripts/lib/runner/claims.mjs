@@ -10,7 +10,7 @@
 //    of the good run before it, stale.
 // runs.json keeps what this needs: `claims` on ok rows, `lastGood` ({ finishedAt, commit, preset,
 // seed, claims }) on failed rows, and both under a skipped row's `last`.
-import { escapeHtml, markdownCell } from "./escape.mjs";
+import { escapeHtml, markdownCell, markdownHref } from "./escape.mjs";
 import { CLAIM_VERDICTS, normaliseClaim } from "./outputs.mjs";
 
 export const CLAIMS_FILE = "claims.json";
@@ -191,10 +191,8 @@ ${rows.join("\n")}
 </table>`;
 }
 
-/** Markdown cells of the claims table also neutralise raw HTML (Markdown viewers render it). */
-function claimCell(text) {
-  return markdownCell(text).replace(/</g, "&lt;").replace(/>/g, "&gt;");
-}
+/** Markdown cells of the claims table: data shown as text, never as HTML or Markdown (escape.mjs). */
+const claimCell = markdownCell;
 
 /** The "Claims" section of index.md (lines). */
 export function renderClaimsMarkdown(run, ledger = buildClaimsLedger(run)) {
@@ -208,9 +206,9 @@ export function renderClaimsMarkdown(run, ledger = buildClaimsLedger(run)) {
   );
   for (const claim of ledger.claims) {
     const href = reportHref(run.notebooks ?? [], claim.notebook);
-    const name = (href ? `[${claimCell(claim.notebook)}](${encodeURIComponent(href)})` : claimCell(claim.notebook)) + (claim.stale ? ` (${claimCell(staleText(claim))})` : "");
-    const verdict = claim.verdict === "holds by construction" ? "holds by construction (not evidence)" : `**${claim.verdict}**`;
-    const cells = [claimCell(claim.id), claimCell(claim.statement), claimCell(paperText(claim)), claimCell(verdict), claimCell(claim.test ?? "–"), claimCell(sampleText(claim)), claimCell(formatP(claim.p)), claimCell(estimateText(claim)), claimCell(mdeText(claim))];
+    const name = (href ? `[${claimCell(claim.notebook)}](${markdownHref(href)})` : claimCell(claim.notebook)) + (claim.stale ? ` (${claimCell(staleText(claim))})` : "");
+    const verdict = claim.verdict === "holds by construction" ? "holds by construction (not evidence)" : `**${claimCell(claim.verdict)}**`;
+    const cells = [claimCell(claim.id), claimCell(claim.statement), claimCell(paperText(claim)), verdict, claimCell(claim.test ?? "–"), claimCell(sampleText(claim)), claimCell(formatP(claim.p)), claimCell(estimateText(claim)), claimCell(mdeText(claim))];
     lines.push(`| ${name} | ${cells.join(" | ")} |`);
   }
   return lines;

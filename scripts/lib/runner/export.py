@@ -5,9 +5,13 @@ nbconvert` call costs about a second of imports). Same exporters, templates and 
 One deliberate difference: SVG outputs in HTML. nbconvert 6.5 (Debian's) passes image/svg+xml
 through lxml's *HTML* cleaner, which deletes every child of <svg> (jupyter/nbconvert#1849, fixed
 only in 7.x), so every figure would export as an empty box. We override the lab template's
-`data_svg` block with an SVG-aware cleaner: parse as XML, drop <script>, <foreignObject> and
-other active elements, `on*` attributes and javascript: links, and inline the rest. An SVG that
-does not parse as XML is embedded as an <img> data URL instead (a browser runs no script there).
+`data_svg` block with an SVG-aware cleaner built on allow-lists (svg_allowlist.py): parse as XML,
+keep only the SVG elements and attributes listed there (so <script>, <foreignObject>, <style>,
+<set>/<animate> and every `on*` handler go, whatever their spelling), keep links only to
+fragments (`#id`), raster data: images and — for <a> — http(s)/mailto/relative targets, judged
+after removing the tabs, newlines and control characters a browser ignores (`java&#9;script:`),
+and inline the rest. An SVG that does not parse as XML, or whose root is not <svg>, is embedded as
+an <img> data URL instead (a browser runs no script there and loads nothing external).
 
 usage: export.py EXECUTED.ipynb OUTPUT_DIR NAME [html] [markdown]
 """
@@ -22,8 +26,8 @@ from lxml import etree
 from nbconvert.exporters import HTMLExporter, MarkdownExporter
 from nbconvert.writers import FilesWriter
 
-ACTIVE_ELEMENTS = {"script", "foreignobject", "iframe", "object", "embed", "handler", "listener"}
-LINK_ATTRIBUTES = {"href", "{http://www.w3.org/1999/xlink}href", "src"}
+from svg_allowlist import clean_svg_tree
+
 
 TEMPLATE = """{%- extends 'index.html.j2' -%}
 {% block extra_css %}
@@ -40,31 +44,17 @@ TEMPLATE = """{%- extends 'index.html.j2' -%}
 """
 
 
-def local_name(tag):
-    return etree.QName(tag).localname.lower() if isinstance(tag, str) else ""
-
-
 def clean_svg(svg):
     """Inline-safe SVG markup (see the module docstring)."""
     text = svg if isinstance(svg, str) else "".join(svg)
     try:
         parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
         root = etree.fromstring(text.strip().encode("utf-8"), parser)
-    except etree.XMLSyntaxError:
+    except (etree.XMLSyntaxError, ValueError):
+        root = None
+    if root is None or not clean_svg_tree(root):
         encoded = base64.b64encode(text.encode("utf-8")).decode("ascii")
         return f'<img alt="figure" src="data:image/svg+xml;base64,{encoded}">'
-    for element in list(root.iter()):
-        if not isinstance(element.tag, str):  # comments, processing instructions
-            if element.getparent() is not None:
-                element.getparent().remove(element)
-            continue
-        if local_name(element.tag) in ACTIVE_ELEMENTS and element.getparent() is not None:
-            element.getparent().remove(element)
-            continue
-        for name in list(element.attrib):
-            value = element.attrib[name].strip().lower()
-            if local_name(name).startswith("on") or (name in LINK_ATTRIBUTES and value.startswith(("javascript:", "data:text/html"))):
-                del element.attrib[name]
     return etree.tostring(root, encoding="unicode")
 
 

@@ -8,7 +8,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildClaimsLedger, CLAIMS_CSS, CLAIMS_FILE, lastGoodOf, renderClaimsHtml, renderClaimsMarkdown } from "./claims.mjs";
-import { escapeHtml, markdownCell } from "./escape.mjs";
+import { escapeHtml, markdownCell, markdownCode, markdownHref } from "./escape.mjs";
 import { writeFileAtomic } from "./staging.mjs";
 
 export { escapeHtml };
@@ -181,7 +181,7 @@ export function renderIndexMarkdown(run) {
   const lines = [
     "# gradlab reports",
     "",
-    `Run finished ${run.generatedAt} at commit \`${run.commit}\`, preset **${run.preset}**: ${countStatuses(run.notebooks)}.`,
+    `Run finished ${markdownCell(run.generatedAt)} at commit ${markdownCode(run.commit)}, preset **${markdownCell(run.preset)}**: ${countStatuses(run.notebooks)}.`,
     "",
     "| notebook | status | duration | peak memory | preset | backend | seed | commit | outputs |",
     "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
@@ -189,8 +189,10 @@ export function renderIndexMarkdown(run) {
   const failures = [];
   for (const row of run.notebooks) {
     const facts = rowFacts(row);
-    const links = linkList(row, (label, href) => `[${label}](${encodeURIComponent(href)})`).join("; ") || "–";
-    lines.push(`| ${[row.name, facts.status, facts.duration, facts.memory, facts.preset, facts.backend, facts.seed, `\`${facts.commit}\``, links].map(markdownCell).join(" | ")} |`);
+    // Link labels are ours and hrefs fully percent-encoded, so only the data cells need escaping.
+    const links = linkList(row, (label, href) => `[${label}](${markdownHref(href)})`).join("; ") || "–";
+    const cells = [row.name, facts.status, facts.duration, facts.memory, facts.preset, facts.backend, facts.seed].map(markdownCell);
+    lines.push(`| ${[...cells, markdownCode(facts.commit), links].join(" | ")} |`);
     if (row.failure) failures.push(`- **${markdownCell(row.name)}** failed at ${markdownCell(failureHeadline(row.failure))}`);
     for (const note of row.notes ?? []) failures.push(`- ${markdownCell(row.name)}: ${markdownCell(note)}`);
   }
