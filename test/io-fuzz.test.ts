@@ -22,7 +22,7 @@ import {
   float16BitsToFloat32, parseJsonl, parseNpy, parseNpz, parseSafetensors, readJsonl, serialiseJsonlRecord, streamJsonl,
 } from "../kernel-lib/io";
 import { FileFormatError } from "../kernel-lib/errors";
-import { BOMB_MEMBER, npzBomb } from "./fixtures/hostile-files";
+import { BOMB_MEMBER, npyWithRawHeader, npzBomb } from "./fixtures/hostile-files";
 
 const SEED = Number(process.env.GRADLAB_FUZZ_SEED ?? 190_003);
 const RUNS = Number(process.env.GRADLAB_FUZZ_RUNS ?? 250);
@@ -187,12 +187,7 @@ test(".npy: hand-written headers with oversized or odd shapes, dtypes and nestin
       const shapeText = `(${shape.map(String).join(", ")}${shape.length === 1 ? "," : ""})`;
       const fortranText = fortran === true ? "True" : fortran === false ? "False" : "0";
       const header = `${"[".repeat(depth)}{'descr': '${descr}', 'fortran_order': ${fortranText}, 'shape': ${shapeText}}${"]".repeat(depth)}`;
-      const text = Buffer.from(header, "latin1");
-      const bytes = Buffer.alloc(12 + text.length + data.length);
-      Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 2, 0]).copy(bytes);
-      bytes.writeUInt32LE(text.length, 8);
-      text.copy(bytes, 12);
-      bytes.set(data, 12 + text.length);
+      const bytes = npyWithRawHeader(header, data);
       const value = outcome("hand.npy", () => parseNpy(bytes, "hand.npy"));
       if (value !== null) {
         assertWellFormed(value, "hand-written npy");
