@@ -1,6 +1,7 @@
 // Confound controls for the PRISM probe (kernel-lib/prism/confounds.ts, covariates.ts) and the
 // length-matched detour control of the environments (envs `detourFraction`).
 import { test } from "uvu";
+import { claimRecord } from "../kernel-lib/stats/claims";
 import * as assert from "uvu/assert";
 import * as tf from "@tensorflow/tfjs";
 import { aucControllingFor, confoundTable, partialSpearman, probeCovariates, quantileBins, stratifiedAuc, trajectoryCovariates } from "../kernel-lib/prism";
@@ -331,5 +332,19 @@ for (const backend of TEST_BACKENDS) test(`[${backend}] MiniShop end to end: len
 function mean(xs: number[]): number {
   return xs.reduce((a, b) => a + b, 0) / xs.length;
 }
+
+test("a stratified AUC is claim evidence: its minimum detectable effect shrinks with n, and the ledger names its test and n", () => {
+  const make = (n: number) => {
+    const labels = Array.from({ length: n }, (_, i) => i % 2 === 0);
+    const score = labels.map((l, i) => (l ? 0.3 : 0) + ((i * 7919) % 101) / 101);
+    return stratifiedAuc(score, labels, labels.map((_, i) => Math.floor((4 * i) / n)), { seed: 1, permutations: 500, resamples: 500 });
+  };
+  const small = make(40), large = make(400);
+  assert.ok(small.minDetectableEffect > large.minDetectableEffect && large.minDetectableEffect > 0, `${small.minDetectableEffect} vs ${large.minDetectableEffect}`);
+  assert.equal([large.clusters, large.perCluster.length], [4, 4]);
+  const record = claimRecord({ id: "test.stratified", statement: "a stratified AUC as evidence", evidence: large });
+  assert.equal([record.test, record.n], [large.test, 400]);
+  assert.is(record.verdict, large.verdict === "positive" ? "reproduced" : large.verdict === "negative" ? "not reproduced" : "inconclusive");
+});
 
 test.run();

@@ -130,6 +130,8 @@ export interface ControlledAucRow {
   partialSpearman: number | null;
   /** Share of all positive/negative pairs that fall in one bin and are counted. */
   pairsKept: number;
+  /** The full within-bin result (test, interval, minimum detectable effect: usable as claim evidence). */
+  result: StratifiedAucResult;
 }
 
 export interface ControlledAucResult {
@@ -166,7 +168,7 @@ export function aucControllingFor(scores: Record<string, ArrayLike<number>>, lab
     return {
       name, rawAuc: s.rawAuc, controlledAuc: s.estimate, lo: s.interval.lo, hi: s.interval.hi, p: s.p, verdict: s.verdict,
       partialSpearman: partials.includes(null) ? null : (partials as number[]).reduce((a, b) => a + b, 0) / partials.length,
-      pairsKept: s.pairs / s.totalPairs,
+      pairsKept: s.pairs / s.totalPairs, result: s,
     };
   });
   return { residual, rows, bins };

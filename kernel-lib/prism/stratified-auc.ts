@@ -8,6 +8,8 @@ import { EmptyInputError, InvalidArgumentError, ShapeError, assertFinite, assert
 import { Rng, Seed, toRng } from "../random";
 import { averageRanks, rocAuc } from "../metrics/ranking";
 import { groupIndices } from "../stats/permutation";
+import { normalQuantile } from "../stats/distributions";
+import type { AucVerdict } from "../stats/auc";
 import type { Direction } from "../stats/verdict";
 
 export interface StratifiedAucOptions {
@@ -32,7 +34,8 @@ export interface StratumRow {
   excluded: boolean;
 }
 
-export interface StratifiedAucResult {
+/** An `AucVerdict` (usable as claim evidence; `clusters` / `perCluster` are the counted strata and their AUCs) plus the strata detail. */
+export interface StratifiedAucResult extends AucVerdict {
   /** Σ_s pairs_s · AUC_s / Σ_s pairs_s: the share of same-stratum pairs the score orders right (ties ½). */
   estimate: number;
   /** The pooled AUC ignoring strata, for comparison. */
@@ -41,6 +44,8 @@ export interface StratifiedAucResult {
   verdict: Direction;
   test: string;
   interval: { lo: number; hi: number; level: number; method: string };
+  /** Smallest |AUC − 0.5| detectable with 80% power at `alpha` (bootstrap SE, as `aucVerdict`); with the fields above, usable as claim evidence. */
+  minDetectableEffect: number;
   strata: StratumRow[];
   /** Same-stratum pairs counted, and all positive/negative pairs: their ratio is the data kept. */
   pairs: number;
@@ -116,6 +121,8 @@ export function stratifiedAuc(score: ArrayLike<number>, labels: ArrayLike<boolea
     }
     draws[b] = weighted / pairs;
   }
+  const bootMean = draws.reduce((a, b) => a + b, 0) / resamples;
+  const se = Math.sqrt(draws.reduce((a, b) => a + (b - bootMean) ** 2, 0) / (resamples - 1));
   draws.sort();
   const at = (q: number) => draws[Math.min(resamples - 1, Math.max(0, Math.floor(q * resamples)))];
   return {
@@ -123,6 +130,9 @@ export function stratifiedAuc(score: ArrayLike<number>, labels: ArrayLike<boolea
     verdict: p < alpha && estimate !== 0.5 ? (estimate > 0.5 ? "positive" : "negative") : "inconclusive",
     test: `label permutation test within ${used.length} strata (${permutations} permutations)`,
     interval: { lo: at(alpha / 2), hi: at(1 - alpha / 2), level: 1 - alpha, method: "bootstrap within stratum and class" },
+    // As stats.aucVerdict: normal approximation with the bootstrap SE, 80% power.
+    minDetectableEffect: (normalQuantile(1 - alpha / 2) + normalQuantile(0.8)) * se,
+    clusters: used.length, perCluster: rows.filter((r) => r.auc !== null).map((r) => r.auc as number),
     strata: rows, pairs, totalPairs: nPositive * (y.length - nPositive), excludedRows, n: y.length,
   };
 }

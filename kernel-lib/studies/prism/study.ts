@@ -96,7 +96,6 @@ export function prismStudyGrid(preset: PresetName): StudyGrid {
 
 const round6 = (x: number) => (Number.isFinite(x) ? Number(x.toPrecision(6)) : x);
 
-/** Flattens an arm result into the stored metrics and cost (pure). */
 /** What the Base arm's record keeps of the shared probe (for the AUC, confound and histogram views). */
 export interface StoredProbe {
   scores: Record<string, number[]>; labels: boolean[]; families: string[]; sqrtNumelGini: number[]; passRates: number[];
@@ -104,6 +103,7 @@ export interface StoredProbe {
   detour: { scores: Record<string, number[]>; loss: number[]; actionTokens: number[]; steps: number[] };
 }
 
+/** Flattens an arm result into the stored metrics and cost (pure). */
 export function prismStudyOutput(r: PrismArmResult, probe?: StoredProbe): RunOutput {
   const finite = (x: number) => (Number.isFinite(x) ? x : -1); // the store keeps finite numbers only; -1 marks "not applicable"
   const metrics: Record<string, unknown> = {
