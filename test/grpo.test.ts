@@ -351,7 +351,7 @@ for (const backend of TEST_BACKENDS) {
     await expectNoLeak("grpoStep ×3", () => {
       for (let k = 0; k < 3; k++) grpoStep(policy, reference, samples, { optimizer, ppoEpochs: 2, minibatchSize: 2, seed: rng, stepLevel: true });
     });
-    await expectNoLeak("failing grpoStep", () => expectError(() => grpoStep(policy, reference, [{ ...samples[0], tokens: [0, 1, 9, 2, 3] }], { optimizer }), InvalidArgumentError, "tokens[0][2]"));
+    await expectNoLeak("failing grpoStep", () => expectError(() => grpoStep(policy, reference, [{ ...samples[0], tokens: [0, 1, 9, 2, 3] }], { optimizer }), InvalidArgumentError, "samples[0].tokens[2]"));
     optimizer.dispose(); policy.dispose(); reference.dispose();
 
     const gru = new GruLanguageModel({ vocabSize: 6, embedSize: 5, hiddenSize: 8, seed: 1 });
