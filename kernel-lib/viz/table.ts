@@ -151,12 +151,35 @@ function toPlainText(view: TableView, showIndex: boolean, caption: string | unde
   return [caption ?? null, line(header), ...rows.map(line), view.totalRows === 0 ? "(no rows)" : note].filter((s): s is string => s !== null).join("\n");
 }
 
-/** The display bundle of a table: text/html (escaped) and text/plain (aligned). */
+/**
+ * Every row of a table, unformatted, for the report's `table-<k>.csv` (scripts/lib/runner/report-data.mjs):
+ * JSON has no NaN or Infinity, so those travel as the strings "NaN", "Inf", "-Inf".
+ */
+function tableData(df: DataFrameLike, caption: string | undefined): { columns: string[]; rows: unknown[][]; caption?: string } {
+  const raw = (value: unknown) => (typeof value === "number" && !Number.isFinite(value) ? formatNumber(value) : value instanceof Date ? value.toISOString() : value ?? null);
+  const columns = df.columns.map(String);
+  let rows = (df.values as unknown[][]).map((row) => row.map(raw));
+  // Row labels (describe()'s "mean", "std" …) are data; a plain 0…n−1 position is not.
+  const index = (df as { index?: unknown[] }).index;
+  if (Array.isArray(index) && index.some((label, i) => label !== i)) {
+    rows = rows.map((row, i) => [raw(index[i]), ...row]);
+    columns.unshift(columns.includes("index") ? "(index)" : "index");
+  }
+  return { columns, rows, ...(caption === undefined ? {} : { caption }) };
+}
+
+/**
+ * The display bundle of a table: text/html (escaped) and text/plain (aligned); its metadata
+ * carries the rows themselves (`gradlab.table`), so a report can export them beside itself.
+ */
 export function tableBundle(table: DataFrameLike | readonly DataRecord[], options: TableOptions = {}): DisplayBundle {
   const o = checkTableOptions(options);
   const df = asDataFrame(table);
   const view = tableView(df, o.maxRows, o.digits);
-  return { data: { "text/html": toHtml(view, o.index, o.caption), "text/plain": toPlainText(view, o.index, o.caption) }, metadata: {} };
+  return {
+    data: { "text/html": toHtml(view, o.index, o.caption), "text/plain": toPlainText(view, o.index, o.caption) },
+    metadata: { gradlab: { table: tableData(df, o.caption) } },
+  };
 }
 
 /** Shows a table in the notebook; outside the kernel returns the bundle (see display.ts). */

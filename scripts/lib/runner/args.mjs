@@ -30,7 +30,12 @@ Options:
   -p KEY=VALUE        inject a parameter; VALUE is parsed as JSON if it parses, else taken as a
                       string (-p seed=3, -p name=abc, -p 'sizes=[1,2]'); repeatable
   --pdf               also print each HTML report to PDF with headless Chromium
-  --out DIR           output directory (default: reports)
+  --no-input          report mode: hide the code cells in the HTML and Markdown reports
+                      (the executed .ipynb keeps them)
+  --out DIR           output directory, written in place (default: reports, where each run
+                      gets its own folder <YYYYMMDD-HHMMSS>-<commit>/ and reports/latest
+                      links the newest; compare two with npm run compare -- A B)
+  --history           keep run folders and a latest link under --out DIR too
   --dir DIR           folder of notebooks when no paths are given (default: notebooks)
   --timeout SECONDS   per-cell execution timeout (default: ${DEFAULT_CELL_TIMEOUT_SECONDS})
   -h, --help          print this help
@@ -86,7 +91,7 @@ export function parseParameterAssignment(arg) {
 
 /**
  * Parses the runner's argv (without `node script`). Returns
- * `{ help, preset, only: string[], params: Record<string, unknown>, pdf, out, dir, timeoutSeconds, paths: string[] }`
+ * `{ help, preset, only: string[], params: Record<string, unknown>, pdf, noInput, history, out, dir, timeoutSeconds, paths: string[] }`
  * where `out`/`dir` are null unless given (the runner then uses reports/ and notebooks/ of the project).
  */
 export function parseArgs(argv) {
@@ -96,6 +101,8 @@ export function parseArgs(argv) {
     only: [],
     params: {},
     pdf: false,
+    noInput: false,
+    history: false, // run folders under an explicit --out (always on for the default reports/)
     out: null, // null: DEFAULT_OUT_DIR under the project root (explicit values resolve against the cwd)
     dir: null, // null: DEFAULT_NOTEBOOK_DIR under the project root
     timeoutSeconds: DEFAULT_CELL_TIMEOUT_SECONDS,
@@ -164,6 +171,14 @@ export function parseArgs(argv) {
       case "--pdf":
         noValue();
         options.pdf = true;
+        break;
+      case "--no-input":
+        noValue();
+        options.noInput = true;
+        break;
+      case "--history":
+        noValue();
+        options.history = true;
         break;
       case "--out": {
         const out = takeValue();

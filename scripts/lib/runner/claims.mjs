@@ -15,7 +15,7 @@ import { CLAIM_VERDICTS, normaliseClaim } from "./outputs.mjs";
 
 export const CLAIMS_FILE = "claims.json";
 
-const VERDICT_CLASS = {
+export const VERDICT_CLASS = {
   reproduced: "reproduced",
   "not reproduced": "not-reproduced",
   inconclusive: "inconclusive",
@@ -96,7 +96,7 @@ function num(x) {
   return a >= 1e4 || a < 1e-3 ? x.toExponential(2) : String(Number(x.toPrecision(3)));
 }
 
-function formatP(p) {
+export function formatP(p) {
   if (typeof p !== "number") return "–";
   if (p < 1e-6) return "< 1e-6";
   return p >= 0.001 ? p.toFixed(3) : p.toExponential(1);
@@ -106,7 +106,7 @@ function formatP(p) {
 const scaled = (c, x) => (typeof x === "number" ? x * (c.scale ?? 1) : x);
 const unitSuffix = (c) => (c.unit ? ` ${c.unit}` : "");
 
-function estimateText(c) {
+export function estimateText(c) {
   if (typeof c.estimate !== "number") return "–";
   const sign = c.estimate > 0 ? "+" : "";
   if (!c.interval) return `${sign}${num(scaled(c, c.estimate))}${unitSuffix(c)}`;

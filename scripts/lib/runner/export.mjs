@@ -2,7 +2,7 @@
 // (export.py, one Python start-up for both), and optionally PDF by printing the HTML with
 // Debian's Chromium (`--headless --print-to-pdf`; LaTeX and webpdf are not installable here).
 // Everything is written into the notebook's staging folder; the caller moves it into place.
-import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -27,9 +27,22 @@ export const CHROMIUM_FLAGS = [
 ];
 const PDF_TIMEOUT_MS = 180_000;
 
-/** Writes `<name>.html`, `<name>.md` and `<name>_files/` (Markdown's images) into `dir`. */
-export async function exportHtmlAndMarkdown({ python, executedPath, dir, name, signal, formats = ["html", "markdown"] }) {
-  const run = await runProcess(python, [DRIVER, executedPath, dir, name, ...formats], { env: jupyterEnv(), signal });
+/**
+ * Writes `<name>.html`, `<name>.md` and `<name>_files/` (Markdown's images) into `dir`.
+ * `extras` (all optional): `{ headerHtml, headerMarkdown, noInput, vegaScripts: [paths to inline],
+ * mathjaxSrc: URL relative to the report }` — see export.py's docstring.
+ */
+export async function exportHtmlAndMarkdown({ python, executedPath, dir, name, signal, formats = ["html", "markdown"], extras = {} }) {
+  const extrasPath = join(dir, `.${name}.export-extras.json`);
+  writeFileSync(extrasPath, JSON.stringify({
+    header_html: extras.headerHtml ?? "",
+    header_markdown: extras.headerMarkdown ?? "",
+    no_input: Boolean(extras.noInput),
+    vega_scripts: extras.vegaScripts ?? [],
+    mathjax_src: extras.mathjaxSrc ?? null,
+  }));
+  const run = await runProcess(python, [DRIVER, executedPath, dir, name, extrasPath, ...formats], { env: jupyterEnv(), signal });
+  rmSync(extrasPath, { force: true });
   if (run.code !== 0) throw new Error(`nbconvert export failed (exit ${run.code ?? run.signal}):\n${tail(run.stderr)}`);
   for (const ext of formats.map((f) => (f === "html" ? ".html" : ".md"))) {
     if (!existsSync(join(dir, name + ext))) throw new Error(`nbconvert export wrote no ${name}${ext}`);

@@ -7,19 +7,29 @@
 //   3. write the index (runs.json, claims.json, index.html, index.md) once all notebooks have run.
 // A failing notebook does not stop the run: the others still execute, and the result's exit
 // code is 1 with one line per failure. An interrupt removes the staging folder and writes no index.
-import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+// Each report gets a header, the data behind its figures and tables (report-data.mjs,
+// report-header.mjs) and its own copy of MathJax (report-assets.mjs). In history mode (the default
+// reports/, or --history) all of this goes into a new run folder, the run store is exported beside
+// it as CSV + Arrow, and reports/latest is switched to it at the end (history.mjs).
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { findJupyterPython, kernelRegistered, kernelSpecPath, projectRoot } from "../jupyter-env.mjs";
 import { DEFAULT_NOTEBOOK_DIR, DEFAULT_OUT_DIR } from "./args.mjs";
 import { describeFailure, executeNotebook, formatFailureLine } from "./execute.mjs";
 import { chromiumAvailable, CHROMIUM, exportHtmlAndMarkdown, printPdf } from "./export.mjs";
 import { buildRows, clipStderr, outputFileNames, readPreviousRows, writeIndex } from "./index-page.mjs";
+import { createRunFolder, hasFlatLayout, latestRunDir, markLatest, removeFlatLayout, seedRunFolder } from "./history.mjs";
+import { writeHistoryIndex } from "./history-page.mjs";
 import { injectParameters } from "./inject.mjs";
 import { describeMeta, findClaims, findRunMeta } from "./outputs.mjs";
 import { InterruptedError } from "./process.mjs";
 import { gitCommit } from "./provenance.mjs";
+import { installReportAssets, vegaScriptPaths } from "./report-assets.mjs";
+import { writeReportData } from "./report-data.mjs";
+import { renderHeaderHtml, renderHeaderMarkdown } from "./report-header.mjs";
 import { InputError, planRun } from "./select.mjs";
 import { createStagingRoot, promote, removeOutputs, removeStaleStaging } from "./staging.mjs";
+import { exportRunStore } from "./store-export.mjs";
 
 /** Output and notebook folders: explicit ones relative to cwd, defaults inside the project. */
 export function resolveFolders(options, cwd) {
@@ -48,22 +58,38 @@ export function preflight(options, cwd) {
 
 /**
  * Runs the notebooks of `options` (see args.mjs). `write` receives progress text; `signal`
- * aborts (Ctrl-C). Resolves `{ exitCode, rows, failures, outDir }`; throws InputError before any
- * execution for bad input and InterruptedError when aborted.
+ * aborts (Ctrl-C). Resolves `{ exitCode, rows, failures, outDir, root }` (`outDir` is the run
+ * folder in history mode, else `root`); throws InputError before any execution for bad input and
+ * InterruptedError when aborted.
  */
 export async function runNotebooks(options, { cwd = process.cwd(), write = (t) => process.stdout.write(t), signal } = {}) {
   const plan = preflight(options, cwd);
-  const { outDir, python, params } = plan;
-  const previous = readPreviousRows(outDir);
-  removeStaleStaging(outDir);
-  const stagingRoot = createStagingRoot(outDir);
+  const { python, params } = plan;
+  const root = plan.outDir;
   const commit = gitCommit(projectRoot);
+  const vegaScripts = vegaScriptPaths(); // before any folder is made: a broken install fails here
+  // History mode (history.mjs): a new run folder seeded with the last run's reports.
+  const history = options.out === null || options.history;
+  let outDir = root;
+  let previousDir = root;
+  if (history) {
+    previousDir = latestRunDir(root) ?? (hasFlatLayout(root) ? root : null);
+    outDir = createRunFolder(root, commit);
+  }
+  const flatBefore = history && previousDir === root;
+  const previous = previousDir === null ? new Map() : readPreviousRows(previousDir);
   const executed = [];
   const failures = [];
+  let finished = false;
+  let stagingRoot = null;
   try {
+    if (history && previousDir !== null) seedRunFolder(previousDir, outDir, previous, outputFileNames);
+    const report = { ...installReportAssets(outDir), vegaScripts, noInput: options.noInput };
+    removeStaleStaging(outDir);
+    stagingRoot = createStagingRoot(outDir);
     for (const [i, entry] of plan.selected.entries()) {
       write(`[${i + 1}/${plan.selected.length}] ${entry.fileName} … `);
-      const row = await runOne(entry, { python, params, commit, outDir, staging: join(stagingRoot, entry.name), options, signal });
+      const row = await runOne(entry, { python, params, commit, outDir, staging: join(stagingRoot, entry.name), options, report, signal });
       executed.push(row);
       write(`${row.status} ${row.durationSeconds.toFixed(1)}s\n`);
       if (row.failure) {
@@ -74,18 +100,36 @@ export async function runNotebooks(options, { cwd = process.cwd(), write = (t) =
     }
     const rows = buildRows({ executed, universe: plan.universe, previous, outDir });
     writeIndex(outDir, { version: 1, generatedAt: new Date().toISOString(), commit, preset: options.preset, parameters: options.params, notebooks: rows });
+    if (history) {
+      const stores = exportStoresOf(root, outDir);
+      if (stores.length) write(`run store exported as CSV + Arrow: ${stores.map((s) => relative(outDir, s.csv).replace(/\.csv$/, ".{csv,arrow}")).join(", ")}\n`);
+      markLatest(root, outDir);
+      if (flatBefore) removeFlatLayout(root, previous, outputFileNames);
+      writeHistoryIndex(root);
+    }
+    finished = true;
     const indexPath = join(outDir, "index.html");
     const where = relative(cwd, indexPath).startsWith("..") ? indexPath : relative(cwd, indexPath);
     if (failures.length) write(`${failures.length} of ${plan.selected.length} notebooks failed (index: ${where}):\n${failures.map((f) => `  ${f}`).join("\n")}\n`);
     else write(`${plan.selected.length} notebook${plan.selected.length === 1 ? "" : "s"} ok (index: ${where})\n`);
-    return { exitCode: failures.length ? 1 : 0, rows, failures, outDir };
+    return { exitCode: failures.length ? 1 : 0, rows, failures, outDir, root };
   } finally {
-    rmSync(stagingRoot, { recursive: true, force: true });
+    if (stagingRoot !== null) rmSync(stagingRoot, { recursive: true, force: true });
+    // An unfinished run folder is not history: latest still points at the previous run.
+    if (history && !finished) rmSync(outDir, { recursive: true, force: true });
   }
 }
 
+/** Exports each run store `<root>/runs/*.jsonl` into `<outDir>/data/`; returns what was written. */
+function exportStoresOf(root, outDir) {
+  const storeDir = join(root, "runs");
+  if (!existsSync(storeDir)) return [];
+  const files = readdirSync(storeDir).filter((f) => f.endsWith(".jsonl")).sort();
+  return files.map((file) => exportRunStore(join(storeDir, file), join(outDir, "data")));
+}
+
 /** Injects, executes and exports one notebook in `staging`; moves its files into `outDir`. */
-async function runOne(entry, { python, params, commit, outDir, staging, options, signal }) {
+async function runOne(entry, { python, params, commit, outDir, staging, options, report, signal }) {
   const started = Date.now();
   const files = outputFileNames(entry.name);
   mkdirSync(staging, { recursive: true });
@@ -121,9 +165,20 @@ async function runOne(entry, { python, params, commit, outDir, staging, options,
   const found = findClaims(executed, { cellLabel });
   notes.push(...found.problems);
 
+  const { backend, seed } = describeMeta(meta);
   if (!failure) {
     try {
-      await exportHtmlAndMarkdown({ python, executedPath, dir: staging, name: entry.name, signal });
+      // The data files, the copy the exporter renders (report-data.mjs) and the header.
+      const data = writeReportData(executed, { dir: staging, name: entry.name });
+      const reportPath = join(staging, `.${entry.name}.report.ipynb`);
+      writeFileSync(reportPath, JSON.stringify(data.notebook, null, 1) + "\n");
+      const headerRow = {
+        name: entry.name, notebook: entry.displayPath, preset: params.preset, parameters: params, backend, seed, commit, peakRssBytes,
+        durationSeconds: (Date.now() - started) / 1000, finishedAt: new Date().toISOString(), claims: found.claims,
+      };
+      const extras = { ...report, headerHtml: renderHeaderHtml(headerRow, data.files), headerMarkdown: renderHeaderMarkdown(headerRow, data.files) };
+      await exportHtmlAndMarkdown({ python, executedPath: reportPath, dir: staging, name: entry.name, signal, extras });
+      rmSync(reportPath, { force: true });
       if (options.pdf) await printPdf({ htmlPath: join(staging, files.html), pdfPath: join(staging, files.pdf), signal });
     } catch (error) {
       if (error instanceof InterruptedError) throw error;
@@ -144,7 +199,7 @@ async function runOne(entry, { python, params, commit, outDir, staging, options,
     renameSync(executedPath, join(staging, files.failedIpynb));
     const partial = [files.failedIpynb];
     try {
-      await exportHtmlAndMarkdown({ python, executedPath: join(staging, files.failedIpynb), dir: staging, name: `${entry.name}.failed`, signal, formats: ["html"] });
+      await exportHtmlAndMarkdown({ python, executedPath: join(staging, files.failedIpynb), dir: staging, name: `${entry.name}.failed`, signal, formats: ["html"], extras: report });
       partial.push(files.failedHtml);
     } catch (error) {
       if (error instanceof InterruptedError) throw error;
@@ -155,7 +210,6 @@ async function runOne(entry, { python, params, commit, outDir, staging, options,
   }
   rmSync(staging, { recursive: true, force: true });
 
-  const { backend, seed } = describeMeta(meta);
   return {
     name: entry.name,
     notebook: entry.displayPath,
