@@ -77,6 +77,37 @@ export interface AgentGrpoResult {
 const KEYS = ["iterations", "tasksPerIteration", "groupSize", "learningRate", "seed", "klBeta", "clipEpsilon", "ppoEpochs",
   "temperature", "reward", "stepLevel", "objective", "minibatchSize", "evalTasks", "evalEvery", "onIteration", "optimizer", "reference"];
 
+/**
+ * What the loop would otherwise meet only later — a bad task drawn in iteration 7, evaluation
+ * tasks reached after the last iteration, a step option first read by the first grpoStep — is
+ * checked before the first rollout, so a bad input stops the call before any weight moves.
+ */
+function checkBeforeFirstStep<T extends Task>(env: AgentEnv<T>, taskPool: readonly T[], options: AgentGrpoOptions<T>): void {
+  const finite = (name: keyof AgentGrpoOptions<T>, v: unknown, positive: boolean) => {
+    if (v === undefined) return;
+    if (typeof v !== "number" || !Number.isFinite(v) || (positive ? !(v > 0) : !(v >= 0))) throw new InvalidArgumentError(`options.${name}`, positive ? "a finite number > 0" : "a finite number ≥ 0", v);
+  };
+  finite("learningRate", options.learningRate, true);
+  finite("klBeta", options.klBeta, false);
+  finite("clipEpsilon", options.clipEpsilon, false);
+  finite("temperature", options.temperature, true);
+  for (const key of ["ppoEpochs", "minibatchSize"] as const) {
+    const v = options[key];
+    if (v !== undefined && (!Number.isInteger(v) || v <= 0)) throw new InvalidArgumentError(`options.${key}`, "a positive integer", v);
+  }
+  if (options.onIteration !== undefined && typeof options.onIteration !== "function") throw new InvalidArgumentError("options.onIteration", "a function (point)", options.onIteration);
+  if (options.evalTasks !== undefined && !Array.isArray(options.evalTasks)) throw new InvalidArgumentError("options.evalTasks", "an array of tasks", options.evalTasks);
+  const checkTasks = (argument: string, tasks: readonly T[]) => tasks.forEach((task, i) => {
+    try {
+      env.reset(task);
+    } catch (error) {
+      throw new InvalidArgumentError(`${argument}[${i}]`, `a task env ${env.name} accepts (${(error as Error).message})`);
+    }
+  });
+  checkTasks("taskPool", taskPool);
+  if (options.evalTasks !== undefined) checkTasks("options.evalTasks", options.evalTasks);
+}
+
 export function trainAgentGrpo<T extends Task>(env: AgentEnv<T>, agent: TransformerAgent, taskPool: readonly T[], options: AgentGrpoOptions<T>): AgentGrpoResult {
   assertKnownKeys("options", options, KEYS);
   if (taskPool.length === 0) throw new EmptyInputError("taskPool", "at least one RL task");
@@ -89,6 +120,7 @@ export function trainAgentGrpo<T extends Task>(env: AgentEnv<T>, agent: Transfor
   }
   const objective = options.objective ?? "tokens";
   assertOneOf("options.objective", String(objective), AGENT_GRPO_OBJECTIVES);
+  checkBeforeFirstStep(env, taskPool, options);
   const rng = toRng(options.seed).derive("agent-grpo");
   if (options.optimizer !== undefined && !(options.optimizer instanceof tf.Optimizer)) throw new InvalidArgumentError("options.optimizer", "a tf.Optimizer", options.optimizer);
   if (options.reference !== undefined && !(options.reference instanceof TinyTransformer)) throw new InvalidArgumentError("options.reference", "a TinyTransformer (the frozen KL anchor)", options.reference);

@@ -7,6 +7,10 @@
  * before it, so its mask must be 0. Per-example loss = mean cross-entropy over that example's
  * target tokens (so long and short responses weigh the same); the batch loss = mean over examples.
  * An example without any target token is an error, not a silent 0/0.
+ *
+ * Errors name rows by the caller's example index: a function that cuts a larger set into batches
+ * (the probe, SFT minibatches, feature batches) passes `rows` — the index of each batch row in its
+ * input — or, better, prepares the whole set once and cuts the prepared batch with `rows()`.
  */
 import { tf } from "../tf";
 import { oneHotFloat } from "./ops";
@@ -35,6 +39,23 @@ export class PreparedTokenBatch implements PreparedBatch {
     }
   }
 
+  /**
+   * The rows `indices` (in that order) as a batch of their own, without validating again: how a
+   * caller that validated a whole set up front cuts it into minibatches (same numbers bit for bit
+   * as preparing each minibatch from its arrays).
+   */
+  rows(indices: readonly number[]): PreparedTokenBatch {
+    if (!Array.isArray(indices) || indices.length === 0) throw new InvalidArgumentError("indices", "a non-empty array of row indices", indices);
+    const T = this.length;
+    const tokens = new Int32Array(indices.length * T), lossMask = new Float32Array(indices.length * T);
+    indices.forEach((index, j) => {
+      if (!Number.isInteger(index) || index < 0 || index >= this.size) throw new InvalidArgumentError(`indices[${j}]`, `an integer in [0, ${this.size})`, index);
+      tokens.set(this.tokens.subarray(index * T, (index + 1) * T), j * T);
+      lossMask.set(this.lossMask.subarray(index * T, (index + 1) * T), j * T);
+    });
+    return new PreparedTokenBatch(tokens, lossMask, indices.length, T);
+  }
+
   example(index: number): PreparedTokenBatch {
     if (!Number.isInteger(index) || index < 0 || index >= this.size) throw new InvalidArgumentError("index", `an integer in [0, ${this.size})`, index);
     const T = this.length;
@@ -56,14 +77,28 @@ export class PreparedTokenBatch implements PreparedBatch {
   }
 }
 
+/**
+ * Which example of the caller's input each batch row is, for error messages: the index of row 0
+ * (rows are consecutive) or one index per row (a shuffled minibatch). Default 0: the batch is the
+ * caller's whole input.
+ */
+export type RowIndex = number | readonly number[];
+
+/** The caller's index of batch row `b`. */
+export function rowIndexOf(rows: RowIndex | undefined, b: number): number {
+  if (rows === undefined) return b;
+  return typeof rows === "number" ? rows + b : rows[b] ?? b;
+}
+
 /** Reads a [B, T] numeric input into a flat array, checking rectangularity and finiteness. */
-export function readMatrix(argument: string, input: TokenInput): { values: Float64Array | Float32Array | Int32Array; shape: [number, number] } {
+export function readMatrix(argument: string, input: TokenInput, rows?: RowIndex): { values: Float64Array | Float32Array | Int32Array; shape: [number, number] } {
+  const name = (b: number) => `${argument}[${rowIndexOf(rows, b)}]`;
   if (input instanceof tf.Tensor) {
     if (input.rank !== 2) throw new ShapeError(argument, "[batch, length]", input.shape);
     if (input.size === 0) throw new EmptyInputError(argument, "at least one example and one position");
     const values = input.dataSync() as Float32Array | Int32Array;
-    for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) throw new NonFiniteError(argument, i);
     const shape = input.shape as number[];
+    for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) throw new NonFiniteError(name(Math.floor(i / shape[1])), i % shape[1]);
     return { values: values.slice(), shape: [shape[0], shape[1]] };
   }
   if (!Array.isArray(input)) throw new InvalidArgumentError(argument, "a [batch, length] tensor or array of arrays", input);
@@ -72,41 +107,44 @@ export function readMatrix(argument: string, input: TokenInput): { values: Float
   if (T <= 0) throw new ShapeError(argument, "[batch, length] with length ≥ 1", Array.isArray(input[0]) ? [input.length, 0] : "a flat array");
   const values = new Float64Array(input.length * T);
   input.forEach((row, b) => {
-    if (!Array.isArray(row) || row.length !== T) throw new ShapeError(`${argument}[${b}]`, `length ${T} (all rows equal)`, Array.isArray(row) ? [row.length] : "not an array");
+    if (!Array.isArray(row) || row.length !== T) throw new ShapeError(name(b), `length ${T} (all rows equal)`, Array.isArray(row) ? [row.length] : "not an array");
     for (let t = 0; t < T; t++) {
       const v = row[t];
-      if (typeof v !== "number") throw new InvalidArgumentError(`${argument}[${b}][${t}]`, "a number", v);
-      if (!Number.isFinite(v)) throw new NonFiniteError(argument, b * T + t);
+      if (typeof v !== "number") throw new InvalidArgumentError(`${name(b)}[${t}]`, "a number", v);
+      if (!Number.isFinite(v)) throw new NonFiniteError(name(b), t);
       values[b * T + t] = v;
     }
   });
   return { values, shape: [input.length, T] };
 }
 
-/** Validates token ids: integers in [0, vocabSize), length ≤ maxLen. */
-export function readTokens(argument: string, input: TokenInput, vocabSize: number, maxLen: number, minLength = 1): { tokens: Int32Array; shape: [number, number] } {
-  const { values, shape } = readMatrix(argument, input);
+/** Validates token ids: integers in [0, vocabSize), length ≤ maxLen. `rows`: see RowIndex. */
+export function readTokens(argument: string, input: TokenInput, vocabSize: number, maxLen: number, minLength = 1, rows?: RowIndex): { tokens: Int32Array; shape: [number, number] } {
+  const { values, shape } = readMatrix(argument, input, rows);
   if (shape[1] > maxLen) throw new ShapeError(argument, `[batch, length ≤ ${maxLen}] (maxLen)`, shape);
   if (shape[1] < minLength) throw new ShapeError(argument, `[batch, length ≥ ${minLength}] (a next-token loss needs a token to predict from)`, shape);
   const tokens = new Int32Array(values.length);
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     if (!Number.isInteger(v) || v < 0 || v >= vocabSize) {
-      throw new InvalidArgumentError(`${argument}[${Math.floor(i / shape[1])}][${i % shape[1]}]`, `an integer token id in [0, ${vocabSize})`, v);
+      throw new InvalidArgumentError(`${argument}[${rowIndexOf(rows, Math.floor(i / shape[1]))}][${i % shape[1]}]`, `an integer token id in [0, ${vocabSize})`, v);
     }
     tokens[i] = v;
   }
   return { tokens, shape };
 }
 
-/** Validates a batch of tokens + loss mask for a model with this vocabulary and maximum length. */
-export function prepareTokenBatch(batch: TokenBatch | PreparedTokenBatch, vocabSize: number, maxLen: number): PreparedTokenBatch {
+/**
+ * Validates a batch of tokens + loss mask for a model with this vocabulary and maximum length.
+ * `rows` names the rows in errors by the caller's example index (see RowIndex).
+ */
+export function prepareTokenBatch(batch: TokenBatch | PreparedTokenBatch, vocabSize: number, maxLen: number, rows?: RowIndex): PreparedTokenBatch {
   if (batch instanceof PreparedTokenBatch) return batch;
   if (batch === null || typeof batch !== "object") throw new InvalidArgumentError("batch", "an object {tokens, lossMask}", batch);
   if (batch.tokens === undefined) throw new InvalidArgumentError("batch.tokens", "a [batch, length] array of token ids");
   if (batch.lossMask === undefined) throw new InvalidArgumentError("batch.lossMask", "a [batch, length] 0/1 array");
-  const { tokens, shape } = readTokens("tokens", batch.tokens, vocabSize, maxLen, 2);
-  const mask = readMatrix("lossMask", batch.lossMask);
+  const { tokens, shape } = readTokens("tokens", batch.tokens, vocabSize, maxLen, 2, rows);
+  const mask = readMatrix("lossMask", batch.lossMask, rows);
   if (mask.shape[0] !== shape[0] || mask.shape[1] !== shape[1]) throw new ShapeError("lossMask", `[${shape[0]}, ${shape[1]}] (the tokens' shape)`, mask.shape);
   const [B, T] = shape;
   const lossMask = new Float32Array(B * T);
@@ -114,12 +152,12 @@ export function prepareTokenBatch(batch: TokenBatch | PreparedTokenBatch, vocabS
     let count = 0;
     for (let t = 0; t < T; t++) {
       const v = mask.values[b * T + t];
-      if (v !== 0 && v !== 1) throw new InvalidArgumentError(`lossMask[${b}][${t}]`, "0 or 1", v);
-      if (t === 0 && v === 1) throw new InvalidArgumentError(`lossMask[${b}][0]`, "0 (the first token has no prediction; mark targets from position 1 on)", v);
+      if (v !== 0 && v !== 1) throw new InvalidArgumentError(`lossMask[${rowIndexOf(rows, b)}][${t}]`, "0 or 1", v);
+      if (t === 0 && v === 1) throw new InvalidArgumentError(`lossMask[${rowIndexOf(rows, b)}][0]`, "0 (the first token has no prediction; mark targets from position 1 on)", v);
       lossMask[b * T + t] = v;
       count += v;
     }
-    if (count === 0) throw new EmptyInputError("lossMask", `at least one target token per example; example ${b} has none`);
+    if (count === 0) throw new EmptyInputError(`lossMask[${rowIndexOf(rows, b)}]`, `at least one target token per example; example ${rowIndexOf(rows, b)} has none`);
   }
   return new PreparedTokenBatch(tokens, lossMask, B, T);
 }

@@ -13,7 +13,7 @@
 import { InvalidArgumentError, assertKnownKeys } from "../errors";
 import { serializeModel } from "../models/io";
 import type { TinyTransformer } from "../models/transformer";
-import { probeTrajectories, ProbeExample, ProbeOptions, ProbeResult } from "../prism/probe";
+import { prepareProbeExamples, probeTrajectories, ProbeExample, ProbeOptions, ProbeResult } from "../prism/probe";
 import type { MetricName } from "../metrics/concentration";
 import { gradientFeatures, GradientFeatureOptions } from "../g2is/pipeline/features";
 import type { TrainingExample } from "../g2is/pipeline/lora-training";
@@ -23,6 +23,7 @@ import { packRows, normalizePacked, FeatureRows } from "../g2is/rows";
 import type { RandomProjector, RandomProjectorOptions } from "../features/projection";
 import { ComputePool, availableCores, checkThreads, splitRange } from "./thread-pool";
 import { modelPayload } from "./jobs";
+import { prepareTokenBatch, TokenBatch } from "../models/token-batch";
 
 export { ComputePool, withComputePool, availableCores } from "./thread-pool";
 
@@ -58,6 +59,7 @@ export async function probeTrajectoriesParallel(model: TinyTransformer, examples
   const started = Date.now();
   const parts = splitRange(examples.length, threadsOf(options));
   if (parts.length <= 1) return probeTrajectories(model, examples, probeOptions); // validates, and nothing to split
+  prepareProbeExamples(model, examples); // every trajectory, here: a worker would name its index within its slice
   probeTrajectories(model, examples.slice(0, 1), probeOptions); // validates options and the model here, before any worker starts
   const payload = modelPayload(serializeModel(model));
   const results = await onPool(options, (pool) => Promise.all(parts.map(([a, b]) => pool.run({ kind: "probe", model: payload, examples: examples.slice(a, b), options: probeOptions }))));
@@ -88,7 +90,9 @@ export async function gradientFeaturesParallel(model: TinyTransformer, examples:
   if (featureOptions.sink !== undefined) throw new InvalidArgumentError("options.sink", "no sink in the parallel version (write the returned rows, or use gradientFeatures)");
   const parts = splitRange(examples.length, threadsOf(options));
   if (parts.length <= 1) return gradientFeatures(model, examples, featureOptions);
-  gradientFeatures(model, examples.slice(0, 1), featureOptions); // validates here, before any worker starts
+  // Every example, here: a worker would name its index within its slice.
+  examples.forEach((e, i) => prepareTokenBatch({ tokens: [e?.tokens], lossMask: [e?.lossMask] } as TokenBatch, model.config.vocabSize, model.config.maxLen, i));
+  gradientFeatures(model, examples.slice(0, 1), featureOptions); // validates the options here, before any worker starts
   const payload = modelPayload(serializeModel(model));
   const { role, projector, adam, form, batchSize } = featureOptions;
   const results = await onPool(options, (pool) => Promise.all(parts.map(([a, b]) => pool.run({

@@ -60,21 +60,38 @@ export interface ProbeResult {
 
 const OPTION_KEYS = ["batchSize", "strategy", "normalisation", "metrics", "positions"];
 
-export function probeTrajectories(model: TinyTransformer, examples: readonly ProbeExample[], options: ProbeOptions = {}): ProbeResult {
-  assertKnownKeys("options", options, OPTION_KEYS);
+/**
+ * Validates every trajectory for `model` as one batch in the caller's order, before anything is
+ * probed: an error names the caller's example index (not its row in some batch or worker's
+ * slice), and no minutes of probing are spent before a bad trajectory further down is found.
+ * probeTrajectories and its parallel version cut the returned batch with `rows()`.
+ */
+export function prepareProbeExamples(model: TinyTransformer, examples: readonly ProbeExample[]): PreparedTokenBatch {
+  if (!(model instanceof TinyTransformer)) throw new InvalidArgumentError("model", "a TinyTransformer", model);
+  if (!Array.isArray(examples)) throw new InvalidArgumentError("examples", "an array of {tokens, lossMask}", examples);
   if (examples.length === 0) throw new EmptyInputError("examples", "at least one trajectory");
-  const normalisation = options.normalisation ?? "raw";
-  assertOneOf("options.normalisation", normalisation, PROBE_NORMALISATIONS);
-  const metrics = options.metrics ?? METRIC_NAMES;
-  metrics.forEach((m, i) => assertOneOf(`options.metrics[${i}]`, m, METRIC_NAMES));
-  const batchSize = options.batchSize ?? 32;
-  if (!Number.isInteger(batchSize) || batchSize <= 0) throw new InvalidArgumentError("options.batchSize", "a positive integer", batchSize);
+  examples.forEach((e, i) => {
+    if (e === null || typeof e !== "object" || !Array.isArray(e.tokens) || !Array.isArray(e.lossMask)) throw new InvalidArgumentError(`examples[${i}]`, "{tokens: number[], lossMask: number[]}", e);
+  });
   const T = examples[0].tokens.length;
   examples.forEach((e, i) => {
     if (e.tokens.length !== T || e.lossMask.length !== T) {
       throw new ShapeError(`examples[${i}]`, `tokens and lossMask of the one fixed context length ${T}`, [e.tokens.length, e.lossMask.length]);
     }
   });
+  return model.prepareBatch({ tokens: examples.map((e) => e.tokens), lossMask: examples.map((e) => e.lossMask) });
+}
+
+export function probeTrajectories(model: TinyTransformer, examples: readonly ProbeExample[], options: ProbeOptions = {}): ProbeResult {
+  assertKnownKeys("options", options, OPTION_KEYS);
+  const normalisation = options.normalisation ?? "raw";
+  assertOneOf("options.normalisation", normalisation, PROBE_NORMALISATIONS);
+  const metrics = options.metrics ?? METRIC_NAMES;
+  metrics.forEach((m, i) => assertOneOf(`options.metrics[${i}]`, m, METRIC_NAMES));
+  const batchSize = options.batchSize ?? 32;
+  if (!Number.isInteger(batchSize) || batchSize <= 0) throw new InvalidArgumentError("options.batchSize", "a positive integer", batchSize);
+  const all = prepareProbeExamples(model, examples);
+  const T = all.length;
 
   const started = Date.now();
   const vectors: number[][] = [];
@@ -82,8 +99,8 @@ export function probeTrajectories(model: TinyTransformer, examples: readonly Pro
   const positionVectors: number[][][] = [];
   let matrices: MatrixInfo[] = [];
   for (let start = 0; start < examples.length; start += batchSize) {
-    const rows = examples.slice(start, start + batchSize);
-    const grads = perExampleGradients<TokenBatch, PreparedTokenBatch>(model, { tokens: rows.map((r) => r.tokens), lossMask: rows.map((r) => r.lossMask) }, {
+    const rows = Array.from({ length: Math.min(batchSize, examples.length - start) }, (_, j) => start + j);
+    const grads = perExampleGradients<TokenBatch, PreparedTokenBatch>(model, all.rows(rows), {
       strategy: options.strategy ?? "auto",
       groups: [...TRANSFORMER_MODULES],
       positions: options.positions,

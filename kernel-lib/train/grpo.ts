@@ -218,6 +218,23 @@ function validateSamples(samples: readonly RolloutSample[]): { N: number; T: num
   return { N, T, mask };
 }
 
+/**
+ * Every sample's token ids against the policy's vocabulary, before the first update: minibatches
+ * are scored one at a time (and not at all up front when oldLogProbs is given and there is no
+ * reference), so a bad id in a later minibatch would otherwise throw after earlier steps moved
+ * the weights, naming its row in that minibatch. The vocabulary size is read from one sample's
+ * logits (a one-row forward), so any LogitsModel works.
+ */
+function checkSampleTokenIds(policy: LogitsModel, samples: readonly RolloutSample[]): void {
+  // A row of id 0 (valid in any vocabulary) checks the length against the model's context too.
+  const probe = tf.tidy(() => policy.forward([new Array<number>(samples[0].tokens.length).fill(0)]));
+  const V = probe.shape[2];
+  probe.dispose();
+  samples.forEach((s, i) => s.tokens.forEach((id, t) => {
+    if (typeof id !== "number" || !Number.isInteger(id) || id < 0 || id >= V) throw new InvalidArgumentError(`samples[${i}].tokens[${t}]`, `an integer token id in [0, ${V})`, id);
+  }));
+}
+
 function readLogProbs(argument: string, values: unknown, N: number, T: number): Float32Array {
   if (!Array.isArray(values) || values.length !== N) throw new ShapeError(argument, `[${N}, ${T}] (one row per sample)`, Array.isArray(values) ? [values.length] : "not an array");
   const out = new Float32Array(N * T);
@@ -263,6 +280,7 @@ export function grpoStep(policy: PolicyModel, reference: LogitsModel | null, sam
   if (options.learningRate !== undefined && !(options.learningRate > 0 && Number.isFinite(options.learningRate))) throw new InvalidArgumentError("options.learningRate", "a finite number > 0", options.learningRate);
   const ppoEpochs = positiveInteger("ppoEpochs", options.ppoEpochs ?? 1);
   const { N, T, mask } = validateSamples(samples);
+  checkSampleTokenIds(policy, samples);
   const minibatchSize = Math.min(positiveInteger("minibatchSize", options.minibatchSize ?? N), N);
   const variables = policy.trainableVariables();
   if (variables.length === 0) throw new InvalidArgumentError("policy", "at least one trainable variable");

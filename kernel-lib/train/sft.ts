@@ -7,6 +7,7 @@
 import { tf } from "../tf";
 import { Rng, Seed, toRng } from "../random";
 import { assertKnownKeys, EmptyInputError, InvalidArgumentError, ShapeError } from "../errors";
+import type { PreparedTokenBatch, TokenBatch } from "../models/token-batch";
 
 export interface SequenceExample {
   tokens: number[];
@@ -15,7 +16,9 @@ export interface SequenceExample {
 }
 
 export interface TrainableSequenceModel {
-  loss(batch: { tokens: number[][]; lossMask: number[][] }): tf.Scalar;
+  /** Validates tokens and masks (vocabulary, maximum length, 0/1 targets) once, for the whole set. */
+  prepareBatch(batch: TokenBatch): PreparedTokenBatch;
+  loss(batch: PreparedTokenBatch): tf.Scalar;
   trainableVariables(): tf.Variable[];
 }
 
@@ -57,6 +60,7 @@ const SFT_KEYS = ["epochs", "batchSize", "learningRate", "seed", "maxSteps", "on
 
 export function trainSft(model: TrainableSequenceModel, examples: readonly SequenceExample[], options: SftOptions): SftResult {
   assertKnownKeys("options", options, SFT_KEYS);
+  if (!Array.isArray(examples)) throw new InvalidArgumentError("examples", "an array of {tokens, lossMask}", examples);
   if (examples.length === 0) throw new EmptyInputError("examples", "at least one training example");
   const positive = (name: keyof SftOptions, v: unknown, integer: boolean) => {
     if (typeof v !== "number" || !(v > 0) || !Number.isFinite(v) || (integer && !Number.isInteger(v))) {
@@ -67,10 +71,19 @@ export function trainSft(model: TrainableSequenceModel, examples: readonly Seque
   positive("batchSize", options.batchSize, true);
   positive("learningRate", options.learningRate, false);
   if (options.maxSteps !== undefined) positive("maxSteps", options.maxSteps, true);
+  if (options.onStep !== undefined && typeof options.onStep !== "function") throw new InvalidArgumentError("options.onStep", "a function (step, loss)", options.onStep);
+  examples.forEach((e, i) => {
+    if (e === null || typeof e !== "object" || !Array.isArray(e.tokens) || !Array.isArray(e.lossMask)) throw new InvalidArgumentError(`examples[${i}]`, "{tokens: number[], lossMask: number[]}", e);
+  });
   const T = examples[0].tokens.length;
   examples.forEach((e, i) => {
     if (e.tokens.length !== T || e.lossMask.length !== T) throw new ShapeError(`examples[${i}]`, `tokens and lossMask of length ${T}`, [e.tokens.length, e.lossMask.length]);
   });
+  if (model === null || typeof model !== "object" || typeof model.prepareBatch !== "function") throw new InvalidArgumentError("model", "a sequence model with prepareBatch, loss and trainableVariables (TinyTransformer, GruLanguageModel)", model);
+  // The whole set is validated before the first step, in the caller's order: a bad example
+  // stops the call before any weight moves, and its error names the caller's index (minibatches
+  // are shuffled, so a per-batch check would name a position in some random batch).
+  const prepared = model.prepareBatch({ tokens: examples.map((e) => e.tokens), lossMask: examples.map((e) => e.lossMask) });
 
   const rng = toRng(options.seed).derive("sft-order");
   if (options.optimizer !== undefined && !(options.optimizer instanceof tf.Optimizer)) throw new InvalidArgumentError("options.optimizer", "a tf.Optimizer", options.optimizer);
@@ -86,8 +99,8 @@ export function trainSft(model: TrainableSequenceModel, examples: readonly Seque
       let sum = 0, count = 0;
       for (let start = 0; start < order.length; start += options.batchSize) {
         if (options.maxSteps !== undefined && cost.optimizerSteps >= options.maxSteps) break outer;
-        const rows = order.slice(start, start + options.batchSize).map((i) => examples[i]);
-        const batch = { tokens: rows.map((r) => r.tokens), lossMask: rows.map((r) => r.lossMask) };
+        const rows = order.slice(start, start + options.batchSize);
+        const batch = prepared.rows(rows);
         const lossTensor = optimizer.minimize(() => model.loss(batch), true, variables);
         const loss = lossTensor === null ? NaN : lossTensor.dataSync()[0];
         lossTensor?.dispose();

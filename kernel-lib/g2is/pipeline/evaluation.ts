@@ -16,6 +16,7 @@ import { EmptyInputError, InvalidArgumentError, ShapeError } from "../../errors"
 import type { Seed } from "../../random";
 import type { TinyTransformer } from "../../models/transformer";
 import { LoraOptions, attachLora, detachLora } from "../../models/lora";
+import { prepareTokenBatch } from "../../models/token-batch";
 import type { SequenceCodec } from "./codec";
 import { LoraTrainingOptions, TrainingExample, readLoraParameters, trainLora, writeLoraParameters } from "./lora-training";
 
@@ -79,10 +80,13 @@ export function exactMatch(predictions: readonly string[], references: readonly 
 /** Per-example mean response-token loss (batched, no gradients). */
 export function exampleLosses(model: TinyTransformer, examples: readonly TrainingExample[], batchSize = 128): number[] {
   if (!Array.isArray(examples) || examples.length === 0) throw new EmptyInputError("examples", "at least one example");
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new InvalidArgumentError("batchSize", "a positive integer", batchSize);
   const out: number[] = [];
   for (let start = 0; start < examples.length; start += batchSize) {
     const rows = examples.slice(start, start + batchSize);
-    const losses = model.perExampleLosses({ tokens: rows.map((r) => r.tokens), lossMask: rows.map((r) => r.lossMask) });
+    // Prepared here with `start`, so an error names the caller's example index, not the batch row.
+    const batch = prepareTokenBatch({ tokens: rows.map((r) => r.tokens), lossMask: rows.map((r) => r.lossMask) }, model.config.vocabSize, model.config.maxLen, start);
+    const losses = model.perExampleLosses(batch);
     out.push(...(losses.dataSync() as Float32Array));
     losses.dispose();
   }

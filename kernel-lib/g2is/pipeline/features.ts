@@ -18,7 +18,7 @@
  */
 import { EmptyInputError, InvalidArgumentError, ShapeError, assertOneOf } from "../../errors";
 import type { TinyTransformer } from "../../models/transformer";
-import type { PreparedTokenBatch, TokenBatch } from "../../models/token-batch";
+import { PreparedTokenBatch, TokenBatch, prepareTokenBatch, readTokens } from "../../models/token-batch";
 import { perExampleGradients } from "../../grads/per-example";
 import { AdamCheckpointState, AdamFeatureForm, adamPreconditionedFeatures } from "../../features/adam";
 import { RandomProjector } from "../../features/projection";
@@ -58,7 +58,9 @@ export function loraGradientRows(
   const names = loraParameterNames(model);
   for (let start = 0; start < examples.length; start += batchSize) {
     const rows = examples.slice(start, start + batchSize);
-    const result = perExampleGradients<TokenBatch, PreparedTokenBatch>(model, { tokens: rows.map((r) => r.tokens), lossMask: rows.map((r) => r.lossMask) }, { fullVectors: true });
+    // Prepared here with `start`, so an error names the caller's example index, not the batch row.
+    const batch = prepareTokenBatch({ tokens: rows.map((r) => r.tokens), lossMask: rows.map((r) => r.lossMask) }, model.config.vocabSize, model.config.maxLen, start);
+    const result = perExampleGradients<TokenBatch, PreparedTokenBatch>(model, batch, { fullVectors: true });
     if (result.matrices.length !== names.length || result.matrices.some((m, i) => m.name !== names[i])) {
       throw new ShapeError("per-example gradient groups", `the LoRA adapters in order (${names.join(", ")})`, result.matrices.map((m) => m.name).join(", "));
     }
@@ -90,10 +92,12 @@ export function gradientFeatures(model: TinyTransformer, examples: readonly Trai
 /** Mean over non-padding positions of the final hidden states (after the final norm). */
 export function meanPooledHiddenStates(model: TinyTransformer, examples: readonly TrainingExample[], padId: number, batchSize = 64): Float32Array[] {
   checkExamples(examples);
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new InvalidArgumentError("batchSize", "a positive integer", batchSize);
   const d = model.config.dModel, out: Float32Array[] = [];
   for (let start = 0; start < examples.length; start += batchSize) {
     const rows = examples.slice(start, start + batchSize);
     const T = rows[0].tokens.length;
+    readTokens("tokens", rows.map((r) => r.tokens), model.config.vocabSize, model.config.maxLen, 1, start); // names the caller's index
     const { logits, hidden } = model.forward(rows.map((r) => r.tokens), { returnHidden: true });
     const values = hidden.dataSync() as Float32Array;
     logits.dispose();

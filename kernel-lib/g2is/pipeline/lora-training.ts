@@ -18,7 +18,7 @@
  * response-token loss; the update from FlatAdam (adam.ts).
  */
 import { tf } from "../../tf";
-import { EmptyInputError, InvalidArgumentError, assertKnownKeys, assertOneOf } from "../../errors";
+import { EmptyInputError, InvalidArgumentError, ShapeError, assertKnownKeys, assertOneOf } from "../../errors";
 import { Rng, Seed } from "../../random";
 import type { TinyTransformer } from "../../models/transformer";
 import type { AdamCheckpointState } from "../../features/adam";
@@ -113,7 +113,18 @@ export function trainLora(model: TinyTransformer, examples: readonly TrainingExa
   const warmupFraction = options.warmupFraction ?? 0.03;
   if (!(warmupFraction >= 0 && warmupFraction < 1)) throw new InvalidArgumentError("options.warmupFraction", "a number in [0, 1)", warmupFraction);
 
+  examples.forEach((e, i) => {
+    if (e === null || typeof e !== "object" || !Array.isArray(e.tokens) || !Array.isArray(e.lossMask)) throw new InvalidArgumentError(`examples[${i}]`, "{tokens: number[], lossMask: number[]}", e);
+  });
+  const T = examples[0].tokens.length;
+  examples.forEach((e, i) => {
+    if (e.tokens.length !== T || e.lossMask.length !== T) throw new ShapeError(`examples[${i}]`, `tokens and lossMask of length ${T} (minibatches are shuffled, so all examples share one length)`, [e.tokens.length, e.lossMask.length]);
+  });
   const names = loraParameterNames(model);
+  // The whole set is validated before the first update, in the caller's order: a bad example stops
+  // the call before any weight moves, and the error names its index in `examples` (not its
+  // position in a shuffled minibatch).
+  const prepared = model.prepareBatch({ tokens: examples.map((e) => e.tokens), lossMask: examples.map((e) => e.lossMask) });
   const vars = names.map((n) => model.weight(n));
   const params = readLoraParameters(model);
   const optimizer = new FlatAdam(params.length, options.adam ?? {});
@@ -128,9 +139,9 @@ export function trainLora(model: TinyTransformer, examples: readonly TrainingExa
 
   for (let step = 0; step < total; step++) {
     if (cursor >= order.length) { order = rng.shuffle(examples.map((_, i) => i)); cursor = 0; }
-    const rows = order.slice(cursor, cursor + options.batchSize).map((i) => examples[i]);
+    const rows = order.slice(cursor, cursor + options.batchSize);
     cursor += options.batchSize;
-    const batch = { tokens: rows.map((r) => r.tokens), lossMask: rows.map((r) => r.lossMask) };
+    const batch = prepared.rows(rows);
     const { value, grads: named } = tf.variableGrads(() => model.loss(batch), vars);
     let offset = 0;
     for (const v of vars) { grads.set(named[v.name].dataSync() as Float32Array, offset); offset += v.size; }
@@ -141,7 +152,7 @@ export function trainLora(model: TinyTransformer, examples: readonly TrainingExa
     optimizer.update(params, grads, lr);
     writeLoraParameters(model, params);
     learningRates.push(lr);
-    tokens += rows.length * rows[0].tokens.length;
+    tokens += rows.length * T;
     epochLrSum += lr;
     epochSteps++;
     const epochDone = options.epochs !== undefined && (step + 1) % stepsPerEpoch === 0;
