@@ -10,9 +10,12 @@
  * run fails, every test FAILS with that reason: a browser check that did not run is not a pass.
  * The reason is kept by the before hook and thrown by each test, because uvu drops the message of
  * an error thrown inside a before hook.
+ * Issue 21: the report folder, copied elsewhere and opened offline, draws the library figure live
+ * with vega-embed (hovering a point shows its tooltip), typesets the math with its own MathJax
+ * copy, and requests nothing outside the copied folder; the header shows the run's facts.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -142,10 +145,68 @@ test("--pdf writes a PDF and Markdown keeps its figures beside it", () => {
   assert.is(readFileSync(pdf).subarray(0, 5).toString("latin1"), "%PDF-");
   const md = readFileSync(join(out, "svg-figure.md"), "utf8");
   const images = [...md.matchAll(/!\[[^\]]*\]\(([^)]+)\)/g)].map((m) => m[1]);
-  assert.ok(images.length >= 2, `markdown references the figures: ${images}`);
+  assert.ok(images.length >= 3, `markdown references the figures: ${images}`);
   for (const image of images) {
     assert.ok(image.startsWith("svg-figure_files/"), image);
-    assert.match(readFileSync(join(out, image), "utf8"), "<svg");
+    const bytes = readFileSync(join(out, image));
+    if (image.endsWith(".png")) assert.is(bytes.subarray(1, 4).toString("latin1"), "PNG", image);
+    else assert.match(bytes.toString("utf8"), "<svg");
+  }
+});
+
+test("a copied report folder, offline: the figure is drawn live, a hovered point shows its tooltip, math is typeset", async () => {
+  const copy = mkdtempSync(join(tmpdir(), "gradlab-copied-report-"));
+  const context = await needBrowser().newContext({ offline: true });
+  try {
+    cpSync(out, copy, { recursive: true });
+    const page = await context.newPage();
+    const problems: string[] = [];
+    const requests: string[] = [];
+    page.on("pageerror", (error) => problems.push(`pageerror: ${error.message}`));
+    page.on("console", (message) => {
+      if (message.type() === "error" || message.type() === "warning") problems.push(`console.${message.type()}: ${message.text()}`);
+    });
+    page.on("requestfailed", (request) => problems.push(`request failed: ${request.url()}`));
+    page.on("request", (request) => requests.push(request.url()));
+    await page.goto(pathToFileURL(join(copy, "svg-figure.html")).href, { waitUntil: "load" });
+
+    // vega-embed replaced the static SVG with a live chart (the SVG stays in the page as the fallback).
+    const figure = page.locator(".gradlab-figure");
+    assert.is(await figure.count(), 1, "one library figure");
+    await page.waitForSelector(".gradlab-figure[data-rendered]");
+    assert.is(await figure.getAttribute("data-rendered"), "vega");
+    assert.ok(await figure.locator(".gradlab-vega-fallback").isHidden(), "the fallback SVG is hidden once the chart is drawn");
+    const points = figure.locator('.gradlab-vega svg [aria-roledescription="point"]');
+    assert.is(await points.count(), 3, "the three data points are drawn as marks");
+    const beta = figure.locator('.gradlab-vega svg [aria-roledescription="point"][aria-label*="beta-arm"]');
+    await beta.hover();
+    const tooltip = page.locator("#vg-tooltip-element");
+    await tooltip.waitFor({ state: "visible" });
+    const text = (await tooltip.innerText()).replace(/\s+/g, " ");
+    assert.match(text, "beta-arm", `tooltip: ${text}`);
+    assert.match(text, /gain 1\b/, `tooltip: ${text}`);
+
+    // MathJax from the folder's own assets/ typeset both formulas.
+    await page.waitForSelector("mjx-container svg");
+    assert.is(await page.locator("mjx-container").count(), 2);
+    assert.not.match(await page.locator(".jp-MarkdownCell").first().innerText(), "$e^", "no raw TeX left");
+
+    // The header says what ran; the data files it links exist in the copy.
+    const header = page.locator("#gradlab-header");
+    assert.match(await header.innerText(), /preset\s+quick/);
+    assert.match(await header.innerText(), /backend\s+fixture-backend/);
+    assert.is(await header.locator('li[data-claim-id="fixture.a-beats-b"] .verdict').innerText(), "reproduced");
+    const dataLinks = await header.locator(".gradlab-data-files a").evaluateAll((links) => links.map((a) => a.getAttribute("href") ?? ""));
+    assert.equal(dataLinks, ["svg-figure_files/fig-1.vl.json", "svg-figure_files/fig-1.csv", "svg-figure_files/table-1.csv"]);
+    for (const href of dataLinks) assert.ok(existsSync(join(copy, href)), href);
+
+    // Nothing was requested from outside the copied folder (no node_modules, no /usr/share, no network).
+    const inside = pathToFileURL(copy).href + "/";
+    assert.equal(requests.filter((url) => !url.startsWith(inside) && !url.startsWith("data:")), []);
+    assert.equal(problems, []);
+  } finally {
+    await context.close();
+    rmSync(copy, { recursive: true, force: true });
   }
 });
 

@@ -2,8 +2,9 @@
 // any tool reads without parsing JSONL by hand: `<study>.csv` (a spreadsheet, pandas.read_csv,
 // DuckDB's read_csv) and `<study>.arrow` (the Apache Arrow IPC file format: pyarrow.feather /
 // pandas.read_feather, DuckDB, polars). One row per valid line of the store — every attempt, ok
-// and failed, in file order — flattened the way the store's own `toRecords()` flattens
-// (config.*, metrics.*, cost.*; arrays such as curves are left out). Torn or invalid lines are
+// and failed, in file order — flattened the way the store's own `toRecords()` flattens (config
+// and metrics keys as columns, nested ones joined with dots, cost counters as cost.*; arrays such
+// as curves are left out). Torn or invalid lines are
 // skipped and counted, as the store itself does.
 //
 // Arrow column types: Float64 when every value is a number, Bool when every value is a boolean,
