@@ -17,7 +17,7 @@ import { csvField, specDataSources, toCsv, writeReportData } from "../scripts/li
 import { renderHeaderHtml, renderHeaderMarkdown, runSeeds } from "../scripts/lib/runner/report-header.mjs";
 import { vegaScriptPaths } from "../scripts/lib/runner/report-assets.mjs";
 import { findJupyterPython } from "../scripts/lib/jupyter-env.mjs";
-import { tableBundle } from "../kernel-lib/viz";
+import { displayMarkdown, markdownBundle, tableBundle, type DisplayTarget } from "../kernel-lib/viz";
 
 const root = join(__dirname, "..");
 const dir = mkdtempSync(join(tmpdir(), "gradlab-report-data-"));
@@ -41,6 +41,7 @@ const executed = {
     { cell_type: "markdown", id: "m", metadata: {}, source: "# Title\nInline $x^2$." },
     { cell_type: "code", id: "c1", metadata: {}, execution_count: 1, source: "const secretCodeLine = 1;", outputs: [stream('hello\ngradlab-meta {"backend":"cpu"}\n'), stream('gradlab-claim {"id":"x"}\n')] },
     { cell_type: "code", id: "c2", metadata: {}, execution_count: 2, source: "show()", outputs: [
+      { output_type: "display_data", ...markdownBundle("**Finding.** Arm A beats arm B (p = 0.01, n = 12).") },
       { output_type: "display_data", metadata: {}, data: { "application/vnd.vegalite.v5+json": spec, "image/svg+xml": svg, "text/plain": "Figure" } },
       { output_type: "display_data", ...table },
     ] },
@@ -59,7 +60,7 @@ test("writeReportData: per figure its spec and one CSV per inline source, per ta
   assert.is(readFileSync(join(dir, "nb_files", "fig-1-layer1.csv"), "utf8"), 'x,y,label\r\n1,2,"a,b"\r\n2,3,"say ""hi"""\r\n');
   assert.is(readFileSync(join(dir, "nb_files", "table-1.csv"), "utf8"), 'arm,score\r\na,0.5\r\n"b\nc",NaN\r\n');
   assert.equal(notebook.cells[1].outputs, [stream("hello\n")], "gradlab-meta and gradlab-claim lines are gone; an emptied output is dropped");
-  assert.equal(notebook.cells[2].outputs[0].metadata.gradlab.files, files[0].files);
+  assert.equal(notebook.cells[2].outputs[1].metadata.gradlab.files, files[0].files);
   assert.equal(specDataSources({ data: { values: [1, 2] }, datasets: { d: [{ a: 1 }] } }).map((s: { name: string }) => s.name), ["d", "data"]);
   assert.is(toCsv(["v"], [[1], [null], [{ a: 1 }]]), 'v\r\n1\r\n\r\n"{""a"":1}"\r\n');
   assert.is(csvField("plain"), "plain");
@@ -82,6 +83,24 @@ test("header: facts, seeds and claims, escaped in HTML and Markdown", () => {
   assert.match(md, "| commit | `abc-dirty` |");
   assert.match(md, "- **not reproduced** — A beats &lt;img src=x onerror=alert(1)&gt;");
   assert.match(renderHeaderHtml({ ...row, claims: [] }), "This notebook tested no claims.");
+});
+
+test("displayMarkdown: one text/markdown + text/plain bundle; through tslab's public markdown when the bundle internal is missing", () => {
+  const sent: unknown[] = [];
+  const bundleTarget: DisplayTarget = { kind: "bundle", write: (content) => sent.push(content) };
+  assert.is(displayMarkdown("**x** = 1", bundleTarget), undefined);
+  assert.equal(sent, [{ data: { "text/markdown": "**x** = 1", "text/plain": "**x** = 1" }, metadata: {}, transient: {} }]);
+  const shown: string[] = [];
+  const warn = console.warn;
+  console.warn = () => {};
+  try {
+    displayMarkdown("*y*", { kind: "fallback", reason: "test", show: (mime, value) => shown.push(`${mime}:${value}`) });
+  } finally {
+    console.warn = warn;
+  }
+  assert.equal(shown, ["text/markdown:*y*"]);
+  assert.equal(displayMarkdown("z", { kind: "none", reason: "test" }), markdownBundle("z"));
+  assert.throws(() => markdownBundle("  "), /non-empty string/);
 });
 
 test("--no-input and --history parse; they take no value", () => {
@@ -130,6 +149,8 @@ test("export.py: report mode hides code; the spec cannot end its script; scripts
   assert.match(full.html, 'id="fallback-rect"', "the SVG is kept as the fallback");
   assert.match(full.html, '<a href="full_files/fig-1-layer1.csv">fig-1-layer1.csv</a>');
   assert.match(full.html, '<a href="full_files/table-1.csv">table-1.csv</a>');
+  assert.match(full.html, "<strong>Finding.</strong> Arm A beats arm B", "a Markdown output renders as prose");
+  assert.match(full.md, "**Finding.** Arm A beats arm B");
   for (const page of [full.html, bare.html]) {
     assert.not.match(page, "/usr/share/javascript");
     assert.not.match(page, /require(\.min)?\.js/);

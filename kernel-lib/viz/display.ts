@@ -9,13 +9,14 @@
  * is running us by looking in require.cache, not by `require("tslab/...")`: requiring would load a
  * second, idle copy (or a different install than the kernel's) and pull in TypeScript for nothing.
  *   - kernel running and the internal present → send the bundle;
- *   - kernel running but the internal missing → tslab's public display (SVG or HTML only) + a warning;
+ *   - kernel running but the internal missing → tslab's public display (SVG, HTML or Markdown only) + a warning;
  *   - no kernel (plain node, tests) → nothing is sent; the bundle is returned to the caller.
  * In the kernel `display` resolves to undefined, because tslab prints a cell's last value.
  */
 import { dirname, join } from "path";
 import type { Figure } from "./figure";
-import type { RenderOptions } from "./render";
+import { RENDER_OPTION_SPEC, type RenderOptions } from "./render";
+import { checkOptions } from "../options";
 
 export const FIGURE_MIME_TYPES = ["application/vnd.vegalite.v5+json", "image/svg+xml", "image/png", "text/plain"] as const;
 
@@ -57,7 +58,7 @@ export function detectDisplayTarget(): DisplayTarget {
     reason,
     show: (mime, value) => {
       const publicApi = require(join(dirname(executor.key), "public.js")) as { display: Record<string, (v: string) => void> };
-      const method = mime === "text/html" ? "html" : mime === "image/svg+xml" ? "svg" : "text";
+      const method = mime === "text/html" ? "html" : mime === "image/svg+xml" ? "svg" : mime === "text/markdown" ? "markdown" : "text";
       publicApi.display[method](value);
     },
   };
@@ -82,6 +83,7 @@ export function sendBundle(bundle: DisplayBundle, fallbackMime: string, target: 
 
 /** The display bundle of a figure: Vega-Lite spec, SVG, PNG (base64) and a one-line description. */
 export async function figureBundle(fig: Figure, options: RenderOptions = {}): Promise<DisplayBundle> {
+  checkOptions("options", options, RENDER_OPTION_SPEC);
   const rendered = await fig.render(options);
   const scale = options.scale ?? 2;
   return {
@@ -98,6 +100,7 @@ export async function figureBundle(fig: Figure, options: RenderOptions = {}): Pr
 
 /** Displays a figure (or a raw Vega-Lite spec) in the notebook; see the module header. */
 export async function display(item: Figure | Record<string, unknown>, options: RenderOptions = {}, target?: DisplayTarget): Promise<DisplayBundle | undefined> {
+  checkOptions("options", options, RENDER_OPTION_SPEC);
   // Required here, not imported at the top: figure.ts imports this module.
   const { Figure: FigureClass } = require("./figure") as typeof import("./figure");
   const fig = item instanceof FigureClass ? item : new FigureClass(item);

@@ -2,7 +2,7 @@
  * gradlab.viz — figures and tables for notebooks.
  *   builders (pure, return Vega-Lite v5 specs): lineChart, scatterChart, barChart, histogram, heatmap, facet
  *   Figure: render() → {svg, png}, save(path), show()
- *   display(fig) / displayTable(df): one multi-MIME display bundle in the tslab kernel
+ *   display(fig) / displayTable(df) / displayMarkdown(text): one multi-MIME display bundle in the tslab kernel
  * vega, vega-lite, resvg and danfo load lazily, on first render/table, so importing this is cheap.
  */
 export type { DataRecord, DataFrameLike, Tabular, NonFinitePolicy, FieldType } from "./data";
@@ -21,3 +21,4 @@ export { display, figureBundle, sendBundle, detectDisplayTarget, FIGURE_MIME_TYP
 export type { DisplayBundle, DisplayTarget } from "./display";
 export { toDataFrame, tableBundle, displayTable, formatNumber, formatCell, escapeHtml, TABLE_MIME_TYPES } from "./table";
 export type { TableOptions } from "./table";
+export { displayMarkdown, markdownBundle } from "./markdown";
