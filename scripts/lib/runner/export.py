@@ -103,8 +103,14 @@ window.MathJax = {
 {%- endif %}
 {%- endblock data_svg %}
 {% block data_html scoped -%}
-{{ super() }}
+<div class="jp-RenderedHTMLCommon jp-RenderedHTML jp-OutputArea-output {{ extra_class }}" data-mime-type="text/html">
+{%- if resources.should_sanitize_html %}
+{{ output.data['text/html'] | clean_html }}
+{%- else %}
+{{ output.data['text/html'] }}
+{%- endif %}
 {{ data_links(output) }}
+</div>
 {%- endblock data_html %}
 {% block footer_js %}
 {%- if resources.gradlab.vega_scripts and resources.gradlab.has_figures %}

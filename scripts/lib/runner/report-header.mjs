@@ -39,7 +39,7 @@ function claimSummary(claim) {
 /** The header as HTML (a <header class="gradlab-header">), for export.py's body_header block. */
 export function renderHeaderHtml(row, dataFiles = []) {
   const facts = headerFacts(row)
-    .map(([label, text]) => `<tr><th>${escapeHtml(label)}</th><td>${label === "commit" || label === "parameters" ? `<code>${escapeHtml(text)}</code>` : escapeHtml(text)}</td></tr>`)
+    .map(([label, text]) => `<tr><th>${escapeHtml(label)}</th><td>${label === "commit" || (label === "parameters" && !text.startsWith("none")) ? `<code>${escapeHtml(text)}</code>` : escapeHtml(text)}</td></tr>`)
     .join("\n");
   const claims = (row.claims ?? []).map((c) => {
     const cls = VERDICT_CLASS[c.verdict] ?? "unknown";
@@ -60,7 +60,7 @@ ${data.length ? `<h2>Data behind the figures and tables</h2>\n<ul class="gradlab
 /** The header as Markdown lines, prepended to the Markdown report. */
 export function renderHeaderMarkdown(row, dataFiles = []) {
   const lines = [`# ${markdownCell(row.name)}`, "", "| | |", "| --- | --- |"];
-  for (const [label, text] of headerFacts(row)) lines.push(`| ${label} | ${label === "commit" || label === "parameters" ? markdownCode(text) : markdownCell(text)} |`);
+  for (const [label, text] of headerFacts(row)) lines.push(`| ${label} | ${label === "commit" || (label === "parameters" && !text.startsWith("none")) ? markdownCode(text) : markdownCell(text)} |`);
   lines.push("", "**Claims tested**", "");
   if (!(row.claims ?? []).length) lines.push("This notebook tested no claims.");
   for (const c of row.claims ?? []) lines.push(`- **${markdownCell(c.verdict)}** — ${markdownCell(c.statement)} (${markdownCode(c.id)}; ${markdownCell(claimSummary(c))})`);
