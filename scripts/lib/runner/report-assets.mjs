@@ -5,8 +5,9 @@
 // folder works wherever it is copied, opened from disk or served, without a network.
 //
 // Why MathJax is copied and not inlined like vega: it is 2.2 MB, and a run writes a page per
-// notebook; one copy per folder keeps the folder small while staying self-contained.
-import { copyFileSync, existsSync, mkdirSync, renameSync, statSync } from "node:fs";
+// notebook; one copy per folder (a hard link where possible) keeps the folder small while
+// staying self-contained.
+import { copyFileSync, existsSync, linkSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { projectRoot } from "../jupyter-env.mjs";
 
@@ -47,9 +48,16 @@ export function installReportAssets(reportDir) {
   const target = join(dir, MATHJAX_FILE);
   mkdirSync(dir, { recursive: true });
   if (!existsSync(target) || statSync(target).size !== statSync(source).size) {
-    // Through a temporary name and a rename: a reader never sees half a script.
+    // Through a temporary name and a rename: a reader never sees half a script. A hard link costs
+    // no space (a later npm install replaces node_modules' file and leaves ours intact); a copy
+    // where the report folder is on another file system.
     const temporary = `${target}.tmp-${process.pid}`;
-    copyFileSync(source, temporary);
+    rmSync(temporary, { force: true });
+    try {
+      linkSync(source, temporary);
+    } catch {
+      copyFileSync(source, temporary);
+    }
     renameSync(temporary, target);
   }
   return { mathjaxSrc: `${ASSETS_DIR}/${MATHJAX_FILE}` };
