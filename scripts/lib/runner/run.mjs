@@ -101,7 +101,7 @@ export async function runNotebooks(options, { cwd = process.cwd(), write = (t) =
     const rows = buildRows({ executed, universe: plan.universe, previous, outDir });
     writeIndex(outDir, { version: 1, generatedAt: new Date().toISOString(), commit, preset: options.preset, parameters: options.params, notebooks: rows });
     if (history) {
-      const stores = exportStoresOf(root, outDir);
+      const stores = exportStoresOf(root, outDir, write);
       if (stores.length) write(`run store exported as CSV + Arrow: ${stores.map((s) => relative(outDir, s.csv).replace(/\.csv$/, ".{csv,arrow}")).join(", ")}\n`);
       markLatest(root, outDir);
       if (flatBefore) removeFlatLayout(root, previous, outputFileNames);
@@ -120,12 +120,23 @@ export async function runNotebooks(options, { cwd = process.cwd(), write = (t) =
   }
 }
 
-/** Exports each run store `<root>/runs/*.jsonl` into `<outDir>/data/`; returns what was written. */
-function exportStoresOf(root, outDir) {
+/**
+ * Exports each run store `<root>/runs/*.jsonl` into `<outDir>/data/`; returns what was written.
+ * A store that cannot be exported is reported through `write` and skipped: the notebooks' reports
+ * are done by now and must not be lost over an extra.
+ */
+function exportStoresOf(root, outDir, write) {
   const storeDir = join(root, "runs");
   if (!existsSync(storeDir)) return [];
-  const files = readdirSync(storeDir).filter((f) => f.endsWith(".jsonl")).sort();
-  return files.map((file) => exportRunStore(join(storeDir, file), join(outDir, "data")));
+  const written = [];
+  for (const file of readdirSync(storeDir).filter((f) => f.endsWith(".jsonl")).sort()) {
+    try {
+      written.push(exportRunStore(join(storeDir, file), join(outDir, "data")));
+    } catch (error) {
+      write(`run store ${file} not exported: ${String(error.message).split("\n")[0]}\n`);
+    }
+  }
+  return written;
 }
 
 /** Injects, executes and exports one notebook in `staging`; moves its files into `outDir`. */
