@@ -12,6 +12,7 @@
 
 import * as tf from "@tensorflow/tfjs";
 import { BackendUnavailableError, UnknownOptionError } from "./errors";
+import { checkOptions, option } from "./options";
 
 export const BACKEND_CANDIDATES = ["tfjs-node-gpu", "tfjs-node", "wasm", "cpu"] as const;
 export type BackendCandidate = (typeof BACKEND_CANDIDATES)[number];
@@ -122,6 +123,7 @@ let pending: Promise<BackendReport> | null = null;
  * unless `force` names a different one). Call it at the top of every notebook.
  */
 export async function initBackend(options: { force?: string } = {}): Promise<BackendReport> {
+  checkOptions("options", options, { force: option.string }); // {forse: "cpu"} must not quietly pick wasm
   const forced = options.force !== undefined
     ? parseForcedBackend(options.force, "force")
     : parseForcedBackend(process.env.GRADLAB_BACKEND);

@@ -105,9 +105,14 @@ export function assertOneOf<T extends string>(argument: string, value: string, v
   if (!(valid as readonly string[]).includes(value)) throw new UnknownOptionError(argument, value, valid);
 }
 
-/** Rejects option keys the callee does not know, so a typo never silently falls back to a default. */
+/**
+ * Rejects option keys the callee does not know, so a typo never silently falls back to a default;
+ * options that are not an object at all (null, a number, an array) are an InvalidArgumentError.
+ * options.ts builds `checkOptions` (keys and values) on this.
+ */
 export function assertKnownKeys(argument: string, options: object | undefined, known: readonly string[]): void {
   if (options === undefined) return;
+  if (options === null || typeof options !== "object" || Array.isArray(options)) throw new InvalidArgumentError(argument, "an options object", options);
   for (const key of Object.keys(options)) {
     if (!known.includes(key)) throw new UnknownOptionError(`${argument}.${key}`, key, known);
   }

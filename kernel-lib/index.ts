@@ -11,6 +11,7 @@
  * studies.prism).
  */
 export * from "./errors";
+export { checkOptions, option, type OptionCheck, type OptionSpec } from "./options";
 export * from "./random";
 export * from "./backend";
 export * from "./notebook";

@@ -25,6 +25,7 @@
  */
 import { tf } from "../tf";
 import { assertKnownKeys, InvalidArgumentError, NonFiniteError, ShapeError } from "../errors";
+import { checkOptions, option } from "../options";
 import { Rng, Seed, toRng } from "../random";
 import type { Trajectory } from "../envs/types";
 import type { PhaseCost, RolloutSample } from "../train/rl-types";
@@ -45,6 +46,7 @@ export type { ScoredDecision };
  * it inside a tidy / loss closure).
  */
 export function actionLogProbs(model: TinyTransformer, decisions: readonly ScoredDecision[], options: { temperature?: number; maxRowsPerForward?: number } = {}): { logProbs: tf.Tensor1D; forwardTokens: number } {
+  checkOptions("options", options, { temperature: option.any, maxRowsPerForward: option.any }); // values checked below
   const temperature = options.temperature ?? 1, maxRows = options.maxRowsPerForward ?? DEFAULT_MAX_ROWS_PER_FORWARD;
   if (!(temperature > 0) || !Number.isFinite(temperature)) throw new InvalidArgumentError("options.temperature", "a finite number > 0", temperature);
   if (!Number.isInteger(maxRows) || maxRows < 1) throw new InvalidArgumentError("options.maxRowsPerForward", "a positive integer", maxRows);

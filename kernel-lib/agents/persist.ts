@@ -11,6 +11,7 @@
 
 import * as fs from "fs";
 import { FileFormatError, InvalidArgumentError } from "../errors";
+import { checkOptions, option } from "../options";
 import { tokenizerFor } from "../envs/tokenizer";
 import type { AgentEnv, EnvName } from "../envs/types";
 import { decodeSafetensors, encodeSafetensors, loadModel, writeFileAtomic } from "../models/io";
@@ -34,6 +35,7 @@ export function saveAgent(agent: TransformerAgent, env: Pick<AgentEnv, "name">, 
 
 /** Reads a saved agent (or a plain saved transformer) for `env`. Missing / malformed files raise FileFormatError naming the file. */
 export function loadAgent(file: string, env: AgentEnv, options: Pick<TransformerAgentOptions, "maxRowsPerForward"> = {}): TransformerAgent {
+  checkOptions("options", options, { maxRowsPerForward: option.any }); // checked by the agent
   if (typeof file !== "string" || file === "") throw new InvalidArgumentError("file", "a path to a .safetensors file", file);
   let bytes: Buffer;
   try {

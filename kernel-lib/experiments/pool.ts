@@ -16,6 +16,7 @@
  */
 import { fork, ChildProcess } from "node:child_process";
 import { InvalidArgumentError } from "../errors";
+import { checkOptions, option } from "../options";
 import { availableCores, checkPositiveCount, siblingModule } from "../host";
 import type { PresetName } from "../notebook";
 import type { RunRecord } from "./run-store";
@@ -70,6 +71,7 @@ export class WorkerPool {
 
   /** Starts `jobs` workers and waits until each has loaded the study and its backend. */
   static async start(options: PoolOptions, preset: PresetName): Promise<WorkerPool> {
+    checkOptions("options", options, { jobs: option.any, study: option.string, studyModule: option.string, backend: option.any }); // before any worker starts
     checkJobs("options.jobs", options.jobs);
     const pool = new WorkerPool(options, preset);
     try {

@@ -26,6 +26,7 @@
 import { tf } from "../tf";
 import { Rng, Seed } from "../random";
 import { InvalidArgumentError, assertKnownKeys, assertOneOf } from "../errors";
+import { checkOptions, option } from "../options";
 import { assertPositiveInteger, checkArrayRows, checkTensorRows, isTensor } from "./inputs";
 import {
   GradientGroup, GradientGroupSpec, GroupedExample, GroupedTensors,
@@ -322,6 +323,9 @@ function writeColumn(buf: Float32Array, cols: number, col: number, src: Float32A
  * streams. Only for tests and tiny P (refuses more than 5e7 entries).
  */
 export function explicitProjectionMatrix(options: { inputDim: number; outputDim: number; kind: ProjectionKind; seed: Seed; blockRows: number }): Float64Array {
+  checkOptions("options", options, {
+    inputDim: option.positiveInteger, outputDim: option.positiveInteger, kind: option.oneOf(PROJECTION_KINDS), seed: option.any, blockRows: option.positiveInteger,
+  });
   const { inputDim: P, outputDim: d, kind, seed, blockRows } = options;
   if (P * d > 5e7) throw new InvalidArgumentError("inputDim × outputDim", "at most 5e7 entries for the explicit oracle", P * d);
   const scale = 1 / Math.sqrt(d), R = new Float64Array(P * d);

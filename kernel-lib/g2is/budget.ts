@@ -9,6 +9,7 @@
  * bare `int(N * train_k)`; the slack only changes such representation artefacts.
  */
 import { EmptyInputError, InvalidArgumentError } from "../errors";
+import { checkOptions, option } from "../options";
 import { assertInRange } from "./rows";
 
 export interface ComponentBudgets {
@@ -55,6 +56,7 @@ export function splitBudget(total: number, weights: readonly number[]): number[]
 
 /** B from (N, trainK) — or an explicit `budget` — split over the component weights. */
 export function componentBudgets(poolSize: number, weights: readonly number[], options: { trainK?: number; budget?: number } = {}): ComponentBudgets {
+  checkOptions("options", options, { trainK: option.any, budget: option.any }); // values checked below, against poolSize
   let total: number;
   if (options.budget !== undefined) {
     if (!Number.isInteger(options.budget) || options.budget < 1) throw new InvalidArgumentError("options.budget", "a positive integer", options.budget);

@@ -8,6 +8,7 @@
  * that use LAPACK (numpy) or a truncated method instead.
  */
 import { InvalidArgumentError, ShapeError, assertFinite } from "../errors";
+import { checkOptions, option } from "../options";
 
 export interface SymmetricEigen {
   /** Eigenvalues, descending. */
@@ -22,6 +23,7 @@ export interface SymmetricEigen {
  * eigenvalues are ordered by the column they converged in, which is deterministic.
  */
 export function symmetricEigen(matrix: ArrayLike<number>, n: number, options: { maxSweeps?: number } = {}): SymmetricEigen {
+  checkOptions("options", options, { maxSweeps: option.positiveInteger });
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("n", "a positive integer", n);
   if (matrix.length !== n * n) throw new ShapeError("matrix", `[${n * n}] (n × n, row-major)`, [matrix.length]);
   assertFinite("matrix", matrix);

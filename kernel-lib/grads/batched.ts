@@ -30,8 +30,9 @@
  */
 import { tf } from "../tf";
 import { InvalidArgumentError } from "../errors";
+import { checkOptions } from "../options";
 import { LinearFn, ParameterGroup, PerExampleModel, PreparedBatch, plainLinear } from "../models/dense-sites";
-import type { EngineOptions, RawPerExample } from "./per-example";
+import { ENGINE_OPTION_SPEC, type EngineOptions, type RawPerExample } from "./per-example";
 
 export type ProductMethod = "gram" | "direct";
 
@@ -47,6 +48,7 @@ interface Recorded { x: tf.Tensor2D; dy: tf.Tensor2D }
 export function batchedPerExample<TPrepared extends PreparedBatch>(
   model: PerExampleModel<unknown, TPrepared>, batch: TPrepared, groups: readonly ParameterGroup[], options: EngineOptions,
 ): RawPerExample {
+  checkOptions("options", options, ENGINE_OPTION_SPEC);
   const slot = new Map(groups.map((g, i) => [g.name, i]));
   const recorded: Array<Array<Recorded | null>> = groups.map(() => []);
   let keptLosses: tf.Tensor | null = null;

@@ -10,11 +10,13 @@
  */
 import { tf } from "../tf";
 import { LinearFn, ParameterGroup, PerExampleModel, PreparedBatch, plainLinear } from "../models/dense-sites";
-import type { EngineOptions, RawPerExample } from "./per-example";
+import { ENGINE_OPTION_SPEC, type EngineOptions, type RawPerExample } from "./per-example";
+import { checkOptions } from "../options";
 
 export function loopPerExample<TPrepared extends PreparedBatch>(
   model: PerExampleModel<unknown, TPrepared>, batch: TPrepared, groups: readonly ParameterGroup[], options: EngineOptions,
 ): RawPerExample {
+  checkOptions("options", options, ENGINE_OPTION_SPEC);
   const positions = options.positions ?? [];
   const weights = groups.map((g) => model.weight(g.name));
   const slot = new Map(groups.map((g, i) => [g.name, i]));

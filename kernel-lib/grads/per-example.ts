@@ -22,6 +22,7 @@
  * meaning) and full per-example gradient vectors (row-major in the variable's [out, in] layout).
  */
 import { EmptyInputError, InvalidArgumentError, assertKnownKeys, assertOneOf } from "../errors";
+import { OptionSpec, checkOptions, option } from "../options";
 import type { PerExampleModel, PreparedBatch } from "../models/dense-sites";
 import { batchedPerExample, ProductMethod } from "./batched";
 import { AggregatedNorms, MatrixInfo, aggregateNorms, describeGroups, selectGroups } from "./groups";
@@ -73,6 +74,9 @@ export interface EngineOptions {
   fullVectors: boolean;
   product: (typeof PRODUCT_METHODS)[number];
 }
+/** The engines' options contract (options.ts); both engines check it, since both are exported. */
+export const ENGINE_OPTION_SPEC: OptionSpec = { positions: option.array, fullVectors: option.boolean, product: option.oneOf(PRODUCT_METHODS) };
+
 export interface RawPerExample {
   losses: number[];
   norms: number[][];

@@ -18,6 +18,7 @@
 import { Worker } from "node:worker_threads";
 import { tf } from "../tf";
 import { InvalidArgumentError } from "../errors";
+import { checkOptions, option } from "../options";
 import { availableCores, checkPositiveCount, siblingModule } from "../host";
 import type { ComputeJob, ComputeResult } from "./jobs";
 
@@ -42,6 +43,7 @@ export class ComputePool {
 
   /** `threads` workers (default: one per core); `backend` the tfjs backend they use (default: the caller's active one). */
   constructor(options: { threads?: number; backend?: string } = {}) {
+    checkOptions("options", options, { threads: option.any, backend: option.string }); // threads: checkThreads below
     this.threads = checkThreads("options.threads", options.threads ?? availableCores());
     this.backend = options.backend ?? tf.getBackend() ?? "wasm";
   }

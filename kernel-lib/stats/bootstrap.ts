@@ -9,7 +9,8 @@
  * `clusterBootstrapInterval` resamples whole clusters (e.g. seeds) for a statistic of clustered
  * rows; it needs enough clusters to mean anything (≥ 10 is a common rule of thumb).
  */
-import { EmptyInputError, InvalidArgumentError, assertKnownKeys } from "../errors";
+import { EmptyInputError, InvalidArgumentError } from "../errors";
+import { checkOptions, option } from "../options";
 import { Rng, Seed, toRng } from "../random";
 
 export interface BootstrapOptions {
@@ -31,7 +32,12 @@ export interface BootstrapInterval {
 
 /** `statistic(indices)` computes the statistic on the sample rows at those indices. */
 export function bootstrapInterval(n: number, statistic: (indices: number[]) => number, options: BootstrapOptions): BootstrapInterval {
-  assertKnownKeys("options", options, ["resamples", "level", "seed"]);
+  // options are required (the seed is): a missing object or a statistic that is not a function is
+  // named here, not found as a TypeError inside the resampling loop.
+  if (options === undefined) throw new InvalidArgumentError("options", "{seed, resamples?, level?} (the seed makes the interval reproducible)");
+  checkOptions("options", options, { resamples: option.any, level: option.any, seed: option.any }); // checked below and by toRng
+  if (options.seed === undefined) throw new InvalidArgumentError("options.seed", "a seed (number, string or Rng)");
+  if (typeof statistic !== "function") throw new InvalidArgumentError("statistic", "a function (indices) => number", statistic);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError("n", "a non-negative integer", n);
   if (n === 0) throw new EmptyInputError("n", "a sample of at least one row");
   const resamples = options.resamples ?? 1000;

@@ -12,7 +12,8 @@
  */
 import { InvalidArgumentError } from "../errors";
 import { studentTQuantile } from "./distributions";
-import type { Alternative } from "./sign-test";
+import { ALTERNATIVES, type Alternative } from "./sign-test";
+import { checkOptions, option } from "../options";
 
 /** Smallest p a sign-flip test over `units` independent units can produce. */
 export function smallestAttainableP(units: number, alternative: Alternative = "two-sided"): number {
@@ -34,10 +35,13 @@ export interface MdeOptions {
 
 /** The minimum detectable effect (same units as the estimate); Infinity when undetectable. */
 export function minDetectableEffect(options: MdeOptions): number {
+  if (options === undefined) throw new InvalidArgumentError("options", "{se, df, units}");
+  // se and df are not checked: a NaN or zero df (no spread to estimate) answers Infinity below.
+  checkOptions("options", options, { se: option.any, df: option.any, units: option.nonNegativeInteger, alpha: option.any, power: option.any, alternative: option.oneOf(ALTERNATIVES) });
   const { se, df, units } = options;
   const alpha = options.alpha ?? 0.05, power = options.power ?? 0.8, alternative = options.alternative ?? "two-sided";
-  if (!(alpha > 0 && alpha < 1)) throw new InvalidArgumentError("alpha", "a number in (0, 1)", alpha);
-  if (!(power > 0 && power < 1)) throw new InvalidArgumentError("power", "a number in (0, 1)", power);
+  if (!(alpha > 0 && alpha < 1)) throw new InvalidArgumentError("options.alpha", "a number in (0, 1)", alpha);
+  if (!(power > 0 && power < 1)) throw new InvalidArgumentError("options.power", "a number in (0, 1)", power);
   if (smallestAttainableP(units, alternative) >= alpha) return Infinity;
   if (!(se >= 0) || !(df > 0)) return Infinity;
   const crit = studentTQuantile(alternative === "two-sided" ? 1 - alpha / 2 : 1 - alpha, df);

@@ -14,7 +14,8 @@ import { basename, dirname, join } from "path";
 import { randomBytes } from "crypto";
 import { InvalidArgumentError } from "../errors";
 import { display, DisplayBundle } from "./display";
-import { renderFigure, RenderedFigure, RenderOptions } from "./render";
+import { RENDER_OPTION_SPEC, renderFigure, RenderedFigure, RenderOptions } from "./render";
+import { checkOptions } from "../options";
 import { VEGA_LITE_SCHEMA, VegaLiteSpec } from "./spec-common";
 
 export const FIGURE_FORMATS = [".svg", ".png", ".vl.json"] as const;
@@ -57,6 +58,11 @@ export class Figure {
 
   /** SVG + PNG (cached per option set). */
   render(options: RenderOptions = {}): Promise<RenderedFigure> {
+    try {
+      checkOptions("options", options, RENDER_OPTION_SPEC); // before the cache: a bad option is never a cache key
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const key = JSON.stringify([options.scale ?? null, options.background ?? null]);
     let pending = this.renders.get(key);
     if (!pending) {
@@ -73,6 +79,7 @@ export class Figure {
    * extension. Returns the written paths. Creates the parent folder if needed.
    */
   async save(path: string, options: RenderOptions = {}): Promise<string[]> {
+    checkOptions("options", options, RENDER_OPTION_SPEC); // also when only .vl.json is written
     const targets = figureTargets(path);
     const needsRender = targets.some((t) => !t.endsWith(".vl.json"));
     const rendered = needsRender ? await this.render(options) : null;

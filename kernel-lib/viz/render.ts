@@ -11,6 +11,7 @@
 import { existsSync, readdirSync, statSync } from "fs";
 import { join } from "path";
 import { InvalidArgumentError } from "../errors";
+import { OptionSpec, checkOptions, option } from "../options";
 import type { VegaLiteSpec } from "./spec-common";
 
 export interface RenderOptions {
@@ -19,6 +20,14 @@ export interface RenderOptions {
   /** PNG background colour (CSS); default "white" so the PNG reads on dark themes too. */
   background?: string;
 }
+
+/** The RenderOptions contract (options.ts): every render entry point checks its options with this. */
+export const RENDER_OPTION_SPEC: OptionSpec = {
+  scale: (argument, value) => {
+    if (typeof value !== "number" || !(Number.isFinite(value) && value > 0 && value <= 16)) throw new InvalidArgumentError(argument, "a number in (0, 16]", value);
+  },
+  background: option.string,
+};
 
 export interface RenderedFigure {
   svg: string;
@@ -71,6 +80,7 @@ export async function renderSvg(spec: VegaLiteSpec, warnings: string[] = []): Pr
 }
 
 export async function svgToPng(svg: string, options: RenderOptions = {}): Promise<{ png: Buffer; width: number; height: number }> {
+  checkOptions("options", options, RENDER_OPTION_SPEC);
   const scale = options.scale ?? 2;
   if (!(Number.isFinite(scale) && scale > 0 && scale <= 16)) throw new InvalidArgumentError("options.scale", "a number in (0, 16]", scale);
   const background = options.background ?? "white";
@@ -91,6 +101,7 @@ export async function svgToPng(svg: string, options: RenderOptions = {}): Promis
 }
 
 export async function renderFigure(spec: VegaLiteSpec, options: RenderOptions = {}): Promise<RenderedFigure> {
+  checkOptions("options", options, RENDER_OPTION_SPEC);
   const warnings: string[] = [];
   const svg = await renderSvg(spec, warnings);
   const { png, width, height } = await svgToPng(svg, options);

@@ -9,6 +9,7 @@
  *    (deterministic start vectors), for pools whose width makes a full eigendecomposition wasteful.
  */
 import { EmptyInputError, InvalidArgumentError } from "../../errors";
+import { checkOptions, option } from "../../options";
 import { Rng } from "../../random";
 
 const SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json";
@@ -23,6 +24,7 @@ export interface Projection2d {
 
 /** PCA to two dimensions (rows centred; axes are unit vectors, sign: largest |entry| positive). */
 export function pca2d(rows: readonly Float32Array[], options: { iterations?: number; seed?: number } = {}): Projection2d {
+  checkOptions("options", options, { iterations: option.positiveInteger, seed: option.finiteNumber });
   if (!Array.isArray(rows) || rows.length < 2) throw new EmptyInputError("rows", "at least two rows");
   const n = rows.length, d = rows[0].length;
   rows.forEach((r, i) => { if (r.length !== d) throw new InvalidArgumentError(`rows[${i}]`, `length ${d}`, r.length); });
@@ -72,6 +74,7 @@ export interface CompositionRow { method: string; target: string; group: string;
 
 /** Stacked composition bars: x = method, stack = group shares, one panel per target. */
 export function compositionBarsSpec(rows: readonly CompositionRow[], options: { title?: string; groups?: readonly string[]; width?: number; height?: number } = {}): Record<string, unknown> {
+  checkOptions("options", options, { title: option.string, groups: option.array, width: option.positiveNumber, height: option.positiveNumber });
   if (!Array.isArray(rows) || rows.length === 0) throw new EmptyInputError("rows", "at least one composition row");
   const groups = options.groups ?? [...new Set(rows.map((r) => r.group))];
   return {
@@ -100,6 +103,7 @@ export interface WalkStep { x: number; y: number; component: string; step: numbe
 
 /** The pool in 2-D with every component's walk drawn in visit order. */
 export function walkPictureSpec(points: readonly WalkPoint[], steps: readonly WalkStep[], options: { title?: string; subtitle?: string; xTitle?: string; yTitle?: string; width?: number; height?: number } = {}): Record<string, unknown> {
+  checkOptions("options", options, { title: option.string, subtitle: option.string, xTitle: option.string, yTitle: option.string, width: option.positiveNumber, height: option.positiveNumber });
   if (!Array.isArray(points) || points.length === 0) throw new EmptyInputError("points", "at least one pool point");
   const pool = points.map((p) => ({ layer: "pool", ...p }));
   const walk = steps.map((s) => ({ layer: "walk", ...s }));

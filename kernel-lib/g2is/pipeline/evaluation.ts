@@ -13,6 +13,7 @@
  */
 import { tf } from "../../tf";
 import { EmptyInputError, InvalidArgumentError, ShapeError } from "../../errors";
+import { checkOptions, option } from "../../options";
 import type { Seed } from "../../random";
 import type { TinyTransformer } from "../../models/transformer";
 import { LoraOptions, attachLora, detachLora } from "../../models/lora";
@@ -34,6 +35,8 @@ export interface DecodeOptions {
 
 /** Greedy continuation of each prompt (text before <eos>). */
 export function greedyDecode(model: LogitsModel, codec: SequenceCodec, prompts: readonly string[], options: DecodeOptions): string[] {
+  if (options === undefined) throw new InvalidArgumentError("options", "{maxNewTokens}");
+  checkOptions("options", options, { maxNewTokens: option.any, batchSize: option.any }); // values checked below
   if (!Array.isArray(prompts) || prompts.length === 0) throw new EmptyInputError("prompts", "at least one prompt");
   const { maxNewTokens } = options;
   const batchSize = options.batchSize ?? 64;

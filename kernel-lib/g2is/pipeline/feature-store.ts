@@ -18,6 +18,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { FileFormatError, InvalidArgumentError, ShapeError, assertFinite } from "../../errors";
+import { checkOptions, option } from "../../options";
 import { atomicWriteFile } from "../../io/atomic";
 import { readNpy, writeNpy } from "../../io/npy";
 
@@ -51,6 +52,8 @@ export class FeatureStoreWriter {
 
   /** Starts a store in `dir` (created; it must not already hold a meta.json). */
   static create(dir: string, options: { dim: number; chunkRows?: number; attributes?: Record<string, unknown> }): FeatureStoreWriter {
+    if (options === undefined) throw new InvalidArgumentError("options", "{dim}");
+    checkOptions("options", options, { dim: option.any, chunkRows: option.any, attributes: option.object }); // dim, chunkRows: below
     if (typeof dir !== "string" || dir.length === 0) throw new InvalidArgumentError("dir", "a folder path", dir);
     const { dim } = options;
     const chunkRows = options.chunkRows ?? 1024;
@@ -102,6 +105,7 @@ export class FeatureStoreWriter {
 
 /** Writes all rows at once (convenience for small sets). */
 export function writeFeatureStore(dir: string, rows: readonly Float32Array[], options: { chunkRows?: number; attributes?: Record<string, unknown> } = {}): FeatureStore {
+  checkOptions("options", options, { chunkRows: option.any, attributes: option.any }); // checked by create
   if (!Array.isArray(rows) || rows.length === 0) throw new InvalidArgumentError("rows", "at least one row", rows);
   const writer = FeatureStoreWriter.create(dir, { dim: rows[0].length, ...options });
   writer.append(rows);

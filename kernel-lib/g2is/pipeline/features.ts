@@ -17,6 +17,7 @@
  * Everything runs batch by batch and returns plain arrays: no tensor outlives a call.
  */
 import { EmptyInputError, InvalidArgumentError, ShapeError, assertOneOf } from "../../errors";
+import { checkOptions, option } from "../../options";
 import type { TinyTransformer } from "../../models/transformer";
 import { PreparedTokenBatch, TokenBatch, prepareTokenBatch, readTokens } from "../../models/token-batch";
 import { perExampleGradients } from "../../grads/per-example";
@@ -77,6 +78,8 @@ export function loraGradientRows(
 
 /** Projected, unit-normalised LESS features (see the module header). */
 export function gradientFeatures(model: TinyTransformer, examples: readonly TrainingExample[], options: GradientFeatureOptions): Float32Array[] {
+  if (options === undefined) throw new InvalidArgumentError("options", "{role, projector, …}");
+  checkOptions("options", options, { role: option.any, projector: option.any, adam: option.object, form: option.any, batchSize: option.any, sink: option.object }); // role, projector, form, batchSize: below
   assertOneOf("options.role", options.role, ["pool", "target"]);
   if (!(options.projector instanceof RandomProjector)) throw new InvalidArgumentError("options.projector", "a RandomProjector (one shared by pool and target)", options.projector);
   if (options.role === "pool" && options.adam === undefined) throw new InvalidArgumentError("options.adam", "the checkpoint's Adam state for pool features");

@@ -16,7 +16,8 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { assertKnownKeys } from "../../errors";
+import { InvalidArgumentError, assertKnownKeys } from "../../errors";
+import { checkOptions, option } from "../../options";
 import { Rng } from "../../random";
 import { TinyTransformer } from "../../models/transformer";
 import { attachLora, detachLora, LoraOptions } from "../../models/lora";
@@ -101,6 +102,8 @@ function loadCheckpoint(file: string): LoraCheckpoint {
 }
 
 export function preparePipeline(dataset: SelectionDataset, settings: PipelineSettings, seed: number, options: PrepareOptions = {}): PreparedPipeline {
+  checkOptions("options", options, { cacheRoot: option.string, log: option.function });
+  if (settings === null || typeof settings !== "object") throw new InvalidArgumentError("settings", "PipelineSettings", settings);
   assertKnownKeys("settings", settings, ["model", "pretrain", "lora", "warmup", "projection", "featureBatch", "chunkRows"]);
   const root = options.cacheRoot ?? defaultCacheRoot();
   const log = options.log ?? (() => undefined);

@@ -8,6 +8,7 @@
  * denominator; 0 with a single seed, which `n` makes visible).
  */
 import { EmptyInputError, InvalidArgumentError } from "../../errors";
+import { checkOptions, option } from "../../options";
 import type { Rng, Seed } from "../../random";
 import { pairedVerdict, PairedVerdict } from "../../stats/verdict";
 import type { Alternative } from "../../stats/sign-test";
@@ -101,6 +102,7 @@ export interface ComparisonPoint { target: string; trainK: number; valK?: number
  * compares b at another budget / valK / δ (the same target), e.g. one method at 5% vs at 1%.
  */
 export function compareMethods(rows: readonly StudyRow[], point: ComparisonPoint, a: string, b: string, metric: "correct" | "loss", options: { seed?: Seed | Rng; alternative?: Alternative; pointB?: ComparisonPoint } = {}): PairedVerdict & { seeds: number[] } {
+  checkOptions("options", options, { seed: option.any, alternative: option.any, pointB: option.object }); // seed, alternative: pairedVerdict
   const pointB = options.pointB ?? point;
   if (pointB.target !== point.target) throw new InvalidArgumentError("options.pointB.target", `the same target as point (${point.target}): items pair only within one test set`, pointB.target);
   const matches = (r: StudyRow, method: string, at: ComparisonPoint) => r.method === method && r.target === at.target && r.trainK === at.trainK
