@@ -19,6 +19,9 @@ import type { RolloutSample } from "../kernel-lib/train/rl-types";
 import { trainLora } from "../kernel-lib/g2is/pipeline/lora-training";
 import { loraGradientRows, meanPooledHiddenStates } from "../kernel-lib/g2is/pipeline/features";
 import { exampleLosses } from "../kernel-lib/g2is/pipeline/evaluation";
+import { readLoraParameters } from "../kernel-lib/g2is/pipeline/lora-training";
+import { probeTrajectoriesParallel, gradientFeaturesParallel } from "../kernel-lib/parallel";
+import { RandomProjector } from "../kernel-lib/features/projection";
 import { createMiniShop, tokenizerFor } from "../kernel-lib/envs";
 import { TransformerAgent } from "../kernel-lib/agents/policy";
 import { trainAgentGrpo } from "../kernel-lib/agents/train-grpo";
@@ -146,6 +149,21 @@ test("prepareTokenBatch names rows by the given first index or index list", asyn
   const batch = (d: typeof badToken.data) => ({ tokens: d.map((e) => e.tokens), lossMask: d.map((e) => e.lossMask) });
   await expectError(() => prepareTokenBatch(batch(badToken.data), V, 12, 40), InvalidArgumentError, "tokens[41][3]");
   await expectError(() => prepareTokenBatch(batch(maskTwo.data), V, 12, [9, 17, 2]), InvalidArgumentError, "lossMask[17][7]");
+});
+
+test("the parallel probe and features name the caller's example (checked before any worker starts)", async () => {
+  await useBackend("cpu");
+  const m = model();
+  // Two threads: examples 3 … 5 would go to the second worker, which would call the bad one 2.
+  for (const c of corruptions(6, 5)) {
+    await expectError(() => probeTrajectoriesParallel(m, c.data, { threads: 2 }), c.type, c.fragment);
+  }
+  attachLora(m, { rank: 2, seed: 2 });
+  const projector = new RandomProjector({ inputDim: readLoraParameters(m).length, outputDim: 2, seed: 1 });
+  for (const c of corruptions(6, 5)) {
+    await expectError(() => gradientFeaturesParallel(m, c.data, { threads: 2, role: "target", projector }), c.type, c.fragment);
+  }
+  m.dispose();
 });
 
 test("trainAgentGrpo checks the whole task pool and the evaluation tasks before its first step", async () => {

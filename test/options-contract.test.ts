@@ -230,7 +230,7 @@ const CALLS: Record<string, Call> = {
   "g2is.pipeline.runStudyArm": (x) => lab.g2is.pipeline.runStudyArm({ target: "arith", method: "random", trainK: 0.05, valK: 1, delta: 0, ...x } as never, undefined as never, 1),
 
   // agents
-  "agents.scoreCandidates": (x) => lab.agents.scoreCandidates(model(), [{ context: [1, 2], actions: [[3], [4]] }], { ...x }),
+  "agents.scoreCandidates": (x) => lab.agents.scoreCandidates(model(), [{ context: [1, 2], candidates: [[3], [4]] }], { ...x }),
   "new agents.TransformerAgent": (x) => new lab.agents.TransformerAgent(agent().model, shopTokenizer(), { ...x }),
   "agents.TransformerAgent#act": (x) => agent().act([], { mode: "greedy", seed: 1, ...x }),
   "agents.agentPolicy": (x) => lab.agents.agentPolicy(agent(), shopTasks()[0], { mode: "greedy", seed: 1, ...x }),
