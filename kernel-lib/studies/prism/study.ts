@@ -29,13 +29,18 @@ import { studyBase, PrismEnvSettings } from "./study-base";
 import { runPrismArm, PrismArmResult } from "./study-run";
 
 /** Bump when the shape of runOne's metrics changes (it is part of every config, hence the hash). */
-export const PRISM_STUDY_VERSION = 4; // 2: per-task outcomes stored for paired tests; 3: truncated RL rollouts counted; 4: action-level RL, pre-RL evaluation, pre-training criterion
+export const PRISM_STUDY_VERSION = 5; // 2: per-task outcomes stored for paired tests; 3: truncated RL rollouts counted; 4: action-level RL, pre-RL evaluation, pre-training criterion; 5: d = 64, trimmed default arms
 export const PRISM_STUDY_ENVS: readonly EnvName[] = ["minialf", "minishop"];
+
+/** Arms run only at the paper preset (ablations beyond the Gini comparisons, and GiGPO). */
+const PAPER_ONLY_ARMS: readonly PrismArm[] = ["gigpo-100", "prism-kurtosis", "prism-cv", "inverse-kurtosis", "inverse-cv", "prism-gini-sqrtnumel", "allocation-cv"];
 
 /** Arms each preset runs (the optional ones — GiGPO, √numel — only where there is time). */
 export const PRISM_PRESET_ARMS: Readonly<Record<PresetName, readonly PrismArm[]>> = {
   quick: PRISM_ARMS.filter((a) => a !== "gigpo-100" && a !== "prism-gini-sqrtnumel"),
-  default: PRISM_ARMS.filter((a) => a !== "gigpo-100"),
+  // Default: the paper's main tables (Gini routing and its controls); the per-metric PRISM/Inverse
+  // arms, √numel and the allocation sweep double its cost, so they run at the paper preset.
+  default: PRISM_ARMS.filter((a) => !PAPER_ONLY_ARMS.includes(a)),
   paper: PRISM_ARMS,
 };
 
@@ -53,12 +58,15 @@ function settings(env: EnvName, preset: PresetName): PrismEnvSettings {
   const scale = { quick: 0, default: 1, paper: 2 }[preset];
   return {
     horizon: alf ? 20 : 8,
-    model: { dModel: 32, nLayers: 2, nHeads: 4, nKvHeads: 2, ffMultiplier: 3, contextLength: alf ? 256 : 192 },
-    pretrain: { tasks: [128, 512, 512][scale], maxEpochs: [2, 12, 12][scale], learningRate: 3e-3, conflictFraction: 0.1, criterion: 0.8, validationTasks: [16, 64, 64][scale] },
+    // d = 64 where RL must learn (at d = 32 GRPO did not move held-out success); quick is a smoke test.
+    model: { dModel: [32, 64, 64][scale], nLayers: 2, nHeads: 4, nKvHeads: 2, ffMultiplier: 3, contextLength: alf ? 256 : 192 },
+    // MiniShop pre-trains on 30% conflict demos: at 10% its base never solved a conflict task even
+    // when sampling, so GRPO groups had no reward spread to learn from.
+    pretrain: { tasks: [128, 512, 512][scale], maxEpochs: [2, 12, 12][scale], learningRate: 3e-3, conflictFraction: alf ? 0.1 : 0.3, criterion: 0.8, validationTasks: [16, 64, 64][scale] },
     corpus: { tasks: [24, 128, 128][scale] },
     sft: { epochs: 4, batchSize: 16, learningRate: 3e-3 },
     rl: {
-      epochs: [1, 4, 4][scale], tasksPerIteration: [4, 16, 16][scale], groupSize: [4, 8, 8][scale], learningRate: 1e-3, klBeta: 0.02, temperature: 1,
+      epochs: [1, 4, 4][scale], tasksPerIteration: [4, 16, 16][scale], groupSize: [4, 8, 8][scale], learningRate: [1e-3, 3e-4, 3e-4][scale], klBeta: 0.02, temperature: 1,
       objective: "actions", ppoEpochs: 2, minibatchSize: [8, 32, 32][scale], reward: "success",
     },
     hpt: { samples: 4 },
