@@ -117,9 +117,19 @@ for (const backend of TEST_BACKENDS) {
 
     // Many draws at the first step (search page, 5 categories): episode index i gives draw i.
     const first = views[0];
+    // The closed form, from the one-row oracle's log-likelihoods s (not from the library's scores
+    // or its softmax): π_T(i) = exp(s_i/T) / Σ_j exp(s_j/T) = 1 / Σ_j exp((s_j − s_i)/T).
+    const s = slowScores(model, agent.query(first));
+    const closedForm = (T: number) => s.map((si) => 1 / s.reduce((acc, sj) => acc + Math.exp((sj - si) / T), 0));
+    for (const T of [0.5, 1, 8]) {
+      const p = agent.actionProbabilities(first, T);
+      p.forEach((pi, i) => assert.ok(Math.abs(pi - closedForm(T)[i]) < 1e-6, `T = ${T}, action ${i}: π ${pi} vs closed form ${closedForm(T)[i]}`));
+      // Temperature divides the log-odds: log π(i)/π(j) = (s_i − s_j)/T.
+      assert.ok(Math.abs(Math.log(p[1] / p[0]) - (s[1] - s[0]) / T) < 1e-4, `T = ${T}: log-odds ${Math.log(p[1] / p[0])} vs (s₁ − s₀)/T = ${(s[1] - s[0]) / T}`);
+    }
+    assert.ok(Math.max(...s) - Math.min(...s) > 0.05, "the candidates' scores differ, so temperature matters");
     const temperature = 8;
-    const probs = agent.actionProbabilities(first, temperature);
-    assert.equal(probs, softmaxWithTemperature(scores[0], temperature));
+    const probs = closedForm(temperature);
     const n = backend === "cpu" ? 300 : 1000; // the cpu backend is ~30× slower
     const expected = probs.map((p) => p * n);
     assert.ok(Math.min(...expected) >= 5, `every category expects ≥ 5 draws (${expected.map((e) => e.toFixed(0))})`);
@@ -215,121 +225,129 @@ test("summariseSeeds: mean and sample std per metric (closed form)", () => {
   assert.is(summariseSeeds([base]).find((r) => r.metric === "successRate")!.std, 0, "one seed: std 0");
 });
 
-test("rollouts: GRPO samples with mask = action tokens, step structure and discounted returns", async () => {
-  await useBackend("wasm");
-  const gamma = 0.9;
-  for (const env of ENVS) {
-    const tok = tokenizerFor(env);
-    const model = tinyModel(tok, 8);
+for (const backend of TEST_BACKENDS) {
+  test(`[${backend}] rollouts: GRPO samples with mask = action tokens, step structure and discounted returns`, async () => {
+    await useBackend(backend);
+    const gamma = 0.9;
+    // The cpu backend is ~30× slower at sampling untrained 30-step episodes: shorter horizons and fewer tasks there.
+    const envs = backend === "cpu" ? [createMiniAlf({ horizon: 6 }), createMiniShop({ horizon: 6 })] as unknown as Array<AgentEnv<Task>> : ENVS;
+    for (const env of envs) {
+      const tok = tokenizerFor(env);
+      const model = tinyModel(tok, 8);
+      const agent = new TransformerAgent(model, tok);
+      const tasks = env.generateTasks({ split: "train", count: backend === "cpu" ? 2 : 4, seed: 9, conflictFraction: 0.5 });
+      const G = 3;
+      const out = await expectNoLeak("collectRollouts", () => collectRollouts(env, tasks, agent, { groupSize: G, seed: 4, gamma }));
+      const again = collectRollouts(env, tasks, agent, { groupSize: G, seed: 4, gamma });
+      assert.equal([out.samples, out.stats], [again.samples, again.stats], "a pure function of the seed");
+      assert.is(out.samples.length, tasks.length * G);
+      out.samples.forEach((s, i) => {
+        const t: Trajectory = out.trajectories[i];
+        assert.is(s.groupId, tasks[Math.floor(i / G)].id);
+        assert.is(t.task.id, s.groupId);
+        assert.is(s.reward, t.score / 100);
+        const encoded = tok.encodeTrajectory(t, agent.contextLength);
+        assert.equal(s.tokens, encoded.tokens);
+        assert.equal(s.actionMask, encoded.lossMask);
+        assert.is(s.tokens.length, agent.contextLength);
+        s.actionMask.forEach((m, k) => assert.is(m === 1, s.tokenStep![k] >= 0, `mask and tokenStep agree at ${k}`));
+        const steps = new Set(s.tokenStep!.filter((x) => x >= 0));
+        for (const step of steps) {
+          assert.ok(step >= 0 && step < t.stepCount);
+          const ids = s.tokens.filter((_, k) => s.tokenStep![k] === step);
+          assert.equal(ids, tok.encodeAction(t.steps[step].action), "the step's tokens are its action");
+        }
+        assert.is(s.stepStateKeys!.length, t.stepCount);
+        t.steps.forEach((st, k) => assert.is(s.stepStateKeys![k], stepStateKey(st.observation, st.admissible)));
+        assert.is(s.stepReturns!.length, t.stepCount);
+        s.stepReturns!.forEach((r, k) => assert.ok(Math.abs(r - s.reward * gamma ** (t.stepCount - 1 - k)) < 1e-12));
+      });
+      const n = out.samples.length;
+      assert.is(out.stats.episodes, n);
+      assert.is(out.stats.envSteps, out.trajectories.reduce((a, t) => a + t.stepCount, 0));
+      assert.is(out.stats.successRate, out.trajectories.filter((t) => t.success).length / n);
+      assert.is(out.cost.envSteps, out.stats.envSteps);
+      assert.is(out.cost.phase, "rollout");
+      assert.ok(out.cost.forwardTokens > 0);
+      const groupsWithSignal = tasks.filter((_, g) => new Set(out.samples.slice(g * G, (g + 1) * G).map((s) => s.reward)).size > 1).length;
+      assert.is(out.stats.groupsWithSignal, groupsWithSignal);
+      assert.is(out.stats.groups, tasks.length);
+      model.dispose();
+    }
+    // Expert rollouts: success reward, an explicit context length and tokenizer.
+    const shopTasks = shop.generateTasks({ split: "train", count: 3, seed: 1 });
+    const expert = collectRollouts(shop, shopTasks, expertAgent(), { groupSize: 2, seed: 0, reward: "success", contextLength: 128, tokenizer: tokenizerFor(shop) });
+    assert.ok(expert.samples.every((s) => s.reward === 1));
+    assert.equal(expert.samples[0].stepReturns, discountedReturns(expert.trajectories[0].stepCount, 1, 0.95));
+    assert.is(expert.stats.groupsWithSignal, 0);
+    // A task listed twice is one group of 2G samples (GRPO task pools may repeat at pass boundaries).
+    const twice = collectRollouts(shop, [shopTasks[0], shopTasks[1], shopTasks[0]], expertAgent(), { groupSize: 2, seed: 0, contextLength: 128, tokenizer: tokenizerFor(shop) });
+    assert.is(twice.stats.groups, 2);
+    assert.is(twice.samples.filter((s) => s.groupId === shopTasks[0].id).length, 4);
+    // Identical visible states share a key; different ones do not.
+    assert.is(stepStateKey("search page", ["a", "b"]), stepStateKey("search page", ["a", "b"]));
+    assert.is.not(stepStateKey("search page", ["a", "b"]), stepStateKey("search page", ["a"]));
+    assert.is.not(stepStateKey("ab", ["c"]), stepStateKey("a", ["bc"]));
+  });
+}
+
+for (const backend of TEST_BACKENDS) {
+  test(`[${backend}] bad input raises typed errors naming the argument`, async () => {
+    await useBackend(backend);
+    const tok = tokenizerFor(alf);
+    const model = tinyModel(tok, 1, { maxLen: 64 });
     const agent = new TransformerAgent(model, tok);
-    const tasks = env.generateTasks({ split: "train", count: 4, seed: 9, conflictFraction: 0.5 });
-    const G = 3;
-    const out = await expectNoLeak("collectRollouts", () => collectRollouts(env, tasks, agent, { groupSize: G, seed: 4, gamma }));
-    const again = collectRollouts(env, tasks, agent, { groupSize: G, seed: 4, gamma });
-    assert.equal([out.samples, out.stats], [again.samples, again.stats], "a pure function of the seed");
-    assert.is(out.samples.length, tasks.length * G);
-    out.samples.forEach((s, i) => {
-      const t: Trajectory = out.trajectories[i];
-      assert.is(s.groupId, tasks[Math.floor(i / G)].id);
-      assert.is(t.task.id, s.groupId);
-      assert.is(s.reward, t.score / 100);
-      const encoded = tok.encodeTrajectory(t, agent.contextLength);
-      assert.equal(s.tokens, encoded.tokens);
-      assert.equal(s.actionMask, encoded.lossMask);
-      assert.is(s.tokens.length, agent.contextLength);
-      s.actionMask.forEach((m, k) => assert.is(m === 1, s.tokenStep![k] >= 0, `mask and tokenStep agree at ${k}`));
-      const steps = new Set(s.tokenStep!.filter((x) => x >= 0));
-      for (const step of steps) {
-        assert.ok(step >= 0 && step < t.stepCount);
-        const ids = s.tokens.filter((_, k) => s.tokenStep![k] === step);
-        assert.equal(ids, tok.encodeAction(t.steps[step].action), "the step's tokens are its action");
-      }
-      assert.is(s.stepStateKeys!.length, t.stepCount);
-      t.steps.forEach((st, k) => assert.is(s.stepStateKeys![k], stepStateKey(st.observation, st.admissible)));
-      assert.is(s.stepReturns!.length, t.stepCount);
-      s.stepReturns!.forEach((r, k) => assert.ok(Math.abs(r - s.reward * gamma ** (t.stepCount - 1 - k)) < 1e-12));
-    });
-    const n = out.samples.length;
-    assert.is(out.stats.episodes, n);
-    assert.is(out.stats.envSteps, out.trajectories.reduce((a, t) => a + t.stepCount, 0));
-    assert.is(out.stats.successRate, out.trajectories.filter((t) => t.success).length / n);
-    assert.is(out.cost.envSteps, out.stats.envSteps);
-    assert.is(out.cost.phase, "rollout");
-    assert.ok(out.cost.forwardTokens > 0);
-    const groupsWithSignal = tasks.filter((_, g) => new Set(out.samples.slice(g * G, (g + 1) * G).map((s) => s.reward)).size > 1).length;
-    assert.is(out.stats.groupsWithSignal, groupsWithSignal);
-    assert.is(out.stats.groups, tasks.length);
+    const tasks = alf.generateTasks({ split: "seen", count: 2, seed: 1 });
+    await expectError(() => new TransformerAgent(model, tokenizerFor(shop)), InvalidArgumentError, "tokenizer");
+    await expectError(() => new TransformerAgent(model, tok, { contextLength: 65 }), InvalidArgumentError, "contextLength");
+    await expectError(() => new TransformerAgent(model, tok, { batch: 3 } as never), UnknownOptionError, "options.batch");
+    await expectError(() => new TransformerAgent(model, tok, { scoring: "fast" as never }), UnknownOptionError, "options.scoring");
+    await expectError(() => runEpisodesBatched(alf, tasks, agent, { mode: "best" as never, seed: 0 }), UnknownOptionError, "options.mode");
+    await expectError(() => runEpisodesBatched(alf, tasks, agent, { mode: "sample", seed: 0, temperature: 0 }), InvalidArgumentError, "options.temperature");
+    await expectError(() => runEpisodesBatched(alf, tasks, agent, { mode: "sample", seed: NaN }), InvalidArgumentError, "options.seed");
+    await expectError(() => runEpisodesBatched(alf, [], agent, { mode: "greedy", seed: 0 }), EmptyInputError, "tasks");
+    await expectError(() => evaluateAgent(alf, agent, tasks, { greedy: true } as never), UnknownOptionError, "options.greedy");
+    await expectError(() => evaluationSet(alf, "test", 4, 0), UnknownOptionError, "split");
+    await expectError(() => collectRollouts(alf, tasks, agent, { groupSize: 0, seed: 0 }), InvalidArgumentError, "options.groupSize");
+    await expectError(() => collectRollouts(alf, tasks, agent, { groupSize: 2, seed: 0, gamma: 1.5 }), InvalidArgumentError, "options.gamma");
+    await expectError(() => collectRollouts(alf, tasks, agent, { groupSize: 2, seed: 0, reward: "win" as never }), UnknownOptionError, "options.reward");
+    await expectError(() => collectRollouts(alf, tasks, expertAgent(), { groupSize: 2, seed: 0 }), InvalidArgumentError, "options.contextLength");
+    await expectError(() => summariseSeeds([]), EmptyInputError, "results");
+    await expectError(() => scoreCandidates(model, [{ context: [], candidates: [[1]] }]), EmptyInputError, "queries[0].context");
+    await expectError(() => scoreCandidates(model, [{ context: [1], candidates: [[tok.size]] }]), InvalidArgumentError, "queries[0].candidates[0]");
+    await expectError(() => scoreCandidates(model, [{ context: new Array(64).fill(1), candidates: [[1]] }]), InvalidArgumentError, "maxLen=64");
+    await expectError(() => softmaxWithTemperature([1, NaN]), InvalidArgumentError, "scores");
+    // A context that cannot hold instruction + observation + action names contextLength.
+    const short = new TransformerAgent(model, tok, { contextLength: 8 });
+    await expectError(() => short.act([{ task: tasks[0], observation: "you are in the kitchen", admissible: ["look"], history: [], episodeIndex: 0, stepIndex: 0 }], { mode: "greedy", seed: 0 }), InvalidArgumentError, "contextLength");
     model.dispose();
-  }
-  // Expert rollouts: success reward, an explicit context length and tokenizer.
-  const shopTasks = shop.generateTasks({ split: "train", count: 3, seed: 1 });
-  const expert = collectRollouts(shop, shopTasks, expertAgent(), { groupSize: 2, seed: 0, reward: "success", contextLength: 128, tokenizer: tokenizerFor(shop) });
-  assert.ok(expert.samples.every((s) => s.reward === 1));
-  assert.equal(expert.samples[0].stepReturns, discountedReturns(expert.trajectories[0].stepCount, 1, 0.95));
-  assert.is(expert.stats.groupsWithSignal, 0);
-  // A task listed twice is one group of 2G samples (GRPO task pools may repeat at pass boundaries).
-  const twice = collectRollouts(shop, [shopTasks[0], shopTasks[1], shopTasks[0]], expertAgent(), { groupSize: 2, seed: 0, contextLength: 128, tokenizer: tokenizerFor(shop) });
-  assert.is(twice.stats.groups, 2);
-  assert.is(twice.samples.filter((s) => s.groupId === shopTasks[0].id).length, 4);
-  // Identical visible states share a key; different ones do not.
-  assert.is(stepStateKey("search page", ["a", "b"]), stepStateKey("search page", ["a", "b"]));
-  assert.is.not(stepStateKey("search page", ["a", "b"]), stepStateKey("search page", ["a"]));
-  assert.is.not(stepStateKey("ab", ["c"]), stepStateKey("a", ["bc"]));
-});
+  });
+}
 
-test("bad input raises typed errors naming the argument", async () => {
-  await useBackend("cpu");
-  const tok = tokenizerFor(alf);
-  const model = tinyModel(tok, 1, { maxLen: 64 });
-  const agent = new TransformerAgent(model, tok);
-  const tasks = alf.generateTasks({ split: "seen", count: 2, seed: 1 });
-  await expectError(() => new TransformerAgent(model, tokenizerFor(shop)), InvalidArgumentError, "tokenizer");
-  await expectError(() => new TransformerAgent(model, tok, { contextLength: 65 }), InvalidArgumentError, "contextLength");
-  await expectError(() => new TransformerAgent(model, tok, { batch: 3 } as never), UnknownOptionError, "options.batch");
-  await expectError(() => new TransformerAgent(model, tok, { scoring: "fast" as never }), UnknownOptionError, "options.scoring");
-  await expectError(() => runEpisodesBatched(alf, tasks, agent, { mode: "best" as never, seed: 0 }), UnknownOptionError, "options.mode");
-  await expectError(() => runEpisodesBatched(alf, tasks, agent, { mode: "sample", seed: 0, temperature: 0 }), InvalidArgumentError, "options.temperature");
-  await expectError(() => runEpisodesBatched(alf, tasks, agent, { mode: "sample", seed: NaN }), InvalidArgumentError, "options.seed");
-  await expectError(() => runEpisodesBatched(alf, [], agent, { mode: "greedy", seed: 0 }), EmptyInputError, "tasks");
-  await expectError(() => evaluateAgent(alf, agent, tasks, { greedy: true } as never), UnknownOptionError, "options.greedy");
-  await expectError(() => evaluationSet(alf, "test", 4, 0), UnknownOptionError, "split");
-  await expectError(() => collectRollouts(alf, tasks, agent, { groupSize: 0, seed: 0 }), InvalidArgumentError, "options.groupSize");
-  await expectError(() => collectRollouts(alf, tasks, agent, { groupSize: 2, seed: 0, gamma: 1.5 }), InvalidArgumentError, "options.gamma");
-  await expectError(() => collectRollouts(alf, tasks, agent, { groupSize: 2, seed: 0, reward: "win" as never }), UnknownOptionError, "options.reward");
-  await expectError(() => collectRollouts(alf, tasks, expertAgent(), { groupSize: 2, seed: 0 }), InvalidArgumentError, "options.contextLength");
-  await expectError(() => summariseSeeds([]), EmptyInputError, "results");
-  await expectError(() => scoreCandidates(model, [{ context: [], candidates: [[1]] }]), EmptyInputError, "queries[0].context");
-  await expectError(() => scoreCandidates(model, [{ context: [1], candidates: [[tok.size]] }]), InvalidArgumentError, "queries[0].candidates[0]");
-  await expectError(() => scoreCandidates(model, [{ context: new Array(64).fill(1), candidates: [[1]] }]), InvalidArgumentError, "maxLen=64");
-  await expectError(() => softmaxWithTemperature([1, NaN]), InvalidArgumentError, "scores");
-  // A context that cannot hold instruction + observation + action names contextLength.
-  const short = new TransformerAgent(model, tok, { contextLength: 8 });
-  await expectError(() => short.act([{ task: tasks[0], observation: "you are in the kitchen", admissible: ["look"], history: [], episodeIndex: 0, stepIndex: 0 }], { mode: "greedy", seed: 0 }), InvalidArgumentError, "contextLength");
-  model.dispose();
-});
-
-test("saveAgent / loadAgent round trip; wrong env, plain model files and missing files", async () => {
-  await useBackend("cpu");
-  const tok = tokenizerFor(alf);
-  const model = tinyModel(tok, 2, { maxLen: 96 });
-  const agent = new TransformerAgent(model, tok, { contextLength: 80 });
-  const file = path.join(tmp, "agent.safetensors");
-  saveAgent(agent, alf, file);
-  const loaded = loadAgent(file, alf);
-  assert.is(loaded.contextLength, 80);
-  const steps = expertSteps(alf, 1, 3).slice(0, 3);
-  assert.equal(loaded.scoreSteps(steps).scores, agent.scoreSteps(steps).scores);
-  loaded.model.dispose();
-  await expectError(() => loadAgent(file, shop), FileFormatError, file);
-  const plain = path.join(tmp, "plain.safetensors");
-  saveModel(model, plain);
-  const fromPlain = loadAgent(plain, alf);
-  assert.is(fromPlain.contextLength, 96, "plain saveModel file: context length = maxLen");
-  fromPlain.model.dispose();
-  await expectError(() => loadAgent(plain, shop), FileFormatError, "vocabulary size");
-  await expectError(() => loadAgent(path.join(tmp, "missing.safetensors"), alf), FileFormatError, "missing.safetensors");
-  model.dispose();
-});
+for (const backend of TEST_BACKENDS) {
+  test(`[${backend}] saveAgent / loadAgent round trip; wrong env, plain model files and missing files`, async () => {
+    await useBackend(backend);
+    const tok = tokenizerFor(alf);
+    const model = tinyModel(tok, 2, { maxLen: 96 });
+    const agent = new TransformerAgent(model, tok, { contextLength: 80 });
+    const file = path.join(tmp, "agent.safetensors");
+    saveAgent(agent, alf, file);
+    const loaded = loadAgent(file, alf);
+    assert.is(loaded.contextLength, 80);
+    const steps = expertSteps(alf, 1, 3).slice(0, 3);
+    assert.equal(loaded.scoreSteps(steps).scores, agent.scoreSteps(steps).scores);
+    loaded.model.dispose();
+    await expectError(() => loadAgent(file, shop), FileFormatError, file);
+    const plain = path.join(tmp, "plain.safetensors");
+    saveModel(model, plain);
+    const fromPlain = loadAgent(plain, alf);
+    assert.is(fromPlain.contextLength, 96, "plain saveModel file: context length = maxLen");
+    fromPlain.model.dispose();
+    await expectError(() => loadAgent(plain, shop), FileFormatError, "vocabulary size");
+    await expectError(() => loadAgent(path.join(tmp, "missing.safetensors"), alf), FileFormatError, "missing.safetensors");
+    model.dispose();
+  });
+}
 
 function cli(args: string[]) {
   const run = spawnSync(process.execPath, ["--require", "tsx/cjs", path.join(ROOT, "scripts", "agent.ts"), ...args], { cwd: ROOT, encoding: "utf8", timeout: 120_000 });

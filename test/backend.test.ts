@@ -47,12 +47,14 @@ test("real selection here: native builds are reported as skipped with a reason, 
   delete process.env.GRADLAB_BACKEND;
   try {
     const r = await initBackend();
-    // On this machine (no libtensorflow) the embedded wasm backend wins; on a machine with
-    // tfjs-node installed a native one would, so only assert what must hold everywhere.
-    if (r.candidate === "wasm") {
-      assert.equal(r.skipped.map((s) => s.candidate), ["tfjs-node-gpu", "tfjs-node"]);
-      for (const s of r.skipped) assert.ok(s.reason.length > 10, "each skip has a reason");
-    }
+    // Which one wins depends on the machine (wasm here, without libtensorflow; a native one where
+    // tfjs-node is installed), but on every machine: the winner is a candidate, and exactly the
+    // candidates before it in preference order were tried and skipped, each with a reason.
+    const rank = BACKEND_CANDIDATES.indexOf(r.candidate);
+    assert.ok(rank >= 0, `chosen ${r.candidate} is one of ${BACKEND_CANDIDATES.join(", ")}`);
+    assert.equal(r.skipped.map((s) => s.candidate), BACKEND_CANDIDATES.slice(0, rank), "skipped = the candidates preferred to the winner");
+    for (const s of r.skipped) assert.ok(s.reason.length > 10, `${s.candidate}: the skip has a reason (${s.reason})`);
+    assert.ok(rank <= BACKEND_CANDIDATES.indexOf("wasm"), `the embedded wasm backend is always available, so ${r.candidate} cannot win over it`);
     const forced = await initBackend({ force: "cpu" });
     assert.is(forced.candidate, "cpu");
     assert.is(forced.tfBackend, "cpu");

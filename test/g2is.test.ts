@@ -170,29 +170,33 @@ for (const backend of TEST_BACKENDS) {
   });
 }
 
-test("LESS: array-of-groups targets, duplicate pool rows tie by lower index, zero rows score 0", async () => {
-  await useBackend("wasm");
-  const base = randomRows("less-dup", 4, 8);
-  const pool = [base[0], base[1], base[1], new Float32Array(8), base[2], base[3]];
-  const targets = [randomRows("less-dup-t", 2, 8)];
-  const { indices, scores } = selectLess([{ pool, targets, weight: 1 }], 6);
-  assert.is(scores[3], 0);
-  assert.ok(indices.indexOf(1) === indices.indexOf(2) - 1, "the duplicate at 2 directly follows 1");
-});
+for (const backend of TEST_BACKENDS) {
+  test(`[${backend}] LESS: array-of-groups targets, duplicate pool rows tie by lower index, zero rows score 0`, async () => {
+    await useBackend(backend);
+    const base = randomRows("less-dup", 4, 8);
+    const pool = [base[0], base[1], base[1], new Float32Array(8), base[2], base[3]];
+    const targets = [randomRows("less-dup-t", 2, 8)];
+    const { indices, scores } = selectLess([{ pool, targets, weight: 1 }], 6);
+    assert.is(scores[3], 0);
+    assert.ok(indices.indexOf(1) === indices.indexOf(2) - 1, "the duplicate at 2 directly follows 1");
+  });
+}
 
-test("LESS: typed errors name the argument", async () => {
-  await useBackend("wasm");
-  const cps = lessCheckpoints(6, 4);
-  await expectError(() => lessScores([]), EmptyInputError, "checkpoints");
-  await expectError(() => lessScores([{ ...cps[0], weight: 0 }]), InvalidArgumentError, "checkpoints[0].weight");
-  await expectError(() => lessScores([cps[0], { ...cps[1], pool: cps[1].pool.slice(1) }]), ShapeError, "checkpoints[1].pool");
-  await expectError(() => lessScores([cps[0], { ...cps[1], targets: { algebra: cps[1].targets.algebra } }]), ShapeError, "checkpoints[1].targets");
-  await expectError(() => lessScores([{ ...cps[0], targets: { a: randomRows("x", 2, 5) } }]), ShapeError, "checkpoints[0].targets.a[0]");
-  await expectError(() => lessScores([{ ...cps[0], targets: { a: [] } }]), EmptyInputError, "checkpoints[0].targets.a");
-  const bad = cps[0].pool.map((r) => r.slice()); bad[2][1] = NaN;
-  await expectError(() => lessScores([{ ...cps[0], pool: bad }]), NonFiniteError, "checkpoints[0].pool[2]");
-  await expectError(() => lessScores(cps, { blockRow: 4 } as never), UnknownOptionError, "blockRow");
-});
+for (const backend of TEST_BACKENDS) {
+  test(`[${backend}] LESS: typed errors name the argument`, async () => {
+    await useBackend(backend);
+    const cps = lessCheckpoints(6, 4);
+    await expectError(() => lessScores([]), EmptyInputError, "checkpoints");
+    await expectError(() => lessScores([{ ...cps[0], weight: 0 }]), InvalidArgumentError, "checkpoints[0].weight");
+    await expectError(() => lessScores([cps[0], { ...cps[1], pool: cps[1].pool.slice(1) }]), ShapeError, "checkpoints[1].pool");
+    await expectError(() => lessScores([cps[0], { ...cps[1], targets: { algebra: cps[1].targets.algebra } }]), ShapeError, "checkpoints[1].targets");
+    await expectError(() => lessScores([{ ...cps[0], targets: { a: randomRows("x", 2, 5) } }]), ShapeError, "checkpoints[0].targets.a[0]");
+    await expectError(() => lessScores([{ ...cps[0], targets: { a: [] } }]), EmptyInputError, "checkpoints[0].targets.a");
+    const bad = cps[0].pool.map((r) => r.slice()); bad[2][1] = NaN;
+    await expectError(() => lessScores([{ ...cps[0], pool: bad }]), NonFiniteError, "checkpoints[0].pool[2]");
+    await expectError(() => lessScores(cps, { blockRow: 4 } as never), UnknownOptionError, "blockRow");
+  });
+}
 
 // ---- eigen + core knowledge --------------------------------------------------------------------
 
@@ -335,36 +339,40 @@ for (const backend of TEST_BACKENDS) {
   });
 }
 
-test("exact graph: ties go to the lower index; typed errors", async () => {
-  await useBackend("wasm");
-  const rows = [Float32Array.of(1, 0), Float32Array.of(0, 1), Float32Array.of(0, 1), Float32Array.of(1, 1)];
-  const graph = exactKnnGraph(rows, { k: 2 });
-  assert.equal(Array.from(neighborsOf(graph, 3)), [0, 1]);
-  assert.equal(Array.from(neighborsOf(graph, 1)), [2, 3]);
-  await expectError(() => exactKnnGraph(rows, { k: 4 }), InvalidArgumentError, "options.k");
-  await expectError(() => exactKnnGraph([], { k: 1 }), EmptyInputError, "rows");
-  await expectError(() => exactKnnGraph([Float32Array.of(1, 2), Float32Array.of(1)], { k: 1 }), ShapeError, "rows[1]");
-  await expectError(() => hnswKnnGraph(rows, { k: 1, ef: 1 }), InvalidArgumentError, "options.ef");
-});
+for (const backend of TEST_BACKENDS) {
+  test(`[${backend}] exact graph: ties go to the lower index; typed errors`, async () => {
+    await useBackend(backend);
+    const rows = [Float32Array.of(1, 0), Float32Array.of(0, 1), Float32Array.of(0, 1), Float32Array.of(1, 1)];
+    const graph = exactKnnGraph(rows, { k: 2 });
+    assert.equal(Array.from(neighborsOf(graph, 3)), [0, 1]);
+    assert.equal(Array.from(neighborsOf(graph, 1)), [2, 3]);
+    await expectError(() => exactKnnGraph(rows, { k: 4 }), InvalidArgumentError, "options.k");
+    await expectError(() => exactKnnGraph([], { k: 1 }), EmptyInputError, "rows");
+    await expectError(() => exactKnnGraph([Float32Array.of(1, 2), Float32Array.of(1)], { k: 1 }), ShapeError, "rows[1]");
+    await expectError(() => hnswKnnGraph(rows, { k: 1, ef: 1 }), InvalidArgumentError, "options.ef");
+  });
+}
 
-test("HNSW graph: recall@10 ≥ 0.9 against exact on clustered data; deterministic for a seed; recallAtK closed case", async () => {
-  await useBackend("wasm");
-  const rows = clusteredRows("hnsw", 1500, 32, 15, 0.6);
-  const exact = exactKnnGraph(rows, { k: 10 });
-  const a = hnswKnnGraph(rows, { k: 10, M: 16, efConstruction: 100, ef: 50, seed: 7 });
-  const b = hnswKnnGraph(rows, { k: 10, M: 16, efConstruction: 100, ef: 50, seed: 7 });
-  const recall = recallAtK(a, exact);
-  assert.ok(recall >= 0.9, `recall ${recall}`);
-  assert.equal(Array.from(a.neighbors), Array.from(b.neighbors), "same seed → same graph");
-  for (let i = 0; i < rows.length; i++) {
-    const nb = Array.from(neighborsOf(a, i));
-    assert.not.ok(nb.includes(i));
-    for (let q = 1; q < 10; q++) assert.ok(a.similarities[i * 10 + q] <= a.similarities[i * 10 + q - 1]);
-  }
-  const tiny = (nb: number[]): KnnGraph => ({ n: 4, k: 2, neighbors: Int32Array.from(nb), similarities: new Float32Array(8), method: "exact", buildSeconds: 0, params: {} });
-  assert.is(recallAtK(tiny([2, 1, 0, 3, 0, 3, 0, 1]), tiny([1, 2, 0, 2, 0, 1, 0, 1])), 0.75, "hits 2 + 1 + 1 + 2 of 8; order does not matter");
-  await expectError(() => recallAtK(exact, a.k === 10 ? exactKnnGraph(rows.slice(0, 50), { k: 10 }) : exact), ShapeError, "approx");
-});
+for (const backend of TEST_BACKENDS) {
+  test(`[${backend}] HNSW graph: recall@10 ≥ 0.9 against exact on clustered data; deterministic for a seed; recallAtK closed case`, async () => {
+    await useBackend(backend);
+    const rows = clusteredRows("hnsw", 1500, 32, 15, 0.6);
+    const exact = exactKnnGraph(rows, { k: 10 });
+    const a = hnswKnnGraph(rows, { k: 10, M: 16, efConstruction: 100, ef: 50, seed: 7 });
+    const b = hnswKnnGraph(rows, { k: 10, M: 16, efConstruction: 100, ef: 50, seed: 7 });
+    const recall = recallAtK(a, exact);
+    assert.ok(recall >= 0.9, `recall ${recall}`);
+    assert.equal(Array.from(a.neighbors), Array.from(b.neighbors), "same seed → same graph");
+    for (let i = 0; i < rows.length; i++) {
+      const nb = Array.from(neighborsOf(a, i));
+      assert.not.ok(nb.includes(i));
+      for (let q = 1; q < 10; q++) assert.ok(a.similarities[i * 10 + q] <= a.similarities[i * 10 + q - 1]);
+    }
+    const tiny = (nb: number[]): KnnGraph => ({ n: 4, k: 2, neighbors: Int32Array.from(nb), similarities: new Float32Array(8), method: "exact", buildSeconds: 0, params: {} });
+    assert.is(recallAtK(tiny([2, 1, 0, 3, 0, 3, 0, 1]), tiny([1, 2, 0, 2, 0, 1, 0, 1])), 0.75, "hits 2 + 1 + 1 + 2 of 8; order does not matter");
+    await expectError(() => recallAtK(exact, a.k === 10 ? exactKnnGraph(rows.slice(0, 50), { k: 10 }) : exact), ShapeError, "approx");
+  });
+}
 
 // ---- the walk ----------------------------------------------------------------------------------
 
@@ -387,67 +395,73 @@ function plantedPool(seed: string, d = 16) {
   return { pool, labels, target };
 }
 
-test("walk = literal transcription of the spec (naive oracle) on random and planted data, for several δ and budgets", async () => {
-  await useBackend("wasm");
-  const cases: { label: string; pool: Float32Array[]; target: Float32Array[] }[] = [
-    { label: "planted", ...plantedPool("walk-planted") },
-    { label: "random", pool: randomRows("walk-random", 120, 10), target: randomRows("walk-random-t", 9, 10) },
-    { label: "clustered", pool: clusteredRows("walk-cl", 200, 8, 6, 0.8), target: clusteredRows("walk-cl-t", 12, 8, 3, 0.8) },
-  ];
-  for (const { label, pool, target } of cases) {
-    const knowledge = coreKnowledge(target, { valK: 0.8 });
-    const graph = exactKnnGraph(pool, { k: 6 });
-    for (const delta of [0.5, 0.8, 1]) for (const B of [5, 30, 60]) {
-      const budgets = splitBudget(B, knowledge.weights);
-      const got = gradientWalk(pool, knowledge.components, budgets, graph, { delta });
-      const want = naiveWalk(pool, knowledge.components, budgets, graph, delta);
-      got.components.forEach((c, i) => {
-        assert.equal(c.path, want[i].path, `${label} δ=${delta} B=${B} component ${i} path`);
-        assert.equal(c.kinds, want[i].kinds, `${label} δ=${delta} B=${B} component ${i} kinds`);
-        assert.is(c.underfilled, want[i].underfilled);
-      });
-      checkWalkProperties(`${label} δ=${delta} B=${B}`, pool, knowledge.components, budgets, got, delta);
-      const again = gradientWalk(pool, knowledge.components, budgets, graph, { delta });
-      assert.equal(again, got, "same input → same output");
+for (const backend of TEST_BACKENDS) {
+  test(`[${backend}] walk = literal transcription of the spec (naive oracle) on random and planted data, for several δ and budgets`, async () => {
+    await useBackend(backend);
+    const cases: { label: string; pool: Float32Array[]; target: Float32Array[] }[] = [
+      { label: "planted", ...plantedPool("walk-planted") },
+      { label: "random", pool: randomRows("walk-random", 120, 10), target: randomRows("walk-random-t", 9, 10) },
+      { label: "clustered", pool: clusteredRows("walk-cl", 200, 8, 6, 0.8), target: clusteredRows("walk-cl-t", 12, 8, 3, 0.8) },
+    ];
+    for (const { label, pool, target } of cases) {
+      const knowledge = coreKnowledge(target, { valK: 0.8 });
+      const graph = exactKnnGraph(pool, { k: 6 });
+      for (const delta of [0.5, 0.8, 1]) for (const B of [5, 30, 60]) {
+        const budgets = splitBudget(B, knowledge.weights);
+        const got = gradientWalk(pool, knowledge.components, budgets, graph, { delta });
+        const want = naiveWalk(pool, knowledge.components, budgets, graph, delta);
+        got.components.forEach((c, i) => {
+          assert.equal(c.path, want[i].path, `${label} δ=${delta} B=${B} component ${i} path`);
+          assert.equal(c.kinds, want[i].kinds, `${label} δ=${delta} B=${B} component ${i} kinds`);
+          assert.is(c.underfilled, want[i].underfilled);
+        });
+        checkWalkProperties(`${label} δ=${delta} B=${B}`, pool, knowledge.components, budgets, got, delta);
+        const again = gradientWalk(pool, knowledge.components, budgets, graph, { delta });
+        assert.equal(again, got, "same input → same output");
+      }
     }
-  }
-});
-
-test("walk: anchor is the best not-excluded row by signed cosine; budget 0 skips a component; planted conflicts are never co-selected", async () => {
-  await useBackend("wasm");
-  const { pool, labels, target } = plantedPool("walk-anchor");
-  const knowledge = coreKnowledge(target, { valK: 0.95 });
-  const graph = exactKnnGraph(pool, { k: 8 });
-  const budgets = splitBudget(40, knowledge.weights);
-  const result = gradientWalk(pool, knowledge.components, budgets, graph);
-  const unit = unitRowsLikeLibrary(pool);
-  const excluded = new Set<number>();
-  result.components.forEach((c, i) => {
-    if (c.path.length === 0) return;
-    const sims = unit.map((g) => dot(g, knowledge.components[i]));
-    const best = sims.map((_, j) => j).filter((j) => !excluded.has(j)).sort((a, b) => sims[b] - sims[a] || a - b)[0];
-    assert.is(c.path[0], best, `component ${i} anchor`);
-    c.path.forEach((j) => excluded.add(j));
-    const kinds = new Set(c.path.map((j) => labels[j]));
-    assert.not.ok(kinds.has("A'") && (kinds.has("A") || kinds.has("A~")), `component ${i} mixes A with its conflicting A'`);
   });
-  const skipped = gradientWalk(pool, knowledge.components, budgets.map((b, i) => (i === 0 ? 0 : b)), graph);
-  assert.equal(skipped.components[0].path, []);
-  assert.is(skipped.components[0].anchorRank, -1);
-});
+}
 
-test("walk: forced under-fill is reported (three rows at 120°: every pair conflicts)", async () => {
-  await useBackend("wasm");
-  const pool = [Float32Array.of(1, 0), Float32Array.of(-0.5, Math.sqrt(3) / 2), Float32Array.of(-0.5, -Math.sqrt(3) / 2)];
-  const graph = exactKnnGraph(pool, { k: 2 });
-  const result = gradientWalk(pool, [[1, 0]], [2], graph);
-  assert.equal(result.indices, [0]);
-  assert.equal(result.underfilled, [{ component: 0, budget: 2, selected: 1 }]);
-  assert.equal(result.components[0].kinds, ["anchor"]);
-});
+for (const backend of TEST_BACKENDS) {
+  test(`[${backend}] walk: anchor is the best not-excluded row by signed cosine; budget 0 skips a component; planted conflicts are never co-selected`, async () => {
+    await useBackend(backend);
+    const { pool, labels, target } = plantedPool("walk-anchor");
+    const knowledge = coreKnowledge(target, { valK: 0.95 });
+    const graph = exactKnnGraph(pool, { k: 8 });
+    const budgets = splitBudget(40, knowledge.weights);
+    const result = gradientWalk(pool, knowledge.components, budgets, graph);
+    const unit = unitRowsLikeLibrary(pool);
+    const excluded = new Set<number>();
+    result.components.forEach((c, i) => {
+      if (c.path.length === 0) return;
+      const sims = unit.map((g) => dot(g, knowledge.components[i]));
+      const best = sims.map((_, j) => j).filter((j) => !excluded.has(j)).sort((a, b) => sims[b] - sims[a] || a - b)[0];
+      assert.is(c.path[0], best, `component ${i} anchor`);
+      c.path.forEach((j) => excluded.add(j));
+      const kinds = new Set(c.path.map((j) => labels[j]));
+      assert.not.ok(kinds.has("A'") && (kinds.has("A") || kinds.has("A~")), `component ${i} mixes A with its conflicting A'`);
+    });
+    const skipped = gradientWalk(pool, knowledge.components, budgets.map((b, i) => (i === 0 ? 0 : b)), graph);
+    assert.equal(skipped.components[0].path, []);
+    assert.is(skipped.components[0].anchorRank, -1);
+  });
+}
 
-test("walk: consistency rejects the nearest neighbour, the fallback takes the most aligned acceptable row", async () => {
-  await useBackend("wasm");
+for (const backend of TEST_BACKENDS) {
+  test(`[${backend}] walk: forced under-fill is reported (three rows at 120°: every pair conflicts)`, async () => {
+    await useBackend(backend);
+    const pool = [Float32Array.of(1, 0), Float32Array.of(-0.5, Math.sqrt(3) / 2), Float32Array.of(-0.5, -Math.sqrt(3) / 2)];
+    const graph = exactKnnGraph(pool, { k: 2 });
+    const result = gradientWalk(pool, [[1, 0]], [2], graph);
+    assert.equal(result.indices, [0]);
+    assert.equal(result.underfilled, [{ component: 0, budget: 2, selected: 1 }]);
+    assert.equal(result.components[0].kinds, ["anchor"]);
+  });
+}
+
+// Backend-independent: a hand-made graph and gradientWalk, which is plain JavaScript (no tensors).
+test("walk: consistency rejects the nearest neighbour, the fallback takes the most aligned acceptable row", () => {
   // K = e1. Anchor e1. Its nearest neighbour (0.6, 0.8) drags |cos(Σ, K)| from 1 to 0.894 (< δ = 0.95);
   // (0.2, 0.98) conflicts with nothing but drops it further; (0.9, 0.436) keeps 0.99… — but is not a neighbour at k = 1.
   const pool = [Float32Array.of(1, 0), Float32Array.of(0.6, 0.8), Float32Array.of(0.2, 0.98), Float32Array.of(0.9, -0.436)];
@@ -457,60 +471,66 @@ test("walk: consistency rejects the nearest neighbour, the fallback takes the mo
   assert.equal(result.components[0].kinds, ["anchor", "fallback"]);
 });
 
-test("walk: typed errors", async () => {
-  await useBackend("wasm");
-  const pool = randomRows("walk-err", 10, 4), graph = exactKnnGraph(pool, { k: 3 });
-  await expectError(() => gradientWalk(pool, [[1, 0, 0, 0]], [2], graph, { delta: 0 }), InvalidArgumentError, "options.delta");
-  await expectError(() => gradientWalk(pool, [[1, 0, 0, 0]], [2], graph, { delta: 1.2 }), InvalidArgumentError, "options.delta");
-  await expectError(() => gradientWalk(pool, [[1, 0, 0, 0]], [11], graph), InvalidArgumentError, "budgets");
-  await expectError(() => gradientWalk(pool, [[1, 0, 0]], [2], graph), ShapeError, "components[0]");
-  await expectError(() => gradientWalk(pool, [[0, 0, 0, 0]], [2], graph), InvalidArgumentError, "components[0]");
-  await expectError(() => gradientWalk(pool, [[1, 0, 0, 0]], [2, 1], graph), ShapeError, "budgets");
-  await expectError(() => gradientWalk(pool.slice(1), [[1, 0, 0, 0]], [2], graph), ShapeError, "graph");
-});
+for (const backend of TEST_BACKENDS) {
+  test(`[${backend}] walk: typed errors`, async () => {
+    await useBackend(backend);
+    const pool = randomRows("walk-err", 10, 4), graph = exactKnnGraph(pool, { k: 3 });
+    await expectError(() => gradientWalk(pool, [[1, 0, 0, 0]], [2], graph, { delta: 0 }), InvalidArgumentError, "options.delta");
+    await expectError(() => gradientWalk(pool, [[1, 0, 0, 0]], [2], graph, { delta: 1.2 }), InvalidArgumentError, "options.delta");
+    await expectError(() => gradientWalk(pool, [[1, 0, 0, 0]], [11], graph), InvalidArgumentError, "budgets");
+    await expectError(() => gradientWalk(pool, [[1, 0, 0]], [2], graph), ShapeError, "components[0]");
+    await expectError(() => gradientWalk(pool, [[0, 0, 0, 0]], [2], graph), InvalidArgumentError, "components[0]");
+    await expectError(() => gradientWalk(pool, [[1, 0, 0, 0]], [2, 1], graph), ShapeError, "budgets");
+    await expectError(() => gradientWalk(pool.slice(1), [[1, 0, 0, 0]], [2], graph), ShapeError, "graph");
+  });
+}
 
 // ---- selection entry points -------------------------------------------------------------------
 
-test("selectG2IS: exact and hnsw end to end on planted data, prebuilt graph reuse, properties, no leaks", async () => {
-  await useBackend("wasm");
-  const { pool, labels, target } = plantedPool("select");
-  const exact = await expectNoLeak("selectG2IS", () => selectG2IS(pool, target, { trainK: 0.2, graph: "exact", k: 6 }));
-  assert.is(exact.budgetTotal, 30);
-  assert.is(exact.graphStats.method, "exact");
-  assertClose(exact.components.reduce((s, c) => s + c.weight, 0), 1, 1e-12);
-  assert.equal(exact.components.map((c) => c.budget), splitBudget(30, exact.coreKnowledge.weights));
-  checkWalkProperties("selectG2IS exact", pool, exact.coreKnowledge.components, exact.components.map((c) => c.budget), {
-    indices: exact.indices, underfilled: exact.underfilled,
-    components: exact.components.map((c, i) => ({ component: i, budget: c.budget, path: c.path, kinds: c.kinds, alignment: c.alignment, anchorRank: c.anchorRank, underfilled: c.underfilled })),
-  }, 0.8);
-  const share = exact.indices.filter((j) => ["A", "B", "A~"].includes(labels[j])).length / exact.indices.length;
-  assert.ok(share >= 0.8, `planted target clusters make up ${share} of the selection`);
-  const reused = selectG2IS(pool, target, { trainK: 0.2, graph: exact.graph });
-  assert.equal(reused.indices, exact.indices);
-  assert.ok(reused.graphStats.reused);
-  const hnsw = selectG2IS(pool, target, { trainK: 0.2, graph: "hnsw", k: 6, hnsw: { seed: 3, efConstruction: 100 } });
-  assert.is(hnsw.graphStats.method, "hnsw");
-  assert.equal(selectG2IS(pool, target, { trainK: 0.2, graph: "hnsw", k: 6, hnsw: { seed: 3, efConstruction: 100 } }).indices, hnsw.indices);
-  const grouped = selectG2IS(pool, { a: target.slice(0, 6), b: target.slice(6) }, { trainK: 0.2, graph: exact.graph });
-  assert.equal(grouped.indices, exact.indices, "grouped targets are flattened in order");
-});
+for (const backend of TEST_BACKENDS) {
+  test(`[${backend}] selectG2IS: exact and hnsw end to end on planted data, prebuilt graph reuse, properties, no leaks`, async () => {
+    await useBackend(backend);
+    const { pool, labels, target } = plantedPool("select");
+    const exact = await expectNoLeak("selectG2IS", () => selectG2IS(pool, target, { trainK: 0.2, graph: "exact", k: 6 }));
+    assert.is(exact.budgetTotal, 30);
+    assert.is(exact.graphStats.method, "exact");
+    assertClose(exact.components.reduce((s, c) => s + c.weight, 0), 1, 1e-12);
+    assert.equal(exact.components.map((c) => c.budget), splitBudget(30, exact.coreKnowledge.weights));
+    checkWalkProperties("selectG2IS exact", pool, exact.coreKnowledge.components, exact.components.map((c) => c.budget), {
+      indices: exact.indices, underfilled: exact.underfilled,
+      components: exact.components.map((c, i) => ({ component: i, budget: c.budget, path: c.path, kinds: c.kinds, alignment: c.alignment, anchorRank: c.anchorRank, underfilled: c.underfilled })),
+    }, 0.8);
+    const share = exact.indices.filter((j) => ["A", "B", "A~"].includes(labels[j])).length / exact.indices.length;
+    assert.ok(share >= 0.8, `planted target clusters make up ${share} of the selection`);
+    const reused = selectG2IS(pool, target, { trainK: 0.2, graph: exact.graph });
+    assert.equal(reused.indices, exact.indices);
+    assert.ok(reused.graphStats.reused);
+    const hnsw = selectG2IS(pool, target, { trainK: 0.2, graph: "hnsw", k: 6, hnsw: { seed: 3, efConstruction: 100 } });
+    assert.is(hnsw.graphStats.method, "hnsw");
+    assert.equal(selectG2IS(pool, target, { trainK: 0.2, graph: "hnsw", k: 6, hnsw: { seed: 3, efConstruction: 100 } }).indices, hnsw.indices);
+    const grouped = selectG2IS(pool, { a: target.slice(0, 6), b: target.slice(6) }, { trainK: 0.2, graph: exact.graph });
+    assert.equal(grouped.indices, exact.indices, "grouped targets are flattened in order");
+  });
+}
 
-test("selectG2IS: typed errors (δ, budget, empty target, dimension mismatch, unknown options)", async () => {
-  await useBackend("wasm");
-  const { pool, target } = plantedPool("select-err");
-  await expectError(() => selectG2IS(pool, target, { delta: 0 }), InvalidArgumentError, "options.delta");
-  await expectError(() => selectG2IS(pool, target, { delta: 1.01 }), InvalidArgumentError, "options.delta");
-  await expectError(() => selectG2IS(pool, target, { budget: pool.length + 1 }), InvalidArgumentError, "pool size");
-  await expectError(() => selectG2IS(pool, [], {}), EmptyInputError, "target");
-  await expectError(() => selectG2IS(pool, { a: [] }, {}), EmptyInputError, "target.a");
-  await expectError(() => selectG2IS(pool, randomRows("x", 3, 5)), ShapeError, "target[0]");
-  await expectError(() => selectG2IS([], target), EmptyInputError, "pool");
-  const nan = pool.map((r) => r.slice()); nan[3][0] = Infinity;
-  await expectError(() => selectG2IS(nan, target), NonFiniteError, "pool[3]");
-  await expectError(() => selectG2IS(pool, target, { graph: "kd" as never }), InvalidArgumentError, "options.graph");
-  await expectError(() => selectG2IS(pool, target, { detla: 0.5 } as never), UnknownOptionError, "detla");
-  await expectError(() => selectG2IS(pool.slice(1), target, { graph: exactKnnGraph(pool, { k: 3 }) }), ShapeError, "options.graph");
-});
+for (const backend of TEST_BACKENDS) {
+  test(`[${backend}] selectG2IS: typed errors (δ, budget, empty target, dimension mismatch, unknown options)`, async () => {
+    await useBackend(backend);
+    const { pool, target } = plantedPool("select-err");
+    await expectError(() => selectG2IS(pool, target, { delta: 0 }), InvalidArgumentError, "options.delta");
+    await expectError(() => selectG2IS(pool, target, { delta: 1.01 }), InvalidArgumentError, "options.delta");
+    await expectError(() => selectG2IS(pool, target, { budget: pool.length + 1 }), InvalidArgumentError, "pool size");
+    await expectError(() => selectG2IS(pool, [], {}), EmptyInputError, "target");
+    await expectError(() => selectG2IS(pool, { a: [] }, {}), EmptyInputError, "target.a");
+    await expectError(() => selectG2IS(pool, randomRows("x", 3, 5)), ShapeError, "target[0]");
+    await expectError(() => selectG2IS([], target), EmptyInputError, "pool");
+    const nan = pool.map((r) => r.slice()); nan[3][0] = Infinity;
+    await expectError(() => selectG2IS(nan, target), NonFiniteError, "pool[3]");
+    await expectError(() => selectG2IS(pool, target, { graph: "kd" as never }), InvalidArgumentError, "options.graph");
+    await expectError(() => selectG2IS(pool, target, { detla: 0.5 } as never), UnknownOptionError, "detla");
+    await expectError(() => selectG2IS(pool.slice(1), target, { graph: exactKnnGraph(pool, { k: 3 }) }), ShapeError, "options.graph");
+  });
+}
 
 test("selectNoGraph: per component the top-b_i not-excluded rows by signed cosine", async () => {
   const { pool, target } = plantedPool("nograph");

@@ -167,15 +167,28 @@ test("Float32Array, Float64Array and number[] inputs give the same value", () =>
   }
 });
 
-test("tiny and huge magnitudes do not under/overflow (gradient norms can be 1e-30)", () => {
+test("tiny and huge magnitudes do not under/overflow (gradient norms can be 1e-30), up to the float64 limit", () => {
   const x = [1, 2, 3, 10];
-  for (const s of [1e-200, 1e200]) {
+  // 1e-300·x and 1e300·x: every square (and, at 1e300, the plain sum of 1e301-sized entries' squares) leaves float64.
+  for (const s of [1e-300, 1e-200, 1e200, 1e300]) {
     const y = x.map((v) => v * s);
     assertClose(hoyer(y), hoyer(x), 1e-13, `hoyer ×${s}`);
     assertClose(cv(y), cv(x), 1e-13, `cv ×${s}`);
     assertClose(kurtosis(y), kurtosis(x), 1e-12, `kurtosis ×${s}`);
+    assertClose(gini(y), gini(x), 1e-13, `gini ×${s}`);
+    assertClose(entropy(y), entropy(x), 1e-13, `entropy ×${s}`);
+    assertClose(topKMass(y, 1), topKMass(x, 1), 1e-13, `topKMass ×${s}`);
     assertClose(l2(y), l2(x) * s, 1e-13, `l2 ×${s}`);
   }
+  // The audit's vector, whose plain sum overflows: closed forms (exact rationals in numerics-extreme.test.ts).
+  const big = [1e308, 1e308, 1];
+  assertClose(gini(big), 1 / 3, 1e-13, "gini [1e308, 1e308, 1]");
+  assertClose(cv(big), Math.SQRT1_2, 1e-13, "cv [1e308, 1e308, 1]");
+  assertClose(kurtosis(big), 1.5, 1e-13, "kurtosis [1e308, 1e308, 1]");
+  assertClose(entropy(big), Math.log(2) / Math.log(3), 1e-13, "entropy [1e308, 1e308, 1]");
+  assertClose(hoyer(big), (Math.sqrt(3) - 2 / Math.SQRT2) / (Math.sqrt(3) - 1), 1e-13, "hoyer [1e308, 1e308, 1]");
+  assert.is(topKMass(big, 1), 0.5);
+  assertClose(topKMass([1e308, 1e308, 1e308], 1), 1 / 3, 1e-15, "topKMass [1e308]×3");
 });
 
 test("Gini of 10⁷ shuffled values 1..N matches (N−1)/(3N) (prints the time, asserts none)", () => {

@@ -84,29 +84,47 @@ for (const backend of TEST_BACKENDS) {
     });
     const scaled = probeTrajectories(model, examples, { normalisation: "sqrt-numel", metrics: ["gini"] });
     scaled.vectors.forEach((v, i) => v.forEach((x, j) => assertClose(x, fast.vectors[i][j] / Math.sqrt(fast.matrices[j].numel), 1e-6)));
-    const magnitude = routeByMetric(fast, "l2", { rule: "median" });
-    const records = probeRecords(fast, { magnitude });
+    const magnitude = await expectNoLeak("routeByMetric", () => routeByMetric(fast, "l2", { rule: "median" }));
+    const records = await expectNoLeak("probeRecords", () => probeRecords(fast, { magnitude }));
     assert.is(records.length, 10);
     assert.is(records[3].id, "ex3");
     assert.is(records[3].route_magnitude, magnitude.routes[3]);
-    const df = probeDataFrame(fast, { magnitude });
-    assert.equal(df.shape, [10, records.length && Object.keys(records[0]).length]);
-    assert.ok(df.columns.includes("gini") && df.columns.includes("route_magnitude"));
-    df.dispose?.();
+    const frame = await expectNoLeak("probeDataFrame (built and disposed)", () => {
+      const df = probeDataFrame(fast, { magnitude });
+      const out = { shape: df.shape, columns: df.columns };
+      df.dispose?.();
+      return out;
+    });
+    assert.equal(frame.shape, [10, Object.keys(records[0]).length]);
+    assert.ok(frame.columns.includes("gini") && frame.columns.includes("route_magnitude"));
     model.dispose();
   });
 }
 
-test("probe rejects mixed context lengths, unknown metrics and empty input", async () => {
-  await useBackend("cpu");
-  const model = new TinyTransformer({ vocabSize: 20, dModel: 8, nLayers: 1, nHeads: 2, dFF: 16, maxLen: 16, seed: 1 });
-  const ex = randomExamples(3, 10, 20, 2);
-  ex[2] = randomExamples(1, 12, 20, 3)[0];
-  await expectError(() => probeTrajectories(model, ex), ShapeError, "examples[2]");
-  await expectError(() => probeTrajectories(model, []), EmptyInputError, "examples");
-  await expectError(() => probeTrajectories(model, ex.slice(0, 2), { metrics: ["gin" as never] }), UnknownOptionError, "options.metrics[0]");
-  await expectError(() => probeTrajectories(model, ex.slice(0, 2), { normalise: "raw" } as never), UnknownOptionError, "options.normalise");
-  model.dispose();
-});
+for (const backend of TEST_BACKENDS) {
+  test(`[${backend}] probe rejects mixed context lengths, bad tokens and masks (in a later batch too, named by the caller's index), unknown metrics and empty input; no leaks`, async () => {
+    await useBackend(backend);
+    const model = new TinyTransformer({ vocabSize: 20, dModel: 8, nLayers: 1, nHeads: 2, dFF: 16, maxLen: 16, seed: 1 });
+    await expectNoLeak("probe error paths", async () => {
+      const ex = randomExamples(3, 10, 20, 2);
+      ex[2] = randomExamples(1, 12, 20, 3)[0];
+      await expectError(() => probeTrajectories(model, ex), ShapeError, "examples[2]");
+      // Example 6 sits in the second batch of 4: the error names it as the caller numbers it.
+      const later = randomExamples(9, 10, 20, 4);
+      later[6] = randomExamples(1, 12, 20, 5)[0];
+      await expectError(() => probeTrajectories(model, later, { batchSize: 4 }), ShapeError, "examples[6]");
+      const badToken = randomExamples(9, 10, 20, 4);
+      badToken[6].tokens[3] = 20;
+      await expectError(() => probeTrajectories(model, badToken, { batchSize: 4 }), InvalidArgumentError, "tokens[6][3]");
+      const badMask = randomExamples(9, 10, 20, 4);
+      (badMask[7].lossMask as number[])[8] = 2;
+      await expectError(() => probeTrajectories(model, badMask, { batchSize: 4, strategy: "loop" }), InvalidArgumentError, "lossMask[7][8]");
+      await expectError(() => probeTrajectories(model, []), EmptyInputError, "examples");
+      await expectError(() => probeTrajectories(model, ex.slice(0, 2), { metrics: ["gin" as never] }), UnknownOptionError, "options.metrics[0]");
+      await expectError(() => probeTrajectories(model, ex.slice(0, 2), { normalise: "raw" } as never), UnknownOptionError, "options.normalise");
+    });
+    model.dispose();
+  });
+}
 
 test.run();
