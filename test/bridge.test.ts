@@ -30,7 +30,7 @@ import { generateProjectionBlock } from "../kernel-lib/features/projection";
 import { writeNpy, readNpy } from "../kernel-lib/io/npy";
 import { writeSafetensors } from "../kernel-lib/io/safetensors";
 import { Rng } from "../kernel-lib/random";
-import { FileFormatError, InvalidArgumentError, NonFiniteError } from "../kernel-lib/errors";
+import { FileFormatError, InvalidArgumentError, NonFiniteError, UnknownOptionError } from "../kernel-lib/errors";
 import { readBridgeOutput, BridgeOutput } from "../kernel-lib/bridge/read";
 import { bridgeToProbeResult, bridgeProjector, bridgeFeatures } from "../kernel-lib/bridge/convert";
 import { TEST_BACKENDS, useBackend, expectNoLeak, maxRelativeError, expectError } from "./helpers";
@@ -213,53 +213,57 @@ print(json.dumps(out))`;
     });
   }
 
-  torchTest("vmap run equals the loop run's norms and gradlab's features (default blockRows, string seed)", async () => {
-    await useBackend("wasm");
-    const s = setup();
-    const loop = readBridgeOutput(s.loopOut), vmap = readBridgeOutput(s.vmapOut);
-    assert.is(vmap.manifest.per_example, "vmap");
-    assert.is(vmap.manifest.seed, "run-7");
-    assert.equal(vmap.manifest.projection, { kind: "rademacher", dim: 24, blockRows: 4096, inputDim: 3840, cache: "none" });
-    const vmapErr = maxRelativeError(vmap.norms.flat(), loop.norms.flat());
-    console.log(`  vmap vs loop norms: max relative error ${vmapErr.toExponential(2)}`);
-    assert.ok(vmapErr <= 1e-5, `vmap vs loop norms: ${vmapErr}`);
-    const model = new TinyTransformer(CONFIG);
-    try {
-      const ours = gradlabFeatures(model, s.examples, vmap);
-      const rowErr = rowwiseRelative(vmap.features!, ours), elemErr = elementwiseRelative(vmap.features!, ours);
-      console.log(`  vmap features (d=24, one 4096-row block): row-normwise ${rowErr.toExponential(2)}, elementwise ${elemErr.toExponential(2)}`);
-      assert.ok(rowErr <= RTOL, `vmap features rowwise: ${rowErr}`);
-      assert.ok(elemErr <= RTOL, `vmap features elementwise: ${elemErr}`);
-    } finally {
-      model.dispose();
-    }
-  });
-
-  torchTest("bridge output drives PRISM scoring and routing like gradlab's own probe", async () => {
-    await useBackend("wasm");
-    const s = setup();
-    const out = readBridgeOutput(s.loopOut);
-    const model = new TinyTransformer(CONFIG);
-    try {
-      for (const normalisation of ["raw", "sqrt-numel"] as const) {
-        const ours = probeTrajectories(model, s.examples, { normalisation });
-        const theirs = bridgeToProbeResult(out, { normalisation });
-        for (const metric of Object.keys(ours.scores) as Array<keyof typeof ours.scores>) {
-          assert.ok(maxRelativeError(theirs.scores[metric], ours.scores[metric], 1e-6) <= RTOL, `${normalisation} ${metric}`);
-        }
-        assert.equal(routeByMetric(theirs, "gini", { rule: "median" }).routes, routeByMetric(ours, "gini", { rule: "median" }).routes);
-        assert.equal(routeByMetric(theirs, "l2", { rule: "top-q", q: 0.3 }).routes, routeByMetric(ours, "l2", { rule: "top-q", q: 0.3 }).routes);
+  for (const backend of TEST_BACKENDS) {
+    torchTest(`[${backend}] vmap run equals the loop run's norms and gradlab's features (default blockRows, string seed)`, async () => {
+      await useBackend(backend);
+      const s = setup();
+      const loop = readBridgeOutput(s.loopOut), vmap = readBridgeOutput(s.vmapOut);
+      assert.is(vmap.manifest.per_example, "vmap");
+      assert.is(vmap.manifest.seed, "run-7");
+      assert.equal(vmap.manifest.projection, { kind: "rademacher", dim: 24, blockRows: 4096, inputDim: 3840, cache: "none" });
+      const vmapErr = maxRelativeError(vmap.norms.flat(), loop.norms.flat());
+      console.log(`  vmap vs loop norms: max relative error ${vmapErr.toExponential(2)}`);
+      assert.ok(vmapErr <= 1e-5, `vmap vs loop norms: ${vmapErr}`);
+      const model = new TinyTransformer(CONFIG);
+      try {
+        const ours = gradlabFeatures(model, s.examples, vmap);
+        const rowErr = rowwiseRelative(vmap.features!, ours), elemErr = elementwiseRelative(vmap.features!, ours);
+        console.log(`  vmap features (d=24, one 4096-row block): row-normwise ${rowErr.toExponential(2)}, elementwise ${elemErr.toExponential(2)}`);
+        assert.ok(rowErr <= RTOL, `vmap features rowwise: ${rowErr}`);
+        assert.ok(elemErr <= RTOL, `vmap features elementwise: ${elemErr}`);
+      } finally {
+        model.dispose();
       }
-      const records = probeRecords(bridgeToProbeResult(out));
-      assert.equal(records.map((r) => r.id), s.examples.map((e) => e.id));
-      assert.equal(records.map((r) => r.group), s.examples.map((e) => e.group));
-      assert.equal(records.map((r) => r.label), s.examples.map((e) => e.label));
-      assert.is(bridgeToProbeResult(out).contextLength, T);
-      assert.is(bridgeFeatures(out).length, s.examples.length);
-    } finally {
-      model.dispose();
-    }
-  });
+    });
+  }
+
+  for (const backend of TEST_BACKENDS) {
+    torchTest(`[${backend}] bridge output drives PRISM scoring and routing like gradlab's own probe`, async () => {
+      await useBackend(backend);
+      const s = setup();
+      const out = readBridgeOutput(s.loopOut);
+      const model = new TinyTransformer(CONFIG);
+      try {
+        for (const normalisation of ["raw", "sqrt-numel"] as const) {
+          const ours = probeTrajectories(model, s.examples, { normalisation });
+          const theirs = bridgeToProbeResult(out, { normalisation });
+          for (const metric of Object.keys(ours.scores) as Array<keyof typeof ours.scores>) {
+            assert.ok(maxRelativeError(theirs.scores[metric], ours.scores[metric], 1e-6) <= RTOL, `${normalisation} ${metric}`);
+          }
+          assert.equal(routeByMetric(theirs, "gini", { rule: "median" }).routes, routeByMetric(ours, "gini", { rule: "median" }).routes);
+          assert.equal(routeByMetric(theirs, "l2", { rule: "top-q", q: 0.3 }).routes, routeByMetric(ours, "l2", { rule: "top-q", q: 0.3 }).routes);
+        }
+        const records = probeRecords(bridgeToProbeResult(out));
+        assert.equal(records.map((r) => r.id), s.examples.map((e) => e.id));
+        assert.equal(records.map((r) => r.group), s.examples.map((e) => e.group));
+        assert.equal(records.map((r) => r.label), s.examples.map((e) => e.label));
+        assert.is(bridgeToProbeResult(out).contextLength, T);
+        assert.is(bridgeFeatures(out).length, s.examples.length);
+      } finally {
+        model.dispose();
+      }
+    });
+  }
 
   torchTest("--module hook: text rows through a user tokenizer, loop and vmap agree, names parsed", () => {
     const s = setup();
@@ -294,9 +298,10 @@ def make():
     assert.match(a.manifest.model.sha256 as string, /^[0-9a-f]{64}$/);
   });
 
-  torchTest("mask rules: field:NAME reads another column, all targets every token after the first", async () => {
-    await useBackend("wasm");
-    const s = setup();
+  // The two script runs of the mask-rule test, made once and compared with gradlab on each backend.
+  let maskRuns: { field: string; all: string } | null = null;
+  const maskRuleRuns = (s: Setup): { field: string; all: string } => {
+    if (maskRuns) return maskRuns;
     const data = path.join(s.dir, "fields.jsonl");
     fs.writeFileSync(data, s.examples.map((e) => JSON.stringify({ tokens: e.tokens, weights: e.lossMask, loss_mask: e.tokens.map(() => 7) })).join("\n") + "\n");
     const field = path.join(s.dir, "field"), all = path.join(s.dir, "all");
@@ -304,23 +309,31 @@ def make():
     runProbeOk(["--model", s.modelFile, "--data", data, "--out", field, "--mask-rule", "field:weights", "--batch-size", "9",
       "--project", "32", "--seed", "11", "--block-rows", "100", "--projection-cache-mb", "0.1"]);
     runProbeOk(["--model", s.modelFile, "--data", data, "--out", all, "--mask-rule", "all", "--batch-size", "9", "--vmap"]);
-    const byField = readBridgeOutput(field), byMask = readBridgeOutput(s.loopOut);
-    assert.ok(maxRelativeError(byField.norms.flat(), byMask.norms.flat()) <= 1e-5, "field:weights = the loss_mask run");
-    assert.is(byField.manifest.projection!.cache, "draws");
-    assert.is(byMask.manifest.projection!.cache, "blocks");
-    assert.ok(rowwiseRelative(byField.features!, byMask.features!) <= 1e-6, "cached draws give the cached blocks' features");
-    const model = new TinyTransformer(CONFIG);
-    try {
-      const everyToken = s.examples.map((e) => ({ tokens: e.tokens, lossMask: e.tokens.map((_, t) => Number(t > 0)) }));
-      const probe = probeTrajectories(model, everyToken);
-      const out = readBridgeOutput(all);
-      assert.is(out.manifest.mask_rule, "all");
-      assert.ok(maxRelativeError(out.norms.flat(), probe.vectors.flat()) <= RTOL, "--mask-rule all = gradlab with every token after the first as target");
-      assert.equal(out.examples!.map((e) => e.n_targets), s.examples.map(() => T - 1));
-    } finally {
-      model.dispose();
-    }
-  });
+    return (maskRuns = { field, all });
+  };
+  for (const backend of TEST_BACKENDS) {
+    torchTest(`[${backend}] mask rules: field:NAME reads another column, all targets every token after the first`, async () => {
+      await useBackend(backend);
+      const s = setup();
+      const { field, all } = maskRuleRuns(s);
+      const byField = readBridgeOutput(field), byMask = readBridgeOutput(s.loopOut);
+      assert.ok(maxRelativeError(byField.norms.flat(), byMask.norms.flat()) <= 1e-5, "field:weights = the loss_mask run");
+      assert.is(byField.manifest.projection!.cache, "draws");
+      assert.is(byMask.manifest.projection!.cache, "blocks");
+      assert.ok(rowwiseRelative(byField.features!, byMask.features!) <= 1e-6, "cached draws give the cached blocks' features");
+      const model = new TinyTransformer(CONFIG);
+      try {
+        const everyToken = s.examples.map((e) => ({ tokens: e.tokens, lossMask: e.tokens.map((_, t) => Number(t > 0)) }));
+        const probe = probeTrajectories(model, everyToken);
+        const out = readBridgeOutput(all);
+        assert.is(out.manifest.mask_rule, "all");
+        assert.ok(maxRelativeError(out.norms.flat(), probe.vectors.flat()) <= RTOL, "--mask-rule all = gradlab with every token after the first as target");
+        assert.equal(out.examples!.map((e) => e.n_targets), s.examples.map(() => T - 1));
+      } finally {
+        model.dispose();
+      }
+    });
+  }
 
   torchTest("the script rejects bad input with a message naming the line or the option", () => {
     const s = setup();
@@ -397,23 +410,25 @@ function fixtureInputs(): ProbeExample[] {
   });
 }
 
-test("fixture: the committed PyTorch output matches gradlab's probe and projection (no torch needed)", async () => {
-  await useBackend("cpu");
-  const out = readBridgeOutput(path.join(FIXTURES, "run"));
-  assert.ok(out.manifest.complete);
-  assert.equal(out.manifest.projection, { kind: "rademacher", dim: 16, blockRows: 64, inputDim: 480, cache: "blocks" });
-  const model = loadModel(path.join(FIXTURES, "model.safetensors")) as TinyTransformer;
-  try {
-    const examples = fixtureInputs();
-    const probe = probeTrajectories(model, examples);
-    assert.ok(maxRelativeError(out.norms.flat(), probe.vectors.flat()) <= RTOL, "fixture norms");
-    assert.ok(maxRelativeError(out.losses!, probe.losses) <= RTOL, "fixture losses");
-    const ours = gradlabFeatures(model, examples, out);
-    assert.ok(rowwiseRelative(out.features!, ours) <= RTOL, "fixture features");
-  } finally {
-    model.dispose();
-  }
-});
+for (const backend of TEST_BACKENDS) {
+  test(`[${backend}] fixture: the committed PyTorch output matches gradlab's probe and projection (no torch needed)`, async () => {
+    await useBackend(backend);
+    const out = readBridgeOutput(path.join(FIXTURES, "run"));
+    assert.ok(out.manifest.complete);
+    assert.equal(out.manifest.projection, { kind: "rademacher", dim: 16, blockRows: 64, inputDim: 480, cache: "blocks" });
+    const model = loadModel(path.join(FIXTURES, "model.safetensors")) as TinyTransformer;
+    try {
+      const examples = fixtureInputs();
+      const probe = await expectNoLeak("probeTrajectories (fixture)", () => probeTrajectories(model, examples));
+      assert.ok(maxRelativeError(out.norms.flat(), probe.vectors.flat()) <= RTOL, "fixture norms");
+      assert.ok(maxRelativeError(out.losses!, probe.losses) <= RTOL, "fixture losses");
+      const ours = gradlabFeatures(model, examples, out);
+      assert.ok(rowwiseRelative(out.features!, ours) <= RTOL, "fixture features");
+    } finally {
+      model.dispose();
+    }
+  });
+}
 
 // ---- reader: typed errors for every way a folder can be wrong ----------------------------------
 
@@ -497,7 +512,7 @@ test("converters reject what they cannot do", async () => {
   assert.is(out.features, undefined);
   await expectError(() => bridgeFeatures(out), InvalidArgumentError, "--project");
   await expectError(() => bridgeProjector(out), InvalidArgumentError, "--project");
-  await expectError(() => bridgeToProbeResult(out, { normalisation: "l1" as never }), Error, "options.normalisation");
+  await expectError(() => bridgeToProbeResult(out, { normalisation: "l1" as never }), UnknownOptionError, "options.normalisation");
 });
 
 test.run();

@@ -11,7 +11,7 @@ import {
   MAESTRO_ARMS, MAESTRO_GRU_ARMS, MAESTRO_STUDY_VERSION, MaestroStudyMetrics, REWARD_COMPONENTS, TASK_TYPES, maestroStudy,
   maestroStudyOutput, maestroStudyRunConfig, maestroStudyRuns, resolveRunConfig, runMaestroArm, runMaestroStudyPoint, windowMeans,
 } from "../kernel-lib/maestro";
-import { expectError, expectNoLeak, useBackend } from "./helpers";
+import { TEST_BACKENDS, expectError, expectNoLeak, useBackend } from "./helpers";
 
 const ROOT = path.join(__dirname, "..");
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "gradlab-maestro-study-"));
@@ -65,69 +65,78 @@ test("windowMeans: means of consecutive windows (last one shorter), closed cases
   await expectError(() => windowMeans(xs, 0), InvalidArgumentError, "width");
 });
 
-test("maestroStudyOutput: scalar metrics finite, curves windowed from the run's own curves, arrays kept", async () => {
-  await useBackend("wasm");
-  const result = await expectNoLeak("maestro run", () => runMaestroArm({ arm: "maestro", steps: 24, evalPromptsPerType: 4 }, 5));
-  const full = maestroStudyOutput(result, 100).metrics as unknown as MaestroStudyMetrics;
-  assert.is(full.curves.step.length, 24, "fewer steps than curvePoints: no windowing");
-  full.curves.weightsByType.factual.forEach((row, i) => row.forEach((w, k) => assert.ok(Math.abs(w - result.curves.weightsByType.factual[i][k]) < 1e-5)));
-  const out = maestroStudyOutput(result, 5);
-  const m = out.metrics as unknown as MaestroStudyMetrics;
-  assert.is(m.curves.step.length, 5, "ceil(24 / 5) = 5 steps per window");
-  assert.equal(m.curves.step, [2, 7, 12, 17, 21.5], "each window's mean step (the last window, 20…23, is shorter)");
-  assert.ok(Math.abs(m.curves.length[1] - result.curves.length.slice(5, 10).reduce((a, b) => a + b, 0) / 5) < 1e-5);
-  assert.is(m.curves.metaGradient.norm.length, 3, "6 Conductor updates (every 4 steps) in windows of ceil(6 / 5) = 2");
-  assert.is(m.trueUtility, result.metrics.trueUtilityOverall);
-  assert.equal(m.actionHistogram, result.metrics.actionHistogram);
-  assert.ok(m.metaGradientMaxNorm! >= m.metaGradientMeanNorm! && m.metaGradientMeanNorm! > 0);
-  assert.ok(finiteNumbers(out.metrics, "metrics") > 100);
-  assert.equal(JSON.parse(JSON.stringify(out)), out, "JSON round trip");
-  assert.is(out.cost!.policySteps, 24);
-  assert.is(out.cost!.conductorUpdates, 6);
-  assert.is(out.cost!.seconds, result.metrics.totalSeconds);
-  // A static arm has no Conductor fields but its static w.
-  const equal = maestroStudyOutput(runMaestroArm({ arm: "equal", steps: 4, evalPromptsPerType: 2 }, 5)).metrics as unknown as MaestroStudyMetrics;
-  assert.is(equal.actionHistogram, undefined);
-  assert.is(equal.metaGradientMeanNorm, undefined);
-  assert.equal(equal.staticWeights, new Array(REWARD_COMPONENTS.length).fill(1 / REWARD_COMPONENTS.length));
-});
+for (const backend of TEST_BACKENDS) {
+  test(`[${backend}] maestroStudyOutput: scalar metrics finite, curves windowed from the run's own curves, arrays kept`, async () => {
+    await useBackend(backend);
+    const result = await expectNoLeak("maestro run", () => runMaestroArm({ arm: "maestro", steps: 24, evalPromptsPerType: 4 }, 5));
+    const full = maestroStudyOutput(result, 100).metrics as unknown as MaestroStudyMetrics;
+    assert.is(full.curves.step.length, 24, "fewer steps than curvePoints: no windowing");
+    full.curves.weightsByType.factual.forEach((row, i) => row.forEach((w, k) => assert.ok(Math.abs(w - result.curves.weightsByType.factual[i][k]) < 1e-5)));
+    const out = maestroStudyOutput(result, 5);
+    const m = out.metrics as unknown as MaestroStudyMetrics;
+    assert.is(m.curves.step.length, 5, "ceil(24 / 5) = 5 steps per window");
+    assert.equal(m.curves.step, [2, 7, 12, 17, 21.5], "each window's mean step (the last window, 20…23, is shorter)");
+    assert.ok(Math.abs(m.curves.length[1] - result.curves.length.slice(5, 10).reduce((a, b) => a + b, 0) / 5) < 1e-5);
+    assert.is(m.curves.metaGradient.norm.length, 3, "6 Conductor updates (every 4 steps) in windows of ceil(6 / 5) = 2");
+    assert.is(m.trueUtility, result.metrics.trueUtilityOverall);
+    assert.equal(m.actionHistogram, result.metrics.actionHistogram);
+    assert.ok(m.metaGradientMaxNorm! >= m.metaGradientMeanNorm! && m.metaGradientMeanNorm! > 0);
+    assert.ok(finiteNumbers(out.metrics, "metrics") > 100);
+    assert.equal(JSON.parse(JSON.stringify(out)), out, "JSON round trip");
+    assert.is(out.cost!.policySteps, 24);
+    assert.is(out.cost!.conductorUpdates, 6);
+    assert.is(out.cost!.seconds, result.metrics.totalSeconds);
+    // A static arm has no Conductor fields but its static w.
+    const equal = maestroStudyOutput(runMaestroArm({ arm: "equal", steps: 4, evalPromptsPerType: 2 }, 5)).metrics as unknown as MaestroStudyMetrics;
+    assert.is(equal.actionHistogram, undefined);
+    assert.is(equal.metaGradientMeanNorm, undefined);
+    assert.equal(equal.staticWeights, new Array(REWARD_COMPONENTS.length).fill(1 / REWARD_COMPONENTS.length));
+  });
+}
 
-test("a small sweep writes ok records to a temp store; the second sweep skips them; records read back typed", async () => {
-  await useBackend("wasm");
-  const store = path.join(tmp, "maestro.jsonl");
-  const only = { tier: "bank", arm: ["equal", "maestro"], mapping: ["discrete", "continuous"] };
-  const options = { preset: "quick", seeds: [3], only, store, onProgress: () => {} };
-  const first = await runSweep(maestroStudy, options);
-  assert.equal([first.summary.planned, first.summary.done, first.summary.skipped, first.summary.failed], [3, 3, 0, 0], "equal has no continuous variant");
-  const second = await runSweep(maestroStudy, options);
-  assert.equal([second.summary.done, second.summary.skipped], [0, 3], "resumed from the store");
-  assert.is(RunStore.open(store).size, 3, "no line written twice");
-  const rows = second.toRecords();
-  for (const row of rows) {
-    for (const column of ["trueUtility", "trueUtilityByType.creative", "length", "secondsPerStep", "finalReward"]) {
-      assert.ok(typeof row[column] === "number" && Number.isFinite(row[column] as number), `${column} = ${row[column]}`);
+// wasm only: this checks the sweep's store and resume (backend-independent); the runs' numerics
+// are checked on both backends in maestro.test.ts.
+for (const backend of ["wasm"] as const) {
+  test(`[${backend}] a small sweep writes ok records to a temp store; the second sweep skips them; records read back typed`, async () => {
+    await useBackend(backend);
+    const store = path.join(tmp, "maestro.jsonl");
+    const only = { tier: "bank", arm: ["equal", "maestro"], mapping: ["discrete", "continuous"] };
+    const options = { preset: "quick", seeds: [3], only, store, onProgress: () => {} };
+    const first = await runSweep(maestroStudy, options);
+    assert.equal([first.summary.planned, first.summary.done, first.summary.skipped, first.summary.failed], [3, 3, 0, 0], "equal has no continuous variant");
+    const second = await runSweep(maestroStudy, options);
+    assert.equal([second.summary.done, second.summary.skipped], [0, 3], "resumed from the store");
+    assert.is(RunStore.open(store).size, 3, "no line written twice");
+    const rows = second.toRecords();
+    for (const row of rows) {
+      for (const column of ["trueUtility", "trueUtilityByType.creative", "length", "secondsPerStep", "finalReward"]) {
+        assert.ok(typeof row[column] === "number" && Number.isFinite(row[column] as number), `${column} = ${row[column]}`);
+      }
+      assert.ok(!Object.keys(row).some((k) => k.startsWith("curves")), "curves are not table columns");
     }
-    assert.ok(!Object.keys(row).some((k) => k.startsWith("curves")), "curves are not table columns");
-  }
-  const runs = maestroStudyRuns(second.records);
-  assert.equal(runs.map((r) => `${r.variant}/${r.conductor}`), ["maestro/true", "maestro (continuous)/true", "equal/false"]);
-  for (const r of runs) {
-    finiteNumbers(r.metrics, `${r.tier}/${r.arm}`);
-    for (const t of TASK_TYPES) assert.is(r.metrics.curves.weightsByType[t].length, r.metrics.curves.step.length);
-  }
-  const foreign = { ...second.records[0], study: "other" };
-  await expectError(() => maestroStudyRuns([foreign]), InvalidArgumentError, "records");
-});
+    const runs = maestroStudyRuns(second.records);
+    assert.equal(runs.map((r) => `${r.variant}/${r.conductor}`), ["maestro/true", "maestro (continuous)/true", "equal/false"]);
+    for (const r of runs) {
+      finiteNumbers(r.metrics, `${r.tier}/${r.arm}`);
+      for (const t of TASK_TYPES) assert.is(r.metrics.curves.weightsByType[t].length, r.metrics.curves.step.length);
+    }
+    const foreign = { ...second.records[0], study: "other" };
+    await expectError(() => maestroStudyRuns([foreign]), InvalidArgumentError, "records");
+  });
+}
 
-test("runOne: metrics are finite JSON numbers for a Conductor arm on tier B", async () => {
-  await useBackend("wasm");
-  const plan = planSweep(maestroStudy, { preset: "quick", only: { tier: "gru", arm: "maestro" }, seeds: [7] });
-  assert.is(plan.length, 1);
-  const out = await expectNoLeak("runOne", () => runMaestroStudyPoint(plan[0].config, 7));
-  assert.ok(finiteNumbers(out.metrics, "metrics") > 50);
-  assert.ok((out.metrics as unknown as MaestroStudyMetrics).pretrainSeconds > 0, "tier B pre-trains");
-  assert.ok(Object.values(out.cost!).every((v) => Number.isFinite(v) && v >= 0));
-});
+// wasm only: the cpu backend runs tier B's leak and finiteness checks in maestro.test.ts.
+for (const backend of ["wasm"] as const) {
+  test(`[${backend}] runOne: metrics are finite JSON numbers for a Conductor arm on tier B`, async () => {
+    await useBackend(backend);
+    const plan = planSweep(maestroStudy, { preset: "quick", only: { tier: "gru", arm: "maestro" }, seeds: [7] });
+    assert.is(plan.length, 1);
+    const out = await expectNoLeak("runOne", () => runMaestroStudyPoint(plan[0].config, 7));
+    assert.ok(finiteNumbers(out.metrics, "metrics") > 50);
+    assert.ok((out.metrics as unknown as MaestroStudyMetrics).pretrainSeconds > 0, "tier B pre-trains");
+    assert.ok(Object.values(out.cost!).every((v) => Number.isFinite(v) && v >= 0));
+  });
+}
 
 test("CLI: npm run sweep -- --study maestro finds the study through the registry and resumes", () => {
   const store = path.join(tmp, "cli.jsonl");

@@ -6,7 +6,7 @@ import { entropy as normalisedEntropy } from "../kernel-lib/metrics/concentratio
 import { computeAdvantages } from "../kernel-lib/train/advantages";
 import { grpoStep } from "../kernel-lib/train/grpo";
 import { tokenLogProbs } from "../kernel-lib/train/logprobs";
-import { EmptyInputError, InvalidArgumentError, ShapeError, UnknownOptionError } from "../kernel-lib/errors";
+import { EmptyInputError, InvalidArgumentError, NonFiniteError, ShapeError, UnknownOptionError } from "../kernel-lib/errors";
 import {
   BANK_STYLES, CLOSE, Conductor, ConductorExperience, DOMINANT_COMPONENT, EOS, MAESTRO_ARMS, MaestroEnv, MaestroRunResult,
   NUM_COMPONENTS, OPEN, REWARD_COMPONENTS, ResponseBankPolicy, RewardModel, TASK_TYPES, TRUE_UTILITY_WEIGHTS,
@@ -248,22 +248,30 @@ function finiteJson(value: unknown, path = "result"): void {
   else if (value !== null && typeof value === "object") for (const [k, v] of Object.entries(value)) finiteJson(v, `${path}.${k}`);
 }
 
-test("tier A: runs of every reported arm are JSON-clean and leak-free; results printed", async () => {
-  await useBackend("wasm");
-  for (const arm of ["maestro", "equal", "oracle", "prompt-level", "unnormalised", "tuned"] as const) {
-    tierA[arm] = await timed(`tier A ${arm} (${STEPS_A} steps)`, () => expectNoLeak(arm, () => runMaestroArm({ arm, steps: STEPS_A }, 1)));
-    const m = tierA[arm].metrics;
-    console.log(`  ${arm.padEnd(13)} true utility ${m.trueUtilityOverall.toFixed(3)} (creative ${m.trueUtility.creative.toFixed(3)}, factual ${m.trueUtility.factual.toFixed(3)}, concise ${m.trueUtility.concise.toFixed(3)}), length ${m.length.toFixed(2)}, s/step ${m.secondsPerStep.toFixed(4)}`);
-    const text = JSON.stringify(tierA[arm]);
-    assert.equal(JSON.parse(text), tierA[arm], "round-trips through JSON");
-    finiteJson(tierA[arm]);
-    assert.is(tierA[arm].curves.step.length, STEPS_A);
-    for (const t of TASK_TYPES) assert.is(tierA[arm].curves.weightsByType[t].length, STEPS_A);
-  }
-  const tuned = tierA.tuned.tunedSearch;
-  assert.ok(tuned !== null && tuned.gridPoints === 70 && tuned.cost.evaluations > 0);
-  console.log(`  tuned search: best w [${tuned?.bestWeights}] (validation ${tuned?.bestValidationUtility.toFixed(3)}), cost ${JSON.stringify(tuned?.cost)}`);
-});
+// On wasm the full 150-step runs, kept for the claim tests below; on cpu (same code, other kernels,
+// slower per step) 8-step runs of every arm, checked the same way.
+for (const backend of TEST_BACKENDS) {
+  test(`[${backend}] tier A: runs of every reported arm are JSON-clean and leak-free; results printed`, async () => {
+    await useBackend(backend);
+    const steps = backend === "wasm" ? STEPS_A : 8;
+    for (const arm of ["maestro", "equal", "oracle", "prompt-level", "unnormalised", "tuned"] as const) {
+      const run = await timed(`[${backend}] tier A ${arm} (${steps} steps)`, () => expectNoLeak(arm, () => runMaestroArm({ arm, steps }, 1)));
+      if (backend === "wasm") tierA[arm] = run;
+      const m = run.metrics;
+      console.log(`  [${backend}] ${arm.padEnd(13)} true utility ${m.trueUtilityOverall.toFixed(3)} (creative ${m.trueUtility.creative.toFixed(3)}, factual ${m.trueUtility.factual.toFixed(3)}, concise ${m.trueUtility.concise.toFixed(3)}), length ${m.length.toFixed(2)}, s/step ${m.secondsPerStep.toFixed(4)}`);
+      const text = JSON.stringify(run);
+      assert.equal(JSON.parse(text), run, "round-trips through JSON");
+      finiteJson(run);
+      assert.is(run.curves.step.length, steps);
+      for (const t of TASK_TYPES) assert.is(run.curves.weightsByType[t].length, steps);
+      if (arm === "tuned") {
+        const tuned = run.tunedSearch;
+        assert.ok(tuned !== null && tuned.gridPoints === 70 && tuned.cost.evaluations > 0);
+        console.log(`  [${backend}] tuned search: best w [${tuned?.bestWeights}] (validation ${tuned?.bestValidationUtility.toFixed(3)}), cost ${JSON.stringify(tuned?.cost)}`);
+      }
+    }
+  });
+}
 
 test("tier A: the oracle per-type weights beat equal weights (the gap a Conductor could close exists)", () => {
   const oracle = tierA.oracle.metrics.trueUtilityOverall, equal = tierA.equal.metrics.trueUtilityOverall;
@@ -318,22 +326,28 @@ test("runs are pure functions of (config, seed) apart from wall-clock", async ()
 
 // ---------------------------------------------------------------- tier B (GRU)
 
-test("tier B: verbose pre-training makes responses long; a brevity-weighted GRPO run shortens them; no leaks", async () => {
-  await useBackend("wasm");
-  const run = await timed("tier B single-brevity (pretrain 60 SFT + 12 GRPO steps)", () => expectNoLeak("tier B run", () => runMaestroArm({
-    arm: "single-brevity", tier: "gru", pretrainSteps: 60, steps: 12, policyLearningRate: 0.01, promptsPerStep: 3, groupSize: 8, evalPromptsPerType: 3, evalSamples: 2,
-  }, 1)));
-  const lengths = run.curves.length;
-  console.log(`  tier B length: ${lengths[0].toFixed(2)} after pre-training → ${lengths[lengths.length - 1].toFixed(2)} (eval ${run.metrics.length.toFixed(2)}), pretrain ${run.metrics.pretrainSeconds.toFixed(1)} s, ${run.metrics.secondsPerStep.toFixed(2)} s/step`);
-  assert.ok(lengths[0] >= 7, `pre-trained length ${lengths[0]} of at most ${L - 1}`);
-  assert.ok(run.metrics.length < 0.6 * lengths[0], `brevity GRPO: eval length ${run.metrics.length} vs ${lengths[0]}`);
-  finiteJson(run);
-  const m = await timed("tier B maestro (pretrain 5 + 2 steps)", () => expectNoLeak("tier B maestro", () => runMaestroArm({
-    arm: "maestro", tier: "gru", pretrainSteps: 5, steps: 2, conductorEvery: 1, promptsPerStep: 3, groupSize: 4, evalPromptsPerType: 1, evalSamples: 2,
-  }, 2)));
-  assert.is(m.curves.metaGradient.norm.length, 2);
-  finiteJson(m);
-});
+for (const backend of TEST_BACKENDS) {
+  test(`[${backend}] tier B: ${backend === "wasm" ? "verbose pre-training makes responses long; a brevity-weighted GRPO run shortens them; " : ""}no leaks, finite results`, async () => {
+    await useBackend(backend);
+    // The shortening is a learning effect of 60 + 12 steps (~20 s on cpu): shown on wasm. Both
+    // backends run the short maestro run's leak and finiteness checks.
+    if (backend === "wasm") {
+      const run = await timed("tier B single-brevity (pretrain 60 SFT + 12 GRPO steps)", () => expectNoLeak("tier B run", () => runMaestroArm({
+        arm: "single-brevity", tier: "gru", pretrainSteps: 60, steps: 12, policyLearningRate: 0.01, promptsPerStep: 3, groupSize: 8, evalPromptsPerType: 3, evalSamples: 2,
+      }, 1)));
+      const lengths = run.curves.length;
+      console.log(`  tier B length: ${lengths[0].toFixed(2)} after pre-training → ${lengths[lengths.length - 1].toFixed(2)} (eval ${run.metrics.length.toFixed(2)}), pretrain ${run.metrics.pretrainSeconds.toFixed(1)} s, ${run.metrics.secondsPerStep.toFixed(2)} s/step`);
+      assert.ok(lengths[0] >= 7, `pre-trained length ${lengths[0]} of at most ${L - 1}`);
+      assert.ok(run.metrics.length < 0.6 * lengths[0], `brevity GRPO: eval length ${run.metrics.length} vs ${lengths[0]}`);
+      finiteJson(run);
+    }
+    const m = await timed(`[${backend}] tier B maestro (pretrain 5 + 2 steps)`, () => expectNoLeak("tier B maestro", () => runMaestroArm({
+      arm: "maestro", tier: "gru", pretrainSteps: 5, steps: 2, conductorEvery: 1, promptsPerStep: 3, groupSize: 4, evalPromptsPerType: 1, evalSamples: 2,
+    }, 2)));
+    assert.is(m.curves.metaGradient.norm.length, 2);
+    finiteJson(m);
+  });
+}
 
 // ---------------------------------------------------------------- typed errors
 
@@ -358,7 +372,7 @@ test("typed errors: unknown arm lists the valid arms; bad options name the field
   await expectError(() => c.policyGradient([]), EmptyInputError, "buffer");
   await expectError(() => c.policyGradient([{ hidden: [1, 2], action: 0, z: null, advantage: 1 }]), ShapeError, "buffer[].hidden[0]");
   await expectError(() => c.policyGradient([{ hidden: [1, 2, 3], action: 7, z: null, advantage: 1 }]), InvalidArgumentError, "buffer[0].action");
-  await expectError(() => c.act([[1, NaN, 3]], new Rng(1)), Error, "hidden[0]");
+  await expectError(() => c.act([[1, NaN, 3]], new Rng(1)), NonFiniteError, "hidden[0]");
   c.dispose();
 });
 
