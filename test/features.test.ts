@@ -67,30 +67,32 @@ function twoSidedNormalQuantile(p: number): number {
 
 // ---- projection: blocks ----------------------------------------------------------------------
 
-test("projection blocks are a pure function of (seed, kind, d, blockRows, b): order, repeats and P do not matter", async () => {
-  await useBackend("wasm");
-  for (const kind of ["rademacher", "gaussian"] as ProjectionKind[]) {
-    const a = new RandomProjector({ inputDim: 1000, outputDim: 24, kind, seed: 7, blockRows: 128 });
-    const b3First = a.block(3).slice(), b0 = a.block(0).slice(), b3Again = a.block(3).slice();
-    assert.equal(Array.from(b3Again), Array.from(b3First), `${kind}: block 3 regenerated identically`);
-    // A projector asked for block 3 only (never block 0..2), and one with a larger P, agree.
-    const fresh = new RandomProjector({ inputDim: 1000, outputDim: 24, kind, seed: 7, blockRows: 128 });
-    assert.equal(Array.from(fresh.block(3)), Array.from(b3First), `${kind}: block 3 generated alone`);
-    const wider = new RandomProjector({ inputDim: 5000, outputDim: 24, kind, seed: 7, blockRows: 128 });
-    assert.equal(Array.from(wider.block(0)), Array.from(b0), `${kind}: common rows shared across P`);
-    // The short last block (1000 = 7·128 + 104) is the prefix of the same block for a larger P.
-    assert.is(a.block(7).length, 104 * 24);
-    assert.equal(Array.from(a.block(7)), Array.from(wider.block(7).subarray(0, 104 * 24)), `${kind}: short last block is a prefix`);
-    // Other seeds differ; blocks differ from each other.
-    const other = new RandomProjector({ inputDim: 1000, outputDim: 24, kind, seed: 8, blockRows: 128 });
-    assert.not.equal(Array.from(other.block(3)), Array.from(b3First), `${kind}: seed 8 ≠ seed 7`);
-    assert.not.equal(Array.from(a.block(2)), Array.from(b3First), `${kind}: block 2 ≠ block 3`);
-    // Whole projections: same seed → bitwise identical; another seed → different.
-    const rows = randomRows("determinism", 2, 1000);
-    assert.equal(a.project(rows).map((r) => Array.from(r)), fresh.project(rows).map((r) => Array.from(r)), `${kind}: same seed, same projection`);
-    assert.not.equal(other.project(rows).map((r) => Array.from(r)), fresh.project(rows).map((r) => Array.from(r)), `${kind}: other seed differs`);
-  }
-});
+for (const backend of TEST_BACKENDS) {
+  test(`[${backend}] projection blocks are a pure function of (seed, kind, d, blockRows, b): order, repeats and P do not matter`, async () => {
+    await useBackend(backend);
+    for (const kind of ["rademacher", "gaussian"] as ProjectionKind[]) {
+      const a = new RandomProjector({ inputDim: 1000, outputDim: 24, kind, seed: 7, blockRows: 128 });
+      const b3First = a.block(3).slice(), b0 = a.block(0).slice(), b3Again = a.block(3).slice();
+      assert.equal(Array.from(b3Again), Array.from(b3First), `${kind}: block 3 regenerated identically`);
+      // A projector asked for block 3 only (never block 0..2), and one with a larger P, agree.
+      const fresh = new RandomProjector({ inputDim: 1000, outputDim: 24, kind, seed: 7, blockRows: 128 });
+      assert.equal(Array.from(fresh.block(3)), Array.from(b3First), `${kind}: block 3 generated alone`);
+      const wider = new RandomProjector({ inputDim: 5000, outputDim: 24, kind, seed: 7, blockRows: 128 });
+      assert.equal(Array.from(wider.block(0)), Array.from(b0), `${kind}: common rows shared across P`);
+      // The short last block (1000 = 7·128 + 104) is the prefix of the same block for a larger P.
+      assert.is(a.block(7).length, 104 * 24);
+      assert.equal(Array.from(a.block(7)), Array.from(wider.block(7).subarray(0, 104 * 24)), `${kind}: short last block is a prefix`);
+      // Other seeds differ; blocks differ from each other.
+      const other = new RandomProjector({ inputDim: 1000, outputDim: 24, kind, seed: 8, blockRows: 128 });
+      assert.not.equal(Array.from(other.block(3)), Array.from(b3First), `${kind}: seed 8 ≠ seed 7`);
+      assert.not.equal(Array.from(a.block(2)), Array.from(b3First), `${kind}: block 2 ≠ block 3`);
+      // Whole projections: same seed → bitwise identical; another seed → different.
+      const rows = randomRows("determinism", 2, 1000);
+      assert.equal(a.project(rows).map((r) => Array.from(r)), fresh.project(rows).map((r) => Array.from(r)), `${kind}: same seed, same projection`);
+      assert.not.equal(other.project(rows).map((r) => Array.from(r)), fresh.project(rows).map((r) => Array.from(r)), `${kind}: other seed differs`);
+    }
+  });
+}
 
 test("projection entries: Rademacher is exactly ±1/√d with balanced signs; Gaussian has mean 0, variance 1/d", () => {
   const d = 50;
@@ -268,51 +270,53 @@ for (const backend of TEST_BACKENDS) {
 
 // ---- projection: errors ----------------------------------------------------------------------
 
-test("projection: typed errors for bad options and inputs, no leaks on the error paths", async () => {
-  await useBackend("wasm");
-  const ok = { inputDim: 10, outputDim: 4, seed: 1 };
-  await expectError(() => new RandomProjector({ ...ok, outputDim: 0 }), InvalidArgumentError, "outputDim");
-  await expectError(() => new RandomProjector({ ...ok, outputDim: -3 }), InvalidArgumentError, "outputDim");
-  await expectError(() => new RandomProjector({ ...ok, outputDim: 2.5 }), InvalidArgumentError, "outputDim");
-  await expectError(() => new RandomProjector({ ...ok, inputDim: 0 }), InvalidArgumentError, "inputDim");
-  await expectError(() => new RandomProjector({ ...ok, kind: "sparse" as ProjectionKind }), UnknownOptionError, "kind");
-  await expectError(() => new RandomProjector({ ...ok, blockRows: 0 }), InvalidArgumentError, "blockRows");
-  await expectError(() => new RandomProjector({ ...ok, blockSize: 5 } as never), UnknownOptionError, "options.blockSize");
-  await expectError(() => new RandomProjector({ inputDim: 10, outputDim: 4 } as never), InvalidArgumentError, "seed");
-  await expectError(() => new RandomProjector({ outputDim: 4, seed: 1 }), InvalidArgumentError, "inputDim");
-  await expectError(() => new RandomProjector({ ...ok, groups: [{ name: "a", size: 3 }] }), InvalidArgumentError, "sum of the group sizes (3)");
-  await expectError(() => new RandomProjector({ outputDim: 4, seed: 1, groups: [{ name: "a", size: 3 }, { name: "a", size: 2 }] }), InvalidArgumentError, "groups[1].name");
-  await expectError(() => new RandomProjector({ outputDim: 4, seed: 1, groups: [] }), EmptyInputError, "groups");
+for (const backend of TEST_BACKENDS) {
+  test(`[${backend}] projection: typed errors for bad options and inputs, no leaks on the error paths`, async () => {
+    await useBackend(backend);
+    const ok = { inputDim: 10, outputDim: 4, seed: 1 };
+    await expectError(() => new RandomProjector({ ...ok, outputDim: 0 }), InvalidArgumentError, "outputDim");
+    await expectError(() => new RandomProjector({ ...ok, outputDim: -3 }), InvalidArgumentError, "outputDim");
+    await expectError(() => new RandomProjector({ ...ok, outputDim: 2.5 }), InvalidArgumentError, "outputDim");
+    await expectError(() => new RandomProjector({ ...ok, inputDim: 0 }), InvalidArgumentError, "inputDim");
+    await expectError(() => new RandomProjector({ ...ok, kind: "sparse" as ProjectionKind }), UnknownOptionError, "kind");
+    await expectError(() => new RandomProjector({ ...ok, blockRows: 0 }), InvalidArgumentError, "blockRows");
+    await expectError(() => new RandomProjector({ ...ok, blockSize: 5 } as never), UnknownOptionError, "options.blockSize");
+    await expectError(() => new RandomProjector({ inputDim: 10, outputDim: 4 } as never), InvalidArgumentError, "seed");
+    await expectError(() => new RandomProjector({ outputDim: 4, seed: 1 }), InvalidArgumentError, "inputDim");
+    await expectError(() => new RandomProjector({ ...ok, groups: [{ name: "a", size: 3 }] }), InvalidArgumentError, "sum of the group sizes (3)");
+    await expectError(() => new RandomProjector({ outputDim: 4, seed: 1, groups: [{ name: "a", size: 3 }, { name: "a", size: 2 }] }), InvalidArgumentError, "groups[1].name");
+    await expectError(() => new RandomProjector({ outputDim: 4, seed: 1, groups: [] }), EmptyInputError, "groups");
 
-  const projector = new RandomProjector(ok);
-  const good = randomRows("err", 3, 10);
-  await expectNoLeak("error paths", async () => {
-    await expectError(() => projector.project([good[0], new Float32Array(11)]), ShapeError, "vectors[1]");
-    await expectError(() => projector.project([]), EmptyInputError, "vectors");
-    const withNaN = good.map((r) => r.slice());
-    withNaN[2][4] = NaN;
-    await expectError(() => projector.project(withNaN), NonFiniteError, "vectors[2]: contains NaN or Inf (first at index 4)");
-    const wide = tf.zeros([2, 11]) as tf.Tensor2D;
-    await expectError(() => projector.project(wide), ShapeError, "vectors: expected shape [n, 10]");
-    wide.dispose();
-    const inf = tf.tensor2d([Array(10).fill(1), [1, 2, 3, Infinity, 5, 6, 7, 8, 9, 10]]);
-    await expectError(() => projector.project(inf), NonFiniteError, "vectors[1]: contains NaN or Inf (first at index 3)");
-    inf.dispose();
-    await expectError(() => projector.projectGroups([{ a: good[0] }]), InvalidArgumentError, "groups");
-  });
+    const projector = new RandomProjector(ok);
+    const good = randomRows("err", 3, 10);
+    await expectNoLeak("error paths", async () => {
+      await expectError(() => projector.project([good[0], new Float32Array(11)]), ShapeError, "vectors[1]");
+      await expectError(() => projector.project([]), EmptyInputError, "vectors");
+      const withNaN = good.map((r) => r.slice());
+      withNaN[2][4] = NaN;
+      await expectError(() => projector.project(withNaN), NonFiniteError, "vectors[2]: contains NaN or Inf (first at index 4)");
+      const wide = tf.zeros([2, 11]) as tf.Tensor2D;
+      await expectError(() => projector.project(wide), ShapeError, "vectors: expected shape [n, 10]");
+      wide.dispose();
+      const inf = tf.tensor2d([Array(10).fill(1), [1, 2, 3, Infinity, 5, 6, 7, 8, 9, 10]]);
+      await expectError(() => projector.project(inf), NonFiniteError, "vectors[1]: contains NaN or Inf (first at index 3)");
+      inf.dispose();
+      await expectError(() => projector.projectGroups([{ a: good[0] }]), InvalidArgumentError, "groups");
+    });
 
-  const grouped = new RandomProjector({ outputDim: 4, seed: 1, groups: [{ name: "A", size: 6 }, { name: "B", size: 4 }] });
-  const A = new Float32Array(6), B = new Float32Array(4);
-  await expectNoLeak("group error paths", async () => {
-    await expectError(() => grouped.projectGroups([{ A, B }, { A }]), InvalidArgumentError, "batch[1].B");
-    await expectError(() => grouped.projectGroups([{ A, B: new Float32Array(5) }]), ShapeError, "batch[0].B");
-    await expectError(() => grouped.projectGroups([{ A, B, C: B }]), UnknownOptionError, "batch[0]");
-    await expectError(() => grouped.projectGroups([{ A: Float32Array.of(0, 0, NaN, 0, 0, 0), B }]), NonFiniteError, "batch[0].A");
-    const tA = tf.zeros([2, 6]), tB = tf.zeros([3, 4]);
-    await expectError(() => grouped.projectGroups({ A: tA, B: tB }), ShapeError, "batch.B");
-    tA.dispose(); tB.dispose();
+    const grouped = new RandomProjector({ outputDim: 4, seed: 1, groups: [{ name: "A", size: 6 }, { name: "B", size: 4 }] });
+    const A = new Float32Array(6), B = new Float32Array(4);
+    await expectNoLeak("group error paths", async () => {
+      await expectError(() => grouped.projectGroups([{ A, B }, { A }]), InvalidArgumentError, "batch[1].B");
+      await expectError(() => grouped.projectGroups([{ A, B: new Float32Array(5) }]), ShapeError, "batch[0].B");
+      await expectError(() => grouped.projectGroups([{ A, B, C: B }]), UnknownOptionError, "batch[0]");
+      await expectError(() => grouped.projectGroups([{ A: Float32Array.of(0, 0, NaN, 0, 0, 0), B }]), NonFiniteError, "batch[0].A");
+      const tA = tf.zeros([2, 6]), tB = tf.zeros([3, 4]);
+      await expectError(() => grouped.projectGroups({ A: tA, B: tB }), ShapeError, "batch.B");
+      tA.dispose(); tB.dispose();
+    });
   });
-});
+}
 
 // ---- Adam-preconditioned features ------------------------------------------------------------
 
@@ -381,30 +385,32 @@ for (const backend of TEST_BACKENDS) {
   });
 }
 
-test("Adam features: typed errors name the argument at fault", async () => {
-  await useBackend("wasm");
-  const state = { m: new Float32Array(4), v: new Float32Array(4), step: 3 };
-  const g = new Float32Array(4);
-  await expectNoLeak("error paths", async () => {
-    await expectError(() => adamPreconditionedFeatures([g, new Float32Array(5)], state), ShapeError, "grads[1]: expected shape [4 (the length of state.m and state.v)]");
-    await expectError(() => adamPreconditionedFeatures([g], { ...state, v: new Float32Array(3) }), ShapeError, "state.v");
-    const wide = tf.zeros([2, 5]) as tf.Tensor2D;
-    await expectError(() => adamPreconditionedFeatures(wide, state), ShapeError, "grads");
-    wide.dispose();
-    await expectError(() => adamPreconditionedFeatures([Float32Array.of(0, NaN, 0, 0)], state), NonFiniteError, "grads[0]");
-    await expectError(() => adamPreconditionedFeatures([g], { ...state, m: Float32Array.of(0, 0, Infinity, 0) }), NonFiniteError, "state.m");
-    const nanTensor = tf.tensor2d([[0, 0, 0, 0], [0, 0, 0, NaN]]);
-    await expectError(() => adamPreconditionedFeatures(nanTensor, state), NonFiniteError, "grads[1]");
-    nanTensor.dispose();
-    await expectError(() => adamPreconditionedFeatures([g], { ...state, v: Float32Array.of(0, 0, -1, 0) }), InvalidArgumentError, "state.v[2]");
-    await expectError(() => adamPreconditionedFeatures([g], state, { form: "adamw" as never }), UnknownOptionError, "options.form");
-    await expectError(() => adamPreconditionedFeatures([g], { m: state.m, v: state.v }, { form: "bias-corrected" }), InvalidArgumentError, "state.step");
-    await expectError(() => adamPreconditionedFeatures([g], { ...state, beta1: 1 }), InvalidArgumentError, "state.beta1");
-    await expectError(() => adamPreconditionedFeatures([g], { ...state, eps: 0 }), InvalidArgumentError, "state.eps");
-    await expectError(() => adamPreconditionedFeatures([g], { ...state, lr: 1 } as never), UnknownOptionError, "state.lr");
-    await expectError(() => adamPreconditionedFeatures([], state), EmptyInputError, "grads");
+for (const backend of TEST_BACKENDS) {
+  test(`[${backend}] Adam features: typed errors name the argument at fault`, async () => {
+    await useBackend(backend);
+    const state = { m: new Float32Array(4), v: new Float32Array(4), step: 3 };
+    const g = new Float32Array(4);
+    await expectNoLeak("error paths", async () => {
+      await expectError(() => adamPreconditionedFeatures([g, new Float32Array(5)], state), ShapeError, "grads[1]: expected shape [4 (the length of state.m and state.v)]");
+      await expectError(() => adamPreconditionedFeatures([g], { ...state, v: new Float32Array(3) }), ShapeError, "state.v");
+      const wide = tf.zeros([2, 5]) as tf.Tensor2D;
+      await expectError(() => adamPreconditionedFeatures(wide, state), ShapeError, "grads");
+      wide.dispose();
+      await expectError(() => adamPreconditionedFeatures([Float32Array.of(0, NaN, 0, 0)], state), NonFiniteError, "grads[0]");
+      await expectError(() => adamPreconditionedFeatures([g], { ...state, m: Float32Array.of(0, 0, Infinity, 0) }), NonFiniteError, "state.m");
+      const nanTensor = tf.tensor2d([[0, 0, 0, 0], [0, 0, 0, NaN]]);
+      await expectError(() => adamPreconditionedFeatures(nanTensor, state), NonFiniteError, "grads[1]");
+      nanTensor.dispose();
+      await expectError(() => adamPreconditionedFeatures([g], { ...state, v: Float32Array.of(0, 0, -1, 0) }), InvalidArgumentError, "state.v[2]");
+      await expectError(() => adamPreconditionedFeatures([g], state, { form: "adamw" as never }), UnknownOptionError, "options.form");
+      await expectError(() => adamPreconditionedFeatures([g], { m: state.m, v: state.v }, { form: "bias-corrected" }), InvalidArgumentError, "state.step");
+      await expectError(() => adamPreconditionedFeatures([g], { ...state, beta1: 1 }), InvalidArgumentError, "state.beta1");
+      await expectError(() => adamPreconditionedFeatures([g], { ...state, eps: 0 }), InvalidArgumentError, "state.eps");
+      await expectError(() => adamPreconditionedFeatures([g], { ...state, lr: 1 } as never), UnknownOptionError, "state.lr");
+      await expectError(() => adamPreconditionedFeatures([], state), EmptyInputError, "grads");
+    });
   });
-});
+}
 
 // ---- normalisation and cosine matrices -------------------------------------------------------
 
@@ -469,48 +475,35 @@ for (const backend of TEST_BACKENDS) {
   });
 }
 
-// ---- throughput (printed, never asserted) ----------------------------------------------------
+// ---- the benchmark's width (npm run bench times it; here only values are checked) -----------------
 
-test("throughput report: 1000 vectors, P = 100k → d = 512 on wasm (set GRADLAB_BENCH=1 for the full size)", async () => {
-  await useBackend("wasm");
-  const full = process.env.GRADLAB_BENCH === "1";
-  const P = 100_000, d = 512, total = full ? 1000 : 100, batch = 100;
-  const rng = new Rng("bench");
-  const makeBatch = () => Array.from({ length: batch }, () => Float32Array.from({ length: P }, () => rng.normal()));
-  for (const cacheBytes of [0, P * d * 4]) {
-    const projector = new RandomProjector({ inputDim: P, outputDim: d, seed: "bench", cacheBytes });
-    let projectMs = 0;
-    for (let done = 0; done < total; done += batch) {
-      const rows = makeBatch(); // input generation is not timed
-      const started = performance.now();
-      projector.projectBatch(rows);
-      projectMs += performance.now() - started;
+let wideOracle: { rows: Float32Array[]; expected: Float64Array[] } | null = null;
+/** Three random rows and their float64 projection, computed once for both backends. */
+function wideCase(P: number, d: number): { rows: Float32Array[]; expected: Float64Array[] } {
+  if (wideOracle) return wideOracle;
+  const rows = randomRows("wide", 3, P);
+  return (wideOracle = { rows, expected: projectWithMatrix(rows, explicitProjectionMatrix({ inputDim: P, outputDim: d, kind: "rademacher", seed: "bench", blockRows: 4096 }), d) });
+}
+
+for (const backend of TEST_BACKENDS) {
+  test(`[${backend}] d = 512 over default 4096-row blocks (P = 20 000): uncached, partly cached and fully cached projections equal the float64 oracle, again on reuse`, async () => {
+    await useBackend(backend);
+    const P = 20_000, d = 512; // 4 full blocks and a short one of 3616 rows
+    const { rows, expected } = wideCase(P, d);
+    const blockBytes = 4096 * d * 4;
+    let uncached: Float32Array[] | null = null;
+    for (const cacheBytes of [0, 2 * blockBytes + 1, P * d * 4]) {
+      const projector = new RandomProjector({ inputDim: P, outputDim: d, seed: "bench", cacheBytes });
+      const first = await expectNoLeak("projectBatch", () => projector.projectBatch(rows));
+      const err = normRelError(first, expected);
+      assert.ok(err <= 1e-5, `cacheBytes ${cacheBytes}: relative error ${err}`);
+      if (cacheBytes === 0) { uncached = first; continue; }
+      // The second call reads the cached blocks (all, or the first two) instead of regenerating them.
+      const again = await expectNoLeak("projectBatch (cached blocks)", () => projector.projectBatch(rows));
+      assert.equal(again.map((r) => Array.from(r)), first.map((r) => Array.from(r)), `cacheBytes ${cacheBytes}: reuse changes nothing`);
+      assert.equal(first.map((r) => Array.from(r)), uncached!.map((r) => Array.from(r)), `cacheBytes ${cacheBytes}: cached = uncached, bit for bit`);
     }
-    const mem = projector.memoryBound(batch);
-    const gflop = (2 * total * P * d) / 1e9;
-    console.log(`  streaming ${total} × P=${P} → d=${d} in batches of ${batch}, cache ${cacheBytes ? `${(cacheBytes / 2 ** 20).toFixed(0)} MiB` : "off"}: ` +
-      `${(projectMs / 1000).toFixed(2)} s, ${(total / (projectMs / 1000)).toFixed(0)} vectors/s, ${(gflop / (projectMs / 1000)).toFixed(1)} GFLOP/s of matMul; ` +
-      `working-memory bound per batch ${(mem.totalBytes / 2 ** 20).toFixed(1)} MiB (block ${(mem.blockMatrixBytes / 2 ** 20).toFixed(1)}, ` +
-      `slice ${(mem.inputSliceBytes / 2 ** 20).toFixed(1)}, cache ${(mem.cacheBytes / 2 ** 20).toFixed(0)}) + the batch's inputs ${(batch * P * 4 / 2 ** 20).toFixed(0)} MiB`);
-  }
-  if (!full) return;
-  // All 1000 in memory at once: each block generated once, examples in chunks of batchSize (256).
-  const all: Float32Array[] = [];
-  for (let done = 0; done < total; done += batch) all.push(...makeBatch());
-  const projector = new RandomProjector({ inputDim: P, outputDim: d, seed: "bench" });
-  let started = performance.now();
-  projector.project(all);
-  const allMs = performance.now() - started;
-  console.log(`  project(all ${total}) at once: ${(allMs / 1000).toFixed(2)} s, ${(total / (allMs / 1000)).toFixed(0)} vectors/s; ` +
-    `working memory ${(projector.memoryBound(total).totalBytes / 2 ** 20).toFixed(1)} MiB + inputs ${(total * P * 4 / 2 ** 20).toFixed(0)} MiB`);
-  // One example at a time (a per-example gradient loop feeding the projector directly).
-  for (const cacheBytes of [0, P * d * 4]) {
-    const single = new RandomProjector({ inputDim: P, outputDim: d, seed: "bench", cacheBytes });
-    single.projectBatch([all[0]]); // fills the cache when enabled
-    started = performance.now();
-    for (let i = 1; i <= 10; i++) single.projectBatch([all[i]]);
-    console.log(`  batch of 1, cache ${cacheBytes ? "on" : "off"}: ${((performance.now() - started) / 10).toFixed(0)} ms per example`);
-  }
-});
+  });
+}
 
 test.run();
