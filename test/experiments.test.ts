@@ -10,7 +10,7 @@ import {
   SweepEvent, ProgressTracker, createProgressReporter, formatProgressLine, formatDuration, getStudy, registerStudy,
   loadStudyModule, UnknownStudyError, STUDIES, STUDY_MODULES, availableStudies, parseOnlyArguments, JsonObject, RunOne, defaultStorePath,
 } from "../kernel-lib/experiments";
-import { EmptyInputError, InvalidArgumentError, NonFiniteError, UnknownOptionError } from "../kernel-lib/errors";
+import { EmptyInputError, FileFormatError, InvalidArgumentError, NonFiniteError, UnknownOptionError } from "../kernel-lib/errors";
 import { study as fixtureStudy, expectedMetrics, FixtureConfig } from "./fixtures/sweep-study";
 import { TEST_BACKENDS, expectError, useBackend } from "./helpers";
 
@@ -176,7 +176,7 @@ test("store: duplicate ok runs keep the first; invalid records and hand edits ar
   await expectError(() => store.append(second), InvalidArgumentError, "already has one");
   await expectError(() => store.append({ ...makeRecord({ seed: 9 }), wallSeconds: -1 }), InvalidArgumentError, "wallSeconds");
   assert.is(fs.readFileSync(file, "utf8").split("\n").filter(Boolean).length, 5, "rejected appends wrote nothing");
-  await expectError(() => RunStore.open(TMP), Error, "directory");
+  await expectError(() => RunStore.open(TMP), FileFormatError, "directory");
 });
 
 // ---- grids and studies ---------------------------------------------------------------------------
@@ -398,7 +398,7 @@ test("registry: register/get, lazy project studies, clear errors for unknown and
     try { require.resolve(path.join(ROOT, "kernel-lib", "experiments", STUDY_MODULES[name])); } catch { moduleExists = false; }
     if (!moduleExists) await expectError(() => getStudy(name), UnknownOptionError, `"${name}" is not implemented yet`);
   }
-  await expectError(() => loadStudyModule(tmp("missing-study.ts")), Error, "does not exist");
+  await expectError(() => loadStudyModule(tmp("missing-study.ts")), FileFormatError, "does not exist");
 });
 
 // ---- the CLI, including a SIGKILL in the middle of a sweep ---------------------------------------
