@@ -9,7 +9,7 @@
  *
  * Settings (environment variables): ENV, SEED, BACKEND, CTX (context), D / KV / FF (width, kv
  * heads, dFF multiple), PRETRAIN (tasks,epochs,lr), PCF (pre-training conflict fraction), EVALN,
- * CORPUS, ITERS, EVERY, TPI (tasks per iteration), G (group), LR, KL, TEMP, OBJ (actions|tokens),
+ * CORPUS, ITERS, EVERY, TPI (tasks per iteration), G (group), LR, KL, TEMPERATURE (not TEMP: os.tmpdir() reads TEMP), OBJ (actions|tokens),
  * PPO (epochs), MB (minibatch), REWARD (success|score).
  */
 import { tf } from "../kernel-lib/tf";
@@ -64,7 +64,7 @@ async function main() {
   while (done < iters) {
     const res = trainAgentGrpo(env, agent, corpus, {
       iterations: every, tasksPerIteration: Number(E("TPI", "8")), groupSize: Number(E("G", "8")), learningRate: Number(E("LR", "1e-3")),
-      klBeta: Number(E("KL", "0.02")), temperature: Number(E("TEMP", "1")), objective: E("OBJ", "actions") as any, reward: E("REWARD", "score") as any,
+      klBeta: Number(E("KL", "0.02")), temperature: Number(E("TEMPERATURE", "1")), objective: E("OBJ", "actions") as any, reward: E("REWARD", "score") as any,
       ppoEpochs: Number(E("PPO", "2")), minibatchSize: Number(E("MB", "32")), seed: rng.derive("rl", done),
     });
     done += every;
