@@ -245,7 +245,7 @@ const CALLS: Record<string, Call> = {
   "agents.actionLogProbs": (x) => lab.agents.actionLogProbs(model(), [{ query: { context: [1, 2], actions: [[3], [4]] }, chosen: 0 }], { ...x }).logProbs.dispose(),
   "agents.resolveActOptions": (x) => lab.agents.resolveActOptions({ mode: "greedy", seed: 1, ...x }),
 
-  // studies.prism: see PENDING
+  // studies.prism
   "studies.prism.compareArms": (x) => lab.studies.prism.compareArms(prismRuns(), "minishop", "base", "sft-100", "seenTaskSuccess", { ...x }),
   "studies.prism.rlEffect": (x) => lab.studies.prism.rlEffect(prismRuns(), "minishop", "sft-then-rl", { ...x }),
 };
@@ -255,10 +255,7 @@ const CALLS: Record<string, Call> = {
  * they STILL do (so an entry cannot outlive its fix: once the owner adds the check, the test fails
  * until the entry is removed here) and never lets a new gap in (anything else must reject).
  */
-const PENDING: Record<string, string> = {
-  "studies.prism.compareArms": "kernel-lib/studies/prism/report.ts is being edited by another session; needs checkOptions on {seed, qa, qb, alternative}",
-  "studies.prism.rlEffect": "kernel-lib/studies/prism/report.ts is being edited by another session; needs checkOptions on {seed, q}",
-};
+const PENDING: Record<string, string> = {};
 
 /** Two seeds of three arms with per-task success vectors: what compareArms and rlEffect read. */
 const prismRuns = once(() => ["base", "sft-100", "sft-then-rl"].flatMap((arm) => [0, 1].map((seed) => ({

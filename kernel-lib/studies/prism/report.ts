@@ -8,7 +8,8 @@
 import { Rng, Seed } from "../../random";
 import { EmptyInputError, InvalidArgumentError } from "../../errors";
 import { pairedVerdict, PairedVerdict } from "../../stats/verdict";
-import type { Alternative } from "../../stats/sign-test";
+import { ALTERNATIVES, type Alternative } from "../../stats/sign-test";
+import { checkOptions, option } from "../../options";
 import type { EnvName } from "../../envs/types";
 import { assertArm, PrismArm } from "./arms";
 import type { PrismStudyRun } from "./study";
@@ -82,6 +83,7 @@ export function taskDifferences(runs: readonly PrismStudyRun[], env: EnvName, a:
  * (exact McNemar for success, sign-flip permutation for scores). `seed` drives a Monte Carlo p.
  */
 export function compareArms(runs: readonly PrismStudyRun[], env: EnvName, a: PrismArm, b: PrismArm, metric: TaskMetric, options: { seed?: Seed | Rng; qa?: number; qb?: number; alternative?: Alternative } = {}): PairedVerdict & { seeds: number[] } {
+  checkOptions("options", options, { seed: option.any, qa: option.fraction, qb: option.fraction, alternative: option.oneOf(ALTERNATIVES) }); // seed: checked by pairedVerdict
   const d = taskDifferences(runs, env, a, b, metric, options.qa ?? 0.5, options.qb ?? 0.5);
   const v = pairedVerdict(d.differences, { clusters: d.clusters, unitName: "task", clusterName: "seed", seed: options.seed, alternative: options.alternative });
   return { ...v, seeds: d.seeds };
@@ -113,6 +115,7 @@ export interface RlEffect extends PairedVerdict {
  * evaluation (their RL is interleaved with SFT) and are refused.
  */
 export function rlEffect(runs: readonly PrismStudyRun[], env: EnvName, arm: PrismArm, options: { seed?: Seed | Rng; q?: number } = {}): RlEffect {
+  checkOptions("options", options, { seed: option.any, q: option.fraction }); // seed: checked by pairedVerdict
   assertArm("arm", arm);
   const q = options.q ?? 0.5;
   const own = runs.filter((r) => r.env === env && r.arm === arm && r.q === q).sort((x, y) => x.seed - y.seed);
