@@ -10,7 +10,7 @@
 import { InvalidArgumentError, assertOneOf } from "../errors";
 import { FieldType, fieldRef, Tabular } from "./data";
 import { assembleSpec, axisType, checkOptions, CommonOptions, prepareRows, titleFor, VegaLiteSpec } from "./spec-common";
-import { referenceRuleLayers } from "./specs";
+import { LABEL_GAP, referenceRuleLayers } from "./specs";
 
 export interface HistogramOptions extends CommonOptions {
   x: string;
@@ -18,7 +18,11 @@ export interface HistogramOptions extends CommonOptions {
   maxBins?: number;
   /** Overlaid (not stacked) histograms, one per value of this field. */
   color?: string;
-  /** A vertical rule at a number, or at the median/mean of x (per color group and facet cell). */
+  /**
+   * A vertical rule at a number, or at the median/mean of x (per color group and facet cell). Its
+   * label sits above the plot, clear of the bars and of a legend (which starts level with the
+   * plot's top); computed ones one line per colour group, in the group's colour.
+   */
   rule?: number | "median" | "mean";
   ruleLabel?: string;
 }
@@ -51,15 +55,20 @@ export function histogram(data: Tabular, options: HistogramOptions): VegaLiteSpe
   if (typeof rule === "string") assertOneOf(`${B}: options.rule`, rule, ["median", "mean"]);
   else if (rule !== undefined && !(typeof rule === "number" && Number.isFinite(rule))) throw new InvalidArgumentError(`${B}: options.rule`, `a finite number, "median" or "mean"`, rule);
   if (options.ruleLabel !== undefined && rule === undefined) throw new InvalidArgumentError(`${B}: options.ruleLabel`, "options.rule to label");
+  if (options.ruleLabel !== undefined && typeof options.ruleLabel !== "string") throw new InvalidArgumentError(`${B}: options.ruleLabel`, "a string", options.ruleLabel);
   const p = prepareRows(B, data, { x, color }, [x], options.nonFinite);
 
   const colorEnc = color === undefined ? {} : { color: { field: fieldRef(color), type: "nominal", title: color, sort: null } };
+  const xTitle = titleFor(options.xTitle, x);
+  const xBinned = { field: fieldRef(x), type: "quantitative", bin: { maxbins: maxBins }, title: xTitle };
   const bars = {
     mark: { type: "bar", ...(color === undefined ? {} : { opacity: 0.55 }) },
     encoding: {
-      x: { field: fieldRef(x), type: "quantitative", bin: { maxbins: maxBins }, title: titleFor(options.xTitle, x) },
-      y: { aggregate: "count", type: "quantitative", title: options.yTitle ?? "count", ...(color === undefined ? {} : { stack: null }) },
+      x: xBinned,
+      // n on the axis: how many values the counts are of (all panels together under facet()).
+      y: { aggregate: "count", type: "quantitative", title: options.yTitle ?? `count (n = ${p.rows.length} in all)`, ...(color === undefined ? {} : { stack: null }) },
       ...colorEnc,
+      tooltip: [{ ...xBinned, title: `${xTitle} (bin)` }, ...(color === undefined ? [] : [{ field: fieldRef(color), type: "nominal", title: color }]), { aggregate: "count", type: "quantitative", title: "count" }],
     },
   };
   if (rule === undefined) return assembleSpec(options, p.rows, p.note, bars, { kind: "histogram", droppedRows: p.dropped });
@@ -72,11 +81,20 @@ export function histogram(data: Tabular, options: HistogramOptions): VegaLiteSpe
     const stat = [{ aggregate: [{ op: rule, field: x, as: STAT }], groupby }];
     const xEnc = { x: { field: STAT, type: "quantitative" } };
     ruleLayers = [{ transform: stat, mark: { type: "rule", strokeDash: [6, 4], strokeWidth: 1.5, color: "#444" }, encoding: { ...xEnc, ...colorEnc } }];
-    const label = options.ruleLabel ?? rule;
+    const text = options.ruleLabel ?? rule;
+    // One label per colour group, stacked upwards above the plot (pixel y, no scale) in the groups'
+    // data order, so two close medians cannot print over each other. (The index comes from the
+    // known group list: a window transform would break under facet().)
+    const groups = color === undefined ? [] : [...new Set(p.rows.map((r) => String(r[color])))];
+    const row = color === undefined ? "0" : `max(0, indexof(${JSON.stringify(groups)}, '' + datum[${JSON.stringify(color)}]))`;
     ruleLayers.push({
-      transform: [...stat, { calculate: `${JSON.stringify(label + " ")} + format(datum.${STAT}, '.3~g')`, as: "__gradlab_label" }],
-      mark: { type: "text", align: "left", baseline: "top", dx: 3, dy: 3, color: "#444" },
-      encoding: { ...xEnc, y: { value: 0 }, text: { field: "__gradlab_label" } },
+      transform: [
+        ...stat,
+        { calculate: `${JSON.stringify(text + " ")} + format(datum.${STAT}, '.3~g')`, as: "__gradlab_label" },
+        { calculate: `${-LABEL_GAP} - 14 * ${row}`, as: "__gradlab_label_y" },
+      ],
+      mark: { type: "text", align: "center", baseline: "bottom", color: "#444" },
+      encoding: { ...xEnc, y: { field: "__gradlab_label_y", type: "quantitative", scale: null }, text: { field: "__gradlab_label" }, ...colorEnc },
     });
   }
   return assembleSpec(options, p.rows, p.note, { layer: [bars, ...ruleLayers] }, { kind: "histogram", droppedRows: p.dropped });

@@ -6,11 +6,16 @@
  * Use lineChart for curves over steps or a swept parameter, scatterChart for per-example clouds,
  * barChart for one value per method/arm. Pass aggregated rows (one per x per series): the band and
  * error bars are drawn from the columns you give, never re-estimated from raw samples.
+ *
+ * So that a figure reads at a glance (and as a static PNG): a band or error bars are named on the
+ * y axis (`bandTitle` / `errorTitle`, e.g. "± std over 3 seeds"); error-bar caps are narrower
+ * than their bar and share the bars' xOffset; a reference line's label sits outside the plot;
+ * points and bars carry tooltips with their values.
  */
 import { InvalidArgumentError } from "../errors";
 import { DataRecord, FieldType, fieldRef, Tabular } from "./data";
 import {
-  assembleSpec, assertPositive, axisType, checkOptions, CommonOptions, prepareRows, scaleOption, titleFor, VegaLiteSpec,
+  assembleSpec, assertPositive, axisType, checkOptions, CommonOptions, DEFAULT_WIDTH, prepareRows, scaleOption, titleFor, VegaLiteSpec,
 } from "./spec-common";
 
 export type ScaleName = "linear" | "log" | "symlog";
@@ -25,6 +30,9 @@ export interface LineChartOptions extends CommonOptions {
   /** Band from lo to hi (e.g. a confidence interval); give both, and not with `std`. */
   lo?: string;
   hi?: string;
+  /** What the band is, e.g. "± std over 3 seeds": the y-axis title's second line (default: the band's columns). */
+  bandTitle?: string;
+  /** A point per row, with a tooltip (x, y, colour and the band limits). */
   points?: boolean;
   xType?: FieldType;
   xScale?: ScaleName;
@@ -54,7 +62,9 @@ export interface BarChartOptions extends CommonOptions {
   error?: string;
   lo?: string;
   hi?: string;
-  /** A dashed horizontal line at this y value, e.g. a random baseline. */
+  /** What the error bars are, e.g. "± std over 3 seeds" or "95% CI": the y-axis title's second line (default: the error columns). */
+  errorTitle?: string;
+  /** A dashed horizontal line at this y value, e.g. a random baseline; its label sits right of the plot, clear of the bars. */
   referenceLine?: number;
   referenceLabel?: string;
 }
@@ -86,8 +96,12 @@ function addStdLimits(builder: string, option: string, rows: DataRecord[], y: st
 
 export function lineChart(data: Tabular, options: LineChartOptions): VegaLiteSpec {
   const B = "lineChart";
-  checkOptions(B, options, ["x", "y", "color", "std", "lo", "hi", "points", "xType", "xScale", "yScale"], ["x", "y"]);
+  checkOptions(B, options, ["x", "y", "color", "std", "lo", "hi", "bandTitle", "points", "xType", "xScale", "yScale"], ["x", "y"]);
   const band = bandFields(B, options, "std");
+  if (options.bandTitle !== undefined) {
+    if (typeof options.bandTitle !== "string") throw new InvalidArgumentError(`${B}: options.bandTitle`, "a string", options.bandTitle);
+    if (band === null) throw new InvalidArgumentError(`${B}: options.bandTitle`, "a band to describe (options.std, or options.lo and options.hi)");
+  }
   const { x, y, color } = options;
   const bandColumns = [options.std, options.lo, options.hi].filter((f): f is string => f !== undefined);
   let xType: FieldType = "quantitative";
@@ -100,20 +114,41 @@ export function lineChart(data: Tabular, options: LineChartOptions): VegaLiteSpe
   if (band === "std") addStdLimits(B, "std", p.rows, y, options.std!);
   if (band !== null && options.yScale === "log") assertPositive(B, p.rows, band === "std" ? LO : options.lo!, "yScale");
 
-  const xEnc = { field: fieldRef(x), type: xType, title: titleFor(options.xTitle, x), ...(xType !== "quantitative" ? { sort: null } : {}), ...optScale(B, "xScale", options.xScale) };
-  const yTitle = titleFor(options.yTitle, y);
+  const xTitle = titleFor(options.xTitle, x);
+  const xEnc = { field: fieldRef(x), type: xType, title: xTitle, ...(xType !== "quantitative" ? { sort: null } : {}), ...optScale(B, "xScale", options.xScale) };
+  const yName = titleFor(options.yTitle, y);
+  // The band's meaning goes on the axis (second line), so a reader of a static PNG knows what it is.
+  const yTitle = band === null ? yName : [yName, `band: ${options.bandTitle ?? (band === "std" ? `± ${options.std}` : `${options.lo} to ${options.hi}`)}`];
   const yEnc = { field: fieldRef(y), type: "quantitative", title: yTitle, scale: valueScale(B, "yScale", options.yScale) };
-  const colorEnc = color === undefined ? {} : { color: { field: fieldRef(color), type: "nominal", title: color, sort: null } };
-  const line = { mark: { type: "line", ...(options.points ? { point: true } : {}) }, encoding: { x: xEnc, y: yEnc, ...colorEnc } };
-  if (band === null) return assembleSpec(options, p.rows, p.note, line, { kind: "line chart", droppedRows: p.dropped });
+  // With a band the legend would take the band's faint fill as its symbol; full opacity reads better.
+  const colorEnc = color === undefined ? {} : { color: { field: fieldRef(color), type: "nominal", title: color, sort: null, ...(band === null ? {} : { legend: { symbolOpacity: 1 } }) } };
+  const line = { mark: { type: "line" }, encoding: { x: xEnc, y: yEnc, ...colorEnc } };
+  const layers: Record<string, unknown>[] = [];
+  if (band !== null) {
+    const loField = band === "std" ? LO : options.lo!;
+    const hiField = band === "std" ? HI : options.hi!;
+    layers.push({
+      mark: { type: "area", opacity: 0.25 },
+      encoding: { x: xEnc, y: { field: fieldRef(loField), type: "quantitative", title: yTitle }, y2: { field: fieldRef(hiField) }, ...colorEnc },
+    });
+  }
+  layers.push(line);
+  if (options.points) {
+    // Points carry the tooltip (a line's own tooltip would show one arbitrary row of the whole series).
+    const tooltip = [
+      tip(x, xTitle, xType), tip(y, yName, "quantitative"),
+      ...(color === undefined ? [] : [tip(color, color, "nominal")]),
+      ...bandColumns.map((f) => tip(f, f, "quantitative")),
+    ];
+    layers.push({ mark: { type: "point", filled: true, opacity: 1 }, encoding: { x: xEnc, y: yEnc, ...colorEnc, tooltip } });
+  }
+  const kind = band === null ? "line chart" : "line chart with band";
+  return assembleSpec(options, p.rows, p.note, layers.length === 1 ? line : { layer: layers }, { kind, droppedRows: p.dropped });
+}
 
-  const loField = band === "std" ? LO : options.lo!;
-  const hiField = band === "std" ? HI : options.hi!;
-  const area = {
-    mark: { type: "area", opacity: 0.25 },
-    encoding: { x: xEnc, y: { field: fieldRef(loField), type: "quantitative", title: yTitle }, y2: { field: fieldRef(hiField) }, ...colorEnc },
-  };
-  return assembleSpec(options, p.rows, p.note, { layer: [area, line] }, { kind: "line chart with band", droppedRows: p.dropped });
+/** A tooltip entry: the field under a readable title, numbers to 4 significant digits. */
+function tip(field: string, title: string, type: string): Record<string, unknown> {
+  return { field: fieldRef(field), type, title, ...(type === "quantitative" ? { format: ".4~g" } : {}) };
 }
 
 /** Value axes fit the data (no forced zero), except log axes where "zero" does not apply. */
@@ -146,7 +181,7 @@ export function scatterChart(data: Tabular, options: ScatterChartOptions): VegaL
   const encoding: Record<string, unknown> = {
     x: { field: fieldRef(x), type: "quantitative", title: titleFor(options.xTitle, x), scale: valueScale(B, "xScale", options.xScale) },
     y: { field: fieldRef(y), type: "quantitative", title: titleFor(options.yTitle, y), scale: valueScale(B, "yScale", options.yScale) },
-    tooltip: tooltipFields.map((f) => ({ field: fieldRef(f), title: f, type: axisType(B, "tooltip", p.rows, f, undefined) })),
+    tooltip: tooltipFields.map((f) => tip(f, f, axisType(B, "tooltip", p.rows, f, undefined))),
   };
   if (color !== undefined) encoding.color = { field: fieldRef(color), type: colorType, title: color, ...(colorType === "nominal" ? { sort: null } : {}) };
   const mark = { type: "point", filled: true, ...(options.size ? { size: options.size } : {}), opacity: options.opacity ?? 0.7 };
@@ -154,42 +189,90 @@ export function scatterChart(data: Tabular, options: ScatterChartOptions): VegaL
 }
 
 /**
- * A dashed horizontal rule (with an optional label at the right end) at a fixed y. The count
- * aggregate collapses the data to one row so the rule is drawn once per (facet) cell, not per row.
+ * A dashed rule (with an optional label) at a fixed value. The count aggregate collapses the data
+ * to one row so the rule is drawn once per (facet) cell, not per row.
+ *
+ * The label sits OUTSIDE the plot, where no data mark can be: right of the plot's edge at the
+ * rule's height for a horizontal rule (axis "y"; a legend must then move right by
+ * `referenceLabelRoom`, see barChart), above the plot centred on the rule for a vertical one
+ * (axis "x"; a legend starts level with the plot's top, so it needs no room).
  */
 export function referenceRuleLayers(value: number, label: string | undefined, axis: "x" | "y"): Record<string, unknown>[] {
   const once = [{ aggregate: [{ op: "count", as: "__gradlab_n" }] }];
   const rule = { transform: once, mark: { type: "rule", strokeDash: [6, 4], color: "#444", strokeWidth: 1.5 }, encoding: { [axis]: { datum: value } } };
   if (label === undefined) return [rule];
   const text = axis === "y"
-    ? { mark: { type: "text", align: "right", baseline: "bottom", dx: -3, dy: -3, color: "#444" }, encoding: { y: { datum: value }, x: { value: "width" }, text: { value: label } } }
-    : { mark: { type: "text", align: "left", baseline: "top", dx: 3, dy: 3, color: "#444" }, encoding: { x: { datum: value }, y: { value: 0 }, text: { value: label } } };
+    ? { mark: { type: "text", align: "left", baseline: "middle", dx: LABEL_GAP, color: "#444" }, encoding: { y: { datum: value }, x: { value: "width" }, text: { value: label } } }
+    : { mark: { type: "text", align: "center", baseline: "bottom", dy: -LABEL_GAP, color: "#444" }, encoding: { x: { datum: value }, y: { value: 0 }, text: { value: label } } };
   return [rule, { transform: once, ...text }];
+}
+
+/** Pixels between a reference rule's end (or the plot's top) and its label. */
+export const LABEL_GAP = 4;
+/**
+ * Width in pixels of a label in Vega's default 11 px font, as Vega itself estimates it where it
+ * cannot measure text (headless: 0.8 × font size per character; generous for real fonts).
+ */
+export function labelWidth(label: string): number {
+  return Math.ceil(0.8 * 11 * [...label].length);
+}
+/** The legend offset that keeps a legend clear of a label `extent` pixels beyond the plot's right edge. */
+export function referenceLabelRoom(extent: number): number {
+  return Math.max(18, Math.ceil(extent) + 12);
+}
+
+/**
+ * Error-bar caps narrower than their bar (about 40% of its width, 3–16 px), so each cap reads as
+ * its own bar's, never as a line across a group of touching bars. The bar width is what Vega-Lite
+ * gives a band scale with its default padding (0.2 inner and outer) over `categories`, split by
+ * `groups` when bars are grouped by xOffset.
+ */
+export function capWidth(plotWidth: number, categories: number, groups: number): number {
+  const band = (0.8 * plotWidth) / (Math.max(1, categories) + 0.2);
+  return Math.round(Math.min(16, Math.max(3, (0.4 * band) / Math.max(1, groups))) * 10) / 10;
 }
 
 export function barChart(data: Tabular, options: BarChartOptions): VegaLiteSpec {
   const B = "barChart";
-  checkOptions(B, options, ["x", "y", "color", "error", "lo", "hi", "referenceLine", "referenceLabel"], ["x", "y"]);
+  checkOptions(B, options, ["x", "y", "color", "error", "lo", "hi", "errorTitle", "referenceLine", "referenceLabel"], ["x", "y"]);
   const band = bandFields(B, { std: options.error, lo: options.lo, hi: options.hi }, "error");
   const { x, y, color } = options;
   const ref = options.referenceLine;
   if (ref !== undefined && !(typeof ref === "number" && Number.isFinite(ref))) throw new InvalidArgumentError(`${B}: options.referenceLine`, "a finite number", ref);
   if (options.referenceLabel !== undefined && ref === undefined) throw new InvalidArgumentError(`${B}: options.referenceLabel`, "options.referenceLine to label");
+  if (options.referenceLabel !== undefined && typeof options.referenceLabel !== "string") throw new InvalidArgumentError(`${B}: options.referenceLabel`, "a string", options.referenceLabel);
+  if (options.errorTitle !== undefined) {
+    if (typeof options.errorTitle !== "string") throw new InvalidArgumentError(`${B}: options.errorTitle`, "a string", options.errorTitle);
+    if (band === null) throw new InvalidArgumentError(`${B}: options.errorTitle`, "error bars to describe (options.error, or options.lo and options.hi)");
+  }
   const extra = [options.error, options.lo, options.hi].filter((f): f is string => f !== undefined);
   const p = prepareRows(B, data, { x, y, color, error: options.error, lo: options.lo, hi: options.hi }, [y, ...extra], options.nonFinite);
   if (band === "std") addStdLimits(B, "error", p.rows, y, options.error!);
 
-  const xEnc = { field: fieldRef(x), type: "nominal", sort: null, title: titleFor(options.xTitle, x), axis: { labelAngle: 0 } };
+  const xTitle = titleFor(options.xTitle, x);
+  const xEnc = { field: fieldRef(x), type: "nominal", sort: null, title: xTitle, axis: { labelAngle: 0 } };
+  const yName = titleFor(options.yTitle, y);
+  const yTitle = band === null ? yName : [yName, `error bars: ${options.errorTitle ?? (band === "std" ? `± ${options.error}` : `${options.lo} to ${options.hi}`)}`];
+  // Grouped bars: the error layer takes the SAME xOffset as the bars, so each error bar sits on its own bar.
   const group = color === undefined ? {} : { xOffset: { field: fieldRef(color), type: "nominal", sort: null } };
-  const colorEnc = color === undefined ? {} : { color: { field: fieldRef(color), type: "nominal", title: color, sort: null } };
-  const bars = { mark: { type: "bar" }, encoding: { x: xEnc, y: { field: fieldRef(y), type: "quantitative", title: titleFor(options.yTitle, y) }, ...group, ...colorEnc } };
+  const legendRoom = options.referenceLabel === undefined ? {} : { legend: { offset: referenceLabelRoom(LABEL_GAP + labelWidth(options.referenceLabel)) } };
+  const colorEnc = color === undefined ? {} : { color: { field: fieldRef(color), type: "nominal", title: color, sort: null, ...legendRoom } };
+  const tooltip = [
+    tip(x, xTitle, "nominal"), ...(color === undefined ? [] : [tip(color, color, "nominal")]), tip(y, yName, "quantitative"),
+    ...extra.map((f) => tip(f, f, "quantitative")),
+  ];
+  const bars = { mark: { type: "bar" }, encoding: { x: xEnc, y: { field: fieldRef(y), type: "quantitative", title: yTitle }, ...group, ...colorEnc, tooltip } };
   const layers: Record<string, unknown>[] = [bars];
   if (band !== null) {
     const loField = band === "std" ? LO : options.lo!;
     const hiField = band === "std" ? HI : options.hi!;
+    const categories = new Set(p.rows.map((r) => String(r[x]))).size;
+    const groups = color === undefined ? 1 : new Set(p.rows.map((r) => String(r[color]))).size;
+    const cap = capWidth(options.width ?? DEFAULT_WIDTH, categories, groups);
     layers.push({
-      mark: { type: "errorbar", ticks: true, color: "#222" },
-      encoding: { x: xEnc, ...group, y: { field: fieldRef(loField), type: "quantitative", title: titleFor(options.yTitle, y) }, y2: { field: fieldRef(hiField) } },
+      mark: { type: "errorbar", ticks: { size: cap }, color: "#222" },
+      // No tooltip of its own: the bar's tooltip names the error columns (the default would show internal names).
+      encoding: { x: xEnc, ...group, y: { field: fieldRef(loField), type: "quantitative", title: yTitle }, y2: { field: fieldRef(hiField) }, tooltip: null },
     });
   }
   if (ref !== undefined) layers.push(...referenceRuleLayers(ref, options.referenceLabel, "y"));
