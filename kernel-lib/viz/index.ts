@@ -21,4 +21,4 @@ export { display, figureBundle, sendBundle, detectDisplayTarget, FIGURE_MIME_TYP
 export type { DisplayBundle, DisplayTarget } from "./display";
 export { toDataFrame, tableBundle, displayTable, formatNumber, formatCell, escapeHtml, TABLE_MIME_TYPES } from "./table";
 export type { TableOptions } from "./table";
-export { displayMarkdown, markdownBundle } from "./markdown";
+export { displayMarkdown, markdownBundle, escapeMarkdown } from "./markdown";

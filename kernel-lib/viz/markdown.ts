@@ -7,9 +7,31 @@
  *
  * The text is the notebook author's own (built from computed numbers), shown as Markdown on purpose;
  * nbconvert sanitises the rendered HTML of a text/markdown output in reports like any other.
+ * Computed text spliced into Markdown (labels, arm names, a claim sentence with "[lo, hi]", "r_a",
+ * "$", "|") goes through `escapeMarkdown`, so it shows as typed instead of turning into a link,
+ * emphasis, math or a table.
  */
 import { InvalidArgumentError } from "../errors";
 import { DisplayBundle, DisplayTarget, sendBundle } from "./display";
+
+// Characters that start markup anywhere in running text (CommonMark inline syntax, GFM tables and
+// strikethrough, "$" math in JupyterLab and MathJax reports) ...
+const INLINE_SPECIAL = /[\\`*_[\]<|~$]/g;
+// ... and what starts a block only at the beginning of a line: a heading, quote, list item,
+// thematic break or setext underline ("1." / "1)" an ordered list).
+const LINE_START_SPECIAL = /^([ \t]*)(?:([#>+\-=])|(\d+)([.)]))/gm;
+
+/**
+ * `text` with its Markdown-special characters backslash-escaped, so it renders literally (the same
+ * characters) in JupyterLab and in nbconvert's HTML and Markdown reports. Punctuation that is
+ * markup only at a line start ("#", "-", "1.") is escaped only there; line breaks are kept.
+ */
+export function escapeMarkdown(text: string): string {
+  if (typeof text !== "string") throw new InvalidArgumentError("text", "a string", text);
+  return text
+    .replace(INLINE_SPECIAL, (c) => `\\${c}`)
+    .replace(LINE_START_SPECIAL, (_m, indent: string, mark?: string, digits?: string, dot?: string) => (mark !== undefined ? `${indent}\\${mark}` : `${indent}${digits}\\${dot}`));
+}
 
 /** The display bundle of a Markdown text. */
 export function markdownBundle(markdown: string): DisplayBundle {
