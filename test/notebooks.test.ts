@@ -2,9 +2,10 @@
  * Notebook smoke runs: every notebook in notebooks/ is executed for real through Jupyter with the
  * tslab kernel at the quick preset (via the same runner `npm start` uses), then its outputs are
  * checked: no failing cell, figures sent as one Vega-Lite + SVG + PNG + text bundle (no HTML),
- * tables as escaped HTML + text, a findings cell that printed computed sentences, and the claims
- * ledger: reports/claims.json holds the claims of notebooks 01–05, each naming its test and n, and
- * no findings sentence says "best", "beat", "helped", "peak" or "above" without a test's p.
+ * tables as escaped HTML + text, a findings cell that showed computed sentences (as Markdown prose,
+ * or printed), every figure followed by its Markdown caption, and the claims ledger:
+ * reports/claims.json holds the claims of notebooks 01–05, each naming its test and n, and no
+ * findings sentence says "best", "beat", "helped", "peak" or "above" without a test's p.
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -20,6 +21,17 @@ const notebooks = readdirSync(join(root, "notebooks")).filter((f) => f.endsWith(
 interface Output { output_type: string; name?: string; text?: string | string[]; data?: Record<string, unknown> }
 interface Cell { cell_type: string; source: string | string[]; outputs?: Output[]; metadata?: { tags?: string[] } }
 const text = (t: string | string[] | undefined) => (Array.isArray(t) ? t.join("") : t ?? "");
+const isFigure = (o: Output) => o.output_type === "display_data" && o.data !== undefined && "application/vnd.vegalite.v5+json" in o.data;
+const markdownOf = (o: Output) => (o.output_type === "display_data" && o.data !== undefined && "text/markdown" in o.data ? text(o.data["text/markdown"] as string | string[]) : null);
+/** The sentences a findings section showed: its stream output and its Markdown prose (escapes undone). */
+function findingsText(cells: Cell[]): string {
+  const findingsIndex = cells.findIndex((c) => c.cell_type === "markdown" && /^#+\s*Findings/m.test(text(c.source)));
+  const outputs = cells.slice(findingsIndex).flatMap((c) => c.outputs ?? []);
+  return outputs.map((o) => (o.output_type === "stream" ? text(o.text) : (markdownOf(o)?.replace(/\\([\\`*_{}[\]()#+\-.!|~$<>=])/g, "$1") ?? "") + "\n")).join("");
+}
+// Notebooks whose figures do not carry captions yet (issue 21, part 2). Checked below to still lack
+// them, so an entry cannot outlive its fix.
+const CAPTIONS_PENDING = ["02-prism-sft-vs-rl.ipynb"];
 
 let run: ReturnType<typeof spawnSync>;
 
@@ -56,8 +68,24 @@ for (const nb of notebooks) {
     for (const keys of tables) assert.equal(keys, ["text/html", "text/plain"]);
     const findingsIndex = executed.cells.findIndex((c) => c.cell_type === "markdown" && /^#+\s*Findings/m.test(text(c.source)));
     assert.ok(findingsIndex >= 0, `${nb} has a Findings section`);
-    const printed = executed.cells.slice(findingsIndex).flatMap((c) => c.outputs ?? []).filter((o) => o.output_type === "stream").map((o) => text(o.text)).join("");
-    assert.ok(/\d/.test(printed) && printed.length > 80, `${nb}: the findings cell printed computed sentences`);
+    const shown = findingsText(executed.cells).split("\n").filter((l) => !l.startsWith("gradlab-claim ")).join("\n");
+    assert.ok(/\d/.test(shown) && shown.length > 80, `${nb}: the findings cell showed computed sentences`);
+  });
+
+  test(`${nb}: every figure is followed by its caption (Markdown, in the same cell)`, () => {
+    const executed = JSON.parse(readFileSync(join(out, nb), "utf8")) as { cells: Cell[] };
+    let figures = 0, captioned = 0;
+    for (const cell of executed.cells) {
+      const outputs = cell.outputs ?? [];
+      outputs.forEach((o, i) => {
+        if (!isFigure(o)) return;
+        figures++;
+        const caption = i + 1 < outputs.length ? markdownOf(outputs[i + 1]) : null;
+        if (caption !== null && /\d/.test(caption) && caption.length > 40) captioned++;
+      });
+    }
+    if (CAPTIONS_PENDING.includes(nb)) assert.ok(captioned < figures, `${nb} captions its figures now: remove it from CAPTIONS_PENDING`);
+    else assert.is(captioned, figures, `${nb}: ${figures - captioned} of ${figures} figures have no caption (a Markdown display right after the figure, stating what it shows and from which runs)`);
   });
 }
 
@@ -91,8 +119,7 @@ test("reports/claims.json holds the claims of notebooks 01–05, each with its t
 test("no findings sentence states a direction from a mean: 'best', 'beat', 'helped', 'peak', 'above' only beside a test's p", () => {
   for (const nb of notebooks) {
     const executed = JSON.parse(readFileSync(join(out, nb), "utf8")) as { cells: Cell[] };
-    const findingsIndex = executed.cells.findIndex((c) => c.cell_type === "markdown" && /^#+\s*Findings/m.test(text(c.source)));
-    const printed = executed.cells.slice(findingsIndex).flatMap((c) => c.outputs ?? []).filter((o) => o.output_type === "stream").map((o) => text(o.text)).join("");
+    const printed = findingsText(executed.cells);
     for (const line of printed.split("\n").filter((l) => l.trim() !== "" && !l.startsWith("gradlab-claim "))) {
       if (/\b(best|beats?|helped|peaks?|above)\b/i.test(line)) assert.ok(/\bp [=<] /.test(line), `${nb}: "${line.slice(0, 160)}…" states a direction without a test`);
     }
