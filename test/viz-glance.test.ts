@@ -6,11 +6,13 @@
  *   - a reference-line label ("Random", "chance") lies outside the plot, clear of every bar, error
  *     bar and the legend; a histogram's rule label lies above the plot, one line per colour group;
  *   - the y-axis title says what error bars / bands are, and a histogram's says its n;
- *   - points carry tooltips (line points, bars); error bars do not show internal column names.
+ *   - points carry tooltips (line points, bars); error bars do not show internal column names;
+ *   - category labels that do not fit flat are slanted (flat ones print over each other);
+ *   - a title wider than its plot wraps (to the whole grid's width under facet()).
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { barChart, compileToVega, facet, histogram, lineChart, VegaLiteSpec } from "../kernel-lib/viz";
+import { barChart, compileToVega, facet, heatmap, histogram, lineChart, VegaLiteSpec } from "../kernel-lib/viz";
 import { InvalidArgumentError } from "../kernel-lib/errors";
 import { expectError } from "./helpers";
 
@@ -159,6 +161,43 @@ test("tooltips: line points and bars carry their values under readable titles; e
   const barItems = await scene(barChart(fig3, { x: "metric", y: "value", color: "rule", error: "sd", yTitle: "success rate (%)" }));
   for (const b of bars(barItems)) assert.equal(b.tooltip, { metric: b.datum.metric, rule: b.datum.rule, "success rate (%)": String(b.datum.value), sd: String(b.datum.sd) });
   for (const c of dataMarks(barItems).filter((i) => i.name.startsWith("layer_1"))) assert.ok(c.tooltip === undefined || c.tooltip === null, "no error-bar tooltip with internal column names");
+});
+
+test("category axis: labels that do not fit their band are slanted, far enough apart not to touch; short ones stay flat and apart", async () => {
+  const matrices = [0, 1].flatMap((l) => ["q", "k", "v", "o", "gate", "up", "down"].map((m) => ({ matrix: `layer${l}.${m}`, norm: 1 + l })));
+  for (const spec of [barChart(matrices, { x: "matrix", y: "norm", width: 420 }), heatmap(matrices.map((r) => ({ ...r, row: "a" })), { x: "matrix", y: "row", value: "norm", width: 420 })]) {
+    const labels = (await scene(spec)).filter((i) => i.role === "axis-label" && /^layer/.test(String(i.text)));
+    assert.is(labels.length, 14);
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const angle = (labels[0] as any).angle ?? layers(spec)[0]?.encoding?.x?.axis?.labelAngle ?? (spec as any).encoding?.x?.axis?.labelAngle;
+    assert.ok(angle !== 0, "long labels are slanted");
+    const xs = labels.map((l) => l.box.x2).sort((a, b) => a - b);
+    // Slanted text lines are parallel: their distance apart is the anchor spacing × sin|angle|.
+    for (let i = 1; i < xs.length; i++) assert.ok((xs[i] - xs[i - 1]) * Math.sin((Math.abs(angle) * Math.PI) / 180) >= 10, "slanted labels a font height apart");
+  }
+  const short = (await scene(barChart(fig3, { x: "metric", y: "value" }))).filter((i) => i.role === "axis-label" && ["gini", "kurtosis", "cv", "hoyer"].includes(String(i.text)));
+  assert.is(short.length, 4);
+  for (let i = 0; i < short.length; i++) for (let j = i + 1; j < short.length; j++) assert.ok(!overlaps(short[i].box, short[j].box), "flat labels apart");
+});
+
+test("titles: a title wider than the plot wraps at spaces to the plot's width; under facet() to the grid's", () => {
+  const long = "Greedy success on MiniALF: SFT (steps 0–32), then GRPO (right of the dashed line); held-out = 32 seen-split tasks";
+  const rows = [0, 1, 2].flatMap((step) => ["a", "b", "c"].map((panel) => ({ step, v: step, panel })));
+  const spec = lineChart(rows, { x: "step", y: "v", title: long, subtitle: "one seed", width: 360 });
+  const title = spec.title as { text: string | string[]; subtitle?: string };
+  assert.ok(Array.isArray(title.text) && title.text.length >= 2, "wrapped into lines");
+  assert.is((title.text as string[]).join(" "), long, "no word lost or split");
+  for (const line of title.text as string[]) assert.ok([...line].length * 7.5 <= 360, `line fits 360 px: ${line}`);
+  assert.is(title.subtitle, "one seed");
+  assert.is((lineChart(rows, { x: "step", y: "v", title: "Short title" }).title as { text: unknown }).text, "Short title", "a title that fits stays one string");
+  // Three 200 px panels side by side: the title may span 640 px, so it wraps into fewer lines than at one panel's width.
+  const panel = lineChart(rows, { x: "step", y: "v", title: long, width: 200 });
+  const grid = facet(panel, { column: "panel" });
+  const gridLines = [(grid.title as { text: string | string[] }).text].flat();
+  const panelLines = [(panel.title as { text: string | string[] }).text].flat();
+  assert.is(gridLines.join(" "), long);
+  assert.ok(gridLines.length < panelLines.length, `grid title ${gridLines.length} lines, one panel's ${panelLines.length}`);
+  for (const line of gridLines) assert.ok([...line].length * 7.5 <= 3 * 200 + 2 * 20, `line fits the grid: ${line}`);
 });
 
 test.run();

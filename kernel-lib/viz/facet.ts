@@ -8,7 +8,10 @@
  */
 import { assertKnownKeys, InvalidArgumentError } from "../errors";
 import { DataRecord, fieldNames, fieldRef, requireField } from "./data";
-import { VegaLiteSpec } from "./spec-common";
+import { ChartMeta, VegaLiteSpec, wrappedTitle } from "./spec-common";
+
+// Vega-Lite's default spacing between facet panels, in pixels.
+const FACET_SPACING = 20;
 
 export interface FacetOptions {
   column?: string;
@@ -65,7 +68,14 @@ export function facet(spec: VegaLiteSpec, options: FacetOptions): VegaLiteSpec {
     };
   }
   outer.spec = inner;
-  const meta = (spec.usermeta as { gradlab?: { kind?: string } } | undefined)?.gradlab;
+  const meta = (spec.usermeta as { gradlab?: ChartMeta } | undefined)?.gradlab;
   if (meta) outer.usermeta = { gradlab: { ...meta, kind: `faceted ${meta.kind ?? "chart"}` } };
+  // The title spans the whole grid: re-wrap a builder's title to the grid's width, not one panel's.
+  if (meta?.title && typeof inner.width === "number") {
+    const panels = column !== undefined ? firstSeen(column).length : row !== undefined && wrap !== undefined ? firstSeen(row).length : 1;
+    const across = Math.max(1, wrap !== undefined ? Math.min(wrap, panels) : panels);
+    const titleObject = typeof outer.title === "object" && outer.title !== null ? (outer.title as Record<string, unknown>) : {};
+    outer.title = { ...titleObject, ...wrappedTitle(meta.title.text, meta.title.subtitle, across * inner.width + (across - 1) * FACET_SPACING) };
+  }
   return outer;
 }

@@ -36,6 +36,8 @@ export const DEFAULT_HEIGHT = 240;
 export interface ChartMeta {
   kind: string;
   droppedRows: number;
+  /** The title and subtitle lines before wrapping (facet() re-wraps them to the grid's width). */
+  title?: { text: string; subtitle: string[] };
 }
 
 /** Validates option keys, the required field options (`required`) and the common options. */
@@ -135,14 +137,46 @@ export function assembleSpec(
   const subtitle = [options.subtitle, note].filter((s): s is string => typeof s === "string" && s.length > 0);
   const spec: VegaLiteSpec = { $schema: VEGA_LITE_SCHEMA };
   if (options.title !== undefined || subtitle.length > 0) {
-    spec.title = { text: options.title ?? "", ...(subtitle.length ? { subtitle: subtitle.length === 1 ? subtitle[0] : subtitle } : {}) };
+    spec.title = wrappedTitle(options.title ?? "", subtitle, options.width ?? DEFAULT_WIDTH);
   }
   spec.data = { values: rows };
   spec.width = options.width ?? DEFAULT_WIDTH;
   spec.height = options.height ?? DEFAULT_HEIGHT;
   Object.assign(spec, body);
-  spec.usermeta = { gradlab: meta };
+  spec.usermeta = { gradlab: spec.title === undefined ? meta : { ...meta, title: { text: options.title ?? "", subtitle } } };
   return spec;
+}
+
+// Typical widths of Vega's title (13 px bold) and subtitle (12 px) characters in a sans-serif font.
+export const TITLE_PX_PER_CHAR = 7.5;
+export const SUBTITLE_PX_PER_CHAR = 6.5;
+/** Titles may run this far beyond a narrow plot before they wrap. */
+const MIN_TITLE_WIDTH = 320;
+
+/**
+ * `text` broken at spaces into lines that fit `width` pixels (at least MIN_TITLE_WIDTH): a title
+ * wider than its plot would otherwise stretch the figure and leave the plot in a sea of white.
+ * A single line stays a string; a word longer than a line is kept whole.
+ */
+export function wrapText(text: string, width: number, pxPerChar: number): string | string[] {
+  const perLine = Math.max(12, Math.floor(Math.max(width, MIN_TITLE_WIDTH) / pxPerChar));
+  if ([...text].length <= perLine) return text;
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(/ +/)) {
+    if (line !== "" && [...line].length + 1 + [...word].length > perLine) {
+      lines.push(line);
+      line = word;
+    } else line = line === "" ? word : `${line} ${word}`;
+  }
+  if (line !== "") lines.push(line);
+  return lines.length === 1 ? lines[0] : lines;
+}
+
+/** A Vega-Lite title object whose title and subtitle lines fit `width` pixels. */
+export function wrappedTitle(text: string, subtitle: readonly string[], width: number): Record<string, unknown> {
+  const sub = subtitle.flatMap((line) => wrapText(line, width, SUBTITLE_PX_PER_CHAR));
+  return { text: wrapText(text, width, TITLE_PX_PER_CHAR), ...(sub.length ? { subtitle: sub.length === 1 ? sub[0] : sub } : {}) };
 }
 
 /**

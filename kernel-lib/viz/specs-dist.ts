@@ -9,8 +9,8 @@
  */
 import { InvalidArgumentError, assertOneOf } from "../errors";
 import { FieldType, fieldRef, Tabular } from "./data";
-import { assembleSpec, axisType, checkOptions, CommonOptions, prepareRows, titleFor, VegaLiteSpec } from "./spec-common";
-import { LABEL_GAP, referenceRuleLayers } from "./specs";
+import { assembleSpec, axisType, checkOptions, CommonOptions, DEFAULT_WIDTH, prepareRows, titleFor, VegaLiteSpec } from "./spec-common";
+import { categoryLabelAngle, LABEL_GAP, referenceRuleLayers } from "./specs";
 
 export interface HistogramOptions extends CommonOptions {
   x: string;
@@ -123,7 +123,7 @@ export function heatmap(data: Tabular, options: HeatmapOptions): VegaLiteSpec {
   for (const r of p.rows) { lo = Math.min(lo, r[value] as number); hi = Math.max(hi, r[value] as number); }
   if (domain) [lo, hi] = domain;
   const encoding = {
-    x: { field: fieldRef(x), type: xType, sort: null, title: titleFor(options.xTitle, x), axis: { labelAngle: 0 } },
+    x: { field: fieldRef(x), type: xType, sort: null, title: titleFor(options.xTitle, x), axis: { labelAngle: categoryLabelAngle([...new Set(p.rows.map((r) => String(r[x])))], options.width ?? DEFAULT_WIDTH) } },
     y: { field: fieldRef(y), type: yType, sort: null, title: titleFor(options.yTitle, y) },
   };
   const cells = {

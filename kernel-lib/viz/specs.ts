@@ -232,6 +232,20 @@ export function capWidth(plotWidth: number, categories: number, groups: number):
   return Math.round(Math.min(16, Math.max(3, (0.4 * band) / Math.max(1, groups))) * 10) / 10;
 }
 
+/** Vega's default axis label font size, and the slant used when category labels do not fit flat. */
+const AXIS_LABEL_FONT = 10;
+export const SLANTED_LABEL_ANGLE = -40;
+/**
+ * Flat category labels when each fits its band step (by Vega's own width estimate, 0.8 × font size
+ * per character, generous for real fonts), slanted otherwise: flat labels wider than their step
+ * print over each other ("kurtosisexcessKurtosis").
+ */
+export function categoryLabelAngle(labels: readonly string[], plotWidth: number): number {
+  const step = plotWidth / (Math.max(1, labels.length) + 0.2);
+  const widest = Math.max(0, ...labels.map((l) => 0.8 * AXIS_LABEL_FONT * [...l].length));
+  return widest + 2 <= step ? 0 : SLANTED_LABEL_ANGLE;
+}
+
 export function barChart(data: Tabular, options: BarChartOptions): VegaLiteSpec {
   const B = "barChart";
   checkOptions(B, options, ["x", "y", "color", "error", "lo", "hi", "errorTitle", "referenceLine", "referenceLabel"], ["x", "y"]);
@@ -250,7 +264,8 @@ export function barChart(data: Tabular, options: BarChartOptions): VegaLiteSpec 
   if (band === "std") addStdLimits(B, "error", p.rows, y, options.error!);
 
   const xTitle = titleFor(options.xTitle, x);
-  const xEnc = { field: fieldRef(x), type: "nominal", sort: null, title: xTitle, axis: { labelAngle: 0 } };
+  const categories = [...new Set(p.rows.map((r) => String(r[x])))];
+  const xEnc = { field: fieldRef(x), type: "nominal", sort: null, title: xTitle, axis: { labelAngle: categoryLabelAngle(categories, options.width ?? DEFAULT_WIDTH) } };
   const yName = titleFor(options.yTitle, y);
   const yTitle = band === null ? yName : [yName, `error bars: ${options.errorTitle ?? (band === "std" ? `± ${options.error}` : `${options.lo} to ${options.hi}`)}`];
   // Grouped bars: the error layer takes the SAME xOffset as the bars, so each error bar sits on its own bar.
@@ -266,9 +281,8 @@ export function barChart(data: Tabular, options: BarChartOptions): VegaLiteSpec 
   if (band !== null) {
     const loField = band === "std" ? LO : options.lo!;
     const hiField = band === "std" ? HI : options.hi!;
-    const categories = new Set(p.rows.map((r) => String(r[x]))).size;
     const groups = color === undefined ? 1 : new Set(p.rows.map((r) => String(r[color]))).size;
-    const cap = capWidth(options.width ?? DEFAULT_WIDTH, categories, groups);
+    const cap = capWidth(options.width ?? DEFAULT_WIDTH, categories.length, groups);
     layers.push({
       mark: { type: "errorbar", ticks: { size: cap }, color: "#222" },
       // No tooltip of its own: the bar's tooltip names the error columns (the default would show internal names).
