@@ -385,6 +385,16 @@ test("progress renderers: lines, tty (\\r), notebook display updated in place by
 
 // ---- registry ------------------------------------------------------------------------------------
 
+function getStudyError(name: string): string {
+  try {
+    getStudy(name);
+  } catch (error) {
+    assert.instance(error, UnknownStudyError);
+    return (error as Error).message;
+  }
+  return assert.unreachable(`getStudy(${JSON.stringify(name)}) returned a study`) as never;
+}
+
 test("registry: register/get, lazy project studies, clear errors for unknown and unimplemented ones", async () => {
   assert.equal([...STUDIES], ["prism", "g2is", "maestro"]);
   assert.is(getStudy("sweep-fixture"), fixtureStudy, "the fixture registered itself on import");
@@ -393,11 +403,20 @@ test("registry: register/get, lazy project studies, clear errors for unknown and
   assert.is(getStudy("mine"), mine);
   assert.ok(availableStudies().includes("mine"));
   await expectError(() => getStudy("no-such-study"), UnknownStudyError, "unknown study \"no-such-study\"; available: ");
+  // Every project study is implemented: its module exists, is listed as available, loads lazily
+  // and registers a study under its own name with every preset planning at least one run.
   for (const name of STUDIES) {
-    let moduleExists = true;
-    try { require.resolve(path.join(ROOT, "kernel-lib", "experiments", STUDY_MODULES[name])); } catch { moduleExists = false; }
-    if (!moduleExists) await expectError(() => getStudy(name), UnknownOptionError, `"${name}" is not implemented yet`);
+    const file = path.join(ROOT, "kernel-lib", "experiments", STUDY_MODULES[name]);
+    assert.ok(fs.existsSync(`${file}.ts`), `${name}: no module ${file}.ts`);
+    assert.ok(availableStudies().includes(name), `${name}: not listed in availableStudies() (${availableStudies().join(", ")})`);
+    const study = getStudy(name);
+    assert.is(study.name, name, `${file} registers "${name}"`);
+    assert.equal(Object.keys(study.presets).sort(), ["default", "paper", "quick"], `${name}: presets`);
+    for (const preset of ["quick", "default", "paper"] as const) assert.ok(planSweep(study, { preset }).length > 0, `${name}: the ${preset} grid plans no runs`);
   }
+  const unknownListing = getStudyError("no-such-study");
+  for (const name of STUDIES) assert.ok(unknownListing.includes(name), `the unknown-study message lists ${name}: ${unknownListing}`);
+  assert.not.ok(unknownListing.includes("not implemented yet"), unknownListing);
   await expectError(() => loadStudyModule(tmp("missing-study.ts")), FileFormatError, "does not exist");
 });
 
@@ -432,53 +451,78 @@ test("CLI: unknown study or preset → exit 2 with one line naming the valid val
   assert.equal(RunStore.open(store).runs().map((r) => r.error), ["Error: arm b fails on purpose", "Error: arm b fails on purpose"]);
 });
 
-test("CLI: SIGKILL mid-sweep, then resume: every config exactly once, earlier lines unchanged, metrics = clean run", async () => {
-  const store = tmp("kill.jsonl"), markers = tmp("kill-markers.txt");
-  const child = spawn(process.execPath, cliArgs(store), { cwd: ROOT, env: { ...process.env, SWEEP_FIXTURE_MARKERS: markers, SWEEP_FIXTURE_SLEEP_MS: "300" }, stdio: "ignore" });
-  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on("exit", (_code, signal) => resolve(signal)));
+const TORN_APPEND = path.join(__dirname, "fixtures", "torn-append.ts");
+
+test("CLI: SIGKILL in the middle of an append, then resume: finished lines kept, torn line skipped and isolated, every config exactly once, metrics = oracle", async () => {
+  const store = tmp("kill.jsonl"), markers = tmp("kill-markers.txt"), signal = tmp("kill-torn.txt");
+  // The third append gets a short write (half its bytes), then the sweep blocks until killed: the
+  // SIGKILL lands inside RunStore.append, with a torn record on disk (test/fixtures/torn-append.ts).
+  const child = spawn(process.execPath, ["--require", "tsx/cjs", "--require", TORN_APPEND, ...cliArgs(store).slice(2)], {
+    cwd: ROOT, stdio: "ignore",
+    env: { ...process.env, SWEEP_FIXTURE_MARKERS: markers, SWEEP_FIXTURE_SLEEP_MS: "40", TORN_APPEND_STORE: store, TORN_APPEND_AT: "3", TORN_APPEND_SIGNAL: signal },
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on("exit", (code, sig) => resolve({ code, signal: sig })));
+  let exitedEarly = false;
+  void exited.then(() => { exitedEarly = true; });
   const started = () => (fs.existsSync(markers) ? fs.readFileSync(markers, "utf8").split("\n").filter(Boolean).length : 0);
-  const deadline = Date.now() + 20000;
+  const deadline = Date.now() + 60000;
   try {
-    for (;;) {
-      const finished = completeLines(store).length;
-      if (finished >= 2 && started() > finished) break; // two runs recorded, a third in progress
-      assert.ok(Date.now() < deadline, "the sweep did not make progress");
+    while (!(fs.existsSync(signal) && fs.readFileSync(signal, "utf8").endsWith("\n"))) {
+      assert.not.ok(exitedEarly, "the sweep exited before its third append");
+      assert.ok(Date.now() < deadline, "the sweep never reached its third append");
       await new Promise((r) => setTimeout(r, 10));
     }
   } finally {
     child.kill("SIGKILL");
   }
-  assert.is(await exited, "SIGKILL");
+  assert.equal(await exited, { code: null, signal: "SIGKILL" }, "killed, not exited (99 = the fixture gave up waiting)");
+  const tornHash = fs.readFileSync(signal, "utf8").trim();
   const before = fs.readFileSync(store, "utf8");
-  const linesBefore = completeLines(store).length;
-  assert.ok(before.endsWith("\n"), "a run killed mid-way leaves no partial line");
-  assert.ok(linesBefore >= 2 && started() > linesBefore, `killed with a run in progress (${started()} started, ${linesBefore} recorded)`);
+  const beforeLines = before.split("\n");
+  const finished = beforeLines.slice(0, -1), torn = beforeLines[beforeLines.length - 1];
+  assert.is(finished.length, 2, "two appends finished before the torn one");
+  assert.ok(torn.length > 0 && !before.endsWith("\n"), "the kill left a torn last line");
+  assert.throws(() => JSON.parse(torn), SyntaxError, "the last line is only part of a record");
+  assert.ok(finished.every((line) => line.startsWith("{") && line.endsWith("}")));
+
+  // Reading: both finished records, the torn line reported (not fatal) and skipped.
+  const warnings: string[] = [];
+  const killed = RunStore.open(store, { onWarning: (m) => warnings.push(m) });
+  assert.equal(killed.runs().map((r) => canonicalJson(r as never)), finished.map((line) => canonicalJson(JSON.parse(line))), "nothing finished is lost");
+  assert.equal(killed.warnings.map((w) => w.line), [3], "the torn line, and only it, is reported");
+  assert.match(killed.warnings[0].reason, /malformed JSON/);
+  assert.is(warnings.length, 1);
+  assert.match(warnings[0], /line 3 skipped/);
+  assert.not.ok(killed.runs().some((r) => r.configHash === tornHash), "the torn run is not counted as finished");
+  assert.ok(started() > finished.length, `killed with a run in progress (${started()} started, ${finished.length} recorded)`);
 
   const resumedMarkers = tmp("resume-markers.txt");
-  const resume = runCli(cliArgs(store), { SWEEP_FIXTURE_MARKERS: resumedMarkers, SWEEP_FIXTURE_SLEEP_MS: "100" });
+  const resume = runCli(cliArgs(store), { SWEEP_FIXTURE_MARKERS: resumedMarkers, SWEEP_FIXTURE_SLEEP_MS: "20" });
   assert.is(resume.status, 0, resume.stderr);
-  assert.match(resume.stdout, new RegExp(`done ${12 - linesBefore}, skipped ${linesBefore} \\(already in store\\), failed 0 of 12`));
-  assert.is(fs.readFileSync(resumedMarkers, "utf8").split("\n").filter(Boolean).length, 12 - linesBefore, "finished runs were not redone");
+  assert.match(resume.stdout, /done 10, skipped 2 \(already in store\), failed 0 of 12/);
+  assert.is(fs.readFileSync(resumedMarkers, "utf8").split("\n").filter(Boolean).length, 10, "finished runs were not redone; the torn one was");
   const after = fs.readFileSync(store, "utf8");
-  assert.ok(after.startsWith(before), "lines written before the kill are unchanged");
-  const resumed = RunStore.open(store);
-  assert.equal(resumed.warnings, []);
+  assert.ok(after.startsWith(before), "bytes written before the kill are unchanged");
+  assert.ok(after.slice(before.length).startsWith("\n{"), "the first append after the torn line starts on a line of its own");
+  const resumed = RunStore.open(store, { onWarning: quiet });
+  assert.equal(resumed.warnings.map((w) => w.line), [3], "the torn line is still there, reported and skipped");
   const hashes = resumed.runs().map((r) => r.configHash);
   assert.is(hashes.length, 12);
   assert.is(new Set(hashes).size, 12, "every config exactly once");
-  assert.ok(resumed.runs().every((r) => r.status === "ok" && r.runId.endsWith("-1")));
-
-  const cleanStore = tmp("clean.jsonl");
-  const clean = runCli(cliArgs(cleanStore), { SWEEP_FIXTURE_SLEEP_MS: "100" });
-  assert.is(clean.status, 0, clean.stderr);
-  // The CLI runs on a worker pool by default (one per core), so lines follow completion order: compare by config.
-  const cleanRuns = new Map(RunStore.open(cleanStore).runs().map((r) => [r.configHash, r]));
-  assert.equal([...cleanRuns.keys()].sort(), [...hashes].sort(), "the same runs");
+  assert.is(hashes.filter((h) => h === tornHash).length, 1, "the torn run was redone once");
   for (const r of resumed.runs()) {
-    assert.equal(r.metrics, cleanRuns.get(r.configHash)!.metrics, `metrics of ${r.runId}`);
-    assert.equal(r.metrics, expectedMetrics(r.config as FixtureConfig, r.seed), `metrics of ${r.runId} vs oracle`);
-    assert.equal(r.cost.counters, cleanRuns.get(r.configHash)!.cost.counters);
+    const config = r.config as FixtureConfig;
+    assert.ok(r.status === "ok" && r.runId.endsWith("-1"), r.runId);
+    assert.equal(r.metrics, expectedMetrics(config, r.seed), `metrics of ${r.runId} vs oracle`);
+    assert.equal(r.cost.counters, { optimizerSteps: config.steps, forwardTokens: config.width * config.steps }, `cost of ${r.runId}`);
   }
+  // compact() drops the torn line and nothing else.
+  resumed.compact();
+  resumed.close();
+  const compacted = RunStore.open(store);
+  assert.equal(compacted.warnings, []);
+  assert.equal(compacted.runs().map((r) => r.configHash).sort(), [...hashes].sort());
+  assert.is(fs.readFileSync(store, "utf8").split("\n").filter(Boolean).length, 12);
 });
 
 test.run();
