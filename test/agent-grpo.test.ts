@@ -8,10 +8,10 @@ import { TransformerAgent } from "../kernel-lib/agents/policy";
 import { evaluationSet } from "../kernel-lib/agents/evaluate";
 import { trainAgentGrpo } from "../kernel-lib/agents/train-grpo";
 import { EmptyInputError, InvalidArgumentError, UnknownOptionError } from "../kernel-lib/errors";
-import { useBackend, expectNoLeak, expectError } from "./helpers";
+import { TEST_BACKENDS, useBackend, expectNoLeak, expectError } from "./helpers";
 
-test("agent GRPO loop: curve, costs, evaluation points, parameters move, no tensor leaks", async () => {
-  await useBackend("wasm");
+for (const backend of TEST_BACKENDS) test(`[${backend}] agent GRPO loop: curve, costs, evaluation points, parameters move, no tensor leaks`, async () => {
+  await useBackend(backend);
   const env = createMiniShop();
   const tok = tokenizerFor(env);
   const model = new TinyTransformer({ vocabSize: tok.size, dModel: 16, nLayers: 1, nHeads: 2, dFF: 32, maxLen: 128, seed: 1 });
@@ -36,6 +36,8 @@ test("agent GRPO loop: curve, costs, evaluation points, parameters move, no tens
   model.dispose();
 });
 
+// One backend: every check here fails before any tensor is computed (argument validation), so the
+// backend cannot change the outcome.
 test("agent GRPO loop rejects bad options", async () => {
   await useBackend("cpu");
   const env = createMiniShop();
@@ -51,8 +53,8 @@ test("agent GRPO loop rejects bad options", async () => {
   model.dispose();
 });
 
-test("caller-owned optimizer: two SFT calls sharing one Adam equal one two-epoch call; GRPO leaves a caller's optimizer and reference alive", async () => {
-  await useBackend("cpu");
+for (const backend of TEST_BACKENDS) test(`[${backend}] caller-owned optimizer: two SFT calls sharing one Adam equal one two-epoch call; GRPO leaves a caller's optimizer and reference alive`, async () => {
+  await useBackend(backend);
   const env = createMiniShop();
   const tok = tokenizerFor(env);
   const config = { vocabSize: tok.size, dModel: 8, nLayers: 1, nHeads: 2, dFF: 16, maxLen: 128, seed: 3 };
@@ -80,7 +82,7 @@ test("caller-owned optimizer: two SFT calls sharing one Adam equal one two-epoch
   const pool = env.generateTasks({ split: "train", count: 2, seed: 2 });
   await expectNoLeak("trainAgentGrpo with a caller's optimizer and reference", () => {
     trainAgentGrpo(env, agent, pool, { iterations: 2, tasksPerIteration: 1, groupSize: 4, learningRate: 1e-2, seed: 1, objective: "actions", optimizer: adam, reference });
-  });
+  }, { alive: Object.fromEntries(reference.trainableVariables().map((v, i) => [`reference variable ${i}`, v])) });
   assert.ok(!reference.trainableVariables()[0].isDisposed, "the caller's reference is not disposed");
   trainSft(shared, demos, { ...sft, epochs: 1, optimizer: adam }); // the caller's optimizer still works
   await expectError(() => trainAgentGrpo(env, agent, pool, { iterations: 1, tasksPerIteration: 1, groupSize: 2, learningRate: 1e-2, seed: 1, reference: {} as never }), InvalidArgumentError, "options.reference");

@@ -10,7 +10,7 @@ import {
 import { signTest, verdictText } from "../kernel-lib/stats";
 import { getStudy, planSweep } from "../kernel-lib/experiments";
 import type { RunRecord } from "../kernel-lib/experiments";
-import { useBackend, expectNoLeak, expectError, assertClose } from "./helpers";
+import { TEST_BACKENDS, useBackend, expectNoLeak, expectError, assertClose } from "./helpers";
 
 // ---- arms: every split against its definition --------------------------------------------------
 
@@ -160,6 +160,14 @@ test("report: compareArms errors — mismatched task vectors, no common seed, un
   await expectError(() => compareArms(disjoint, "minialf", "prism-gini", "random", "seenTaskSuccess"), EmptyInputError, "runs");
   await expectError(() => compareArms(disjoint, "minishop", "prism-gini", "random", "seenTaskSuccess"), EmptyInputError, "minishop");
   await expectError(() => compareArms(disjoint, "minialf", "prism-entropy" as never, "random", "seenTaskSuccess"), UnknownOptionError, "prism-gini");
+  // Options: unknown keys and unusable values are typed errors naming them, before any data is read.
+  const runs = [taskRun("prism-gini", 0, [1, 0]), taskRun("random", 0, [0, 0])];
+  await expectError(() => compareArms(runs, "minialf", "prism-gini", "random", "seenTaskSuccess", { qA: 0.3 } as never), UnknownOptionError, "options.qA");
+  await expectError(() => compareArms(runs, "minialf", "prism-gini", "random", "seenTaskSuccess", { qa: 2 }), InvalidArgumentError, "options.qa");
+  await expectError(() => compareArms(runs, "minialf", "prism-gini", "random", "seenTaskSuccess", { qb: NaN }), InvalidArgumentError, "options.qb");
+  await expectError(() => compareArms(runs, "minialf", "prism-gini", "random", "seenTaskSuccess", { alternative: "bigger" as never }), UnknownOptionError, "options.alternative");
+  await expectError(() => rlEffect(runs, "minialf", "prism-gini", { seeds: 3 } as never), UnknownOptionError, "options.seeds");
+  await expectError(() => rlEffect(runs, "minialf", "prism-gini", { q: "0.5" as never }), InvalidArgumentError, "options.q");
 });
 
 test("report: rlEffect pairs each task's success after RL with the same policy's before RL, stratified by seed", () => {
@@ -193,8 +201,8 @@ const TINY: PrismEnvSettings = {
   stepwise: { rounds: 2 },
 };
 
-test("study point (real training, MiniShop, tiny): phases, costs and routing stats per arm; reproducible; no tensor leaks", async () => {
-  await useBackend("cpu");
+for (const backend of TEST_BACKENDS) test(`[${backend}] study point (real training, MiniShop, tiny): phases, costs and routing stats per arm; reproducible; no tensor leaks`, async () => {
+  await useBackend(backend);
   clearStudyBases();
   const base = await expectNoLeak("studyBase", () => studyBase("minishop", 0, TINY));
   assert.is(base.corpus.length, 8);
