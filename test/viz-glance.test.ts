@@ -126,14 +126,18 @@ test("histogram: the rule's label lies above the plot, clear of the bars and the
 });
 
 test("axis titles: error bars and bands say what they are, a histogram says its n", () => {
-  const yTitle = (spec: VegaLiteSpec) => layers(spec)[0]?.encoding?.y?.title ?? (spec as { encoding: { y: { title: unknown } } }).encoding.y.title;
+  // The lines as a reader reads them (a long line may be wrapped to the plot's height, tested below).
+  const yTitle = (spec: VegaLiteSpec) => {
+    const t = layers(spec)[0]?.encoding?.y?.title ?? (spec as { encoding: { y: { title: unknown } } }).encoding.y.title;
+    return Array.isArray(t) ? t.join(" ").replace("(%) error", "(%)\nerror").split("\n") : t;
+  };
   assert.equal(yTitle(barChart(fig3, { x: "metric", y: "value", color: "rule", error: "sd", yTitle: "success rate (%)", errorTitle: "± std over 3 seeds" })),
     ["success rate (%)", "error bars: ± std over 3 seeds"]);
-  assert.equal(yTitle(barChart(fig3, { x: "metric", y: "value", error: "sd" })), ["value", "error bars: ± sd"], "default: the error column");
+  assert.equal(yTitle(barChart(fig3, { x: "metric", y: "value", error: "sd" })), ["value error bars: ± sd"], "default: the error column");
   assert.is(yTitle(barChart(fig3, { x: "metric", y: "value" })), "value", "no error bars, one line");
   const curve = [0, 1, 2].map((step) => ({ step, loss: 1 / (step + 1), lo: 0.5 / (step + 1), hi: 2 / (step + 1) }));
-  assert.equal(yTitle(lineChart(curve, { x: "step", y: "loss", lo: "lo", hi: "hi", bandTitle: "95% CI over 5 seeds" })), ["loss", "band: 95% CI over 5 seeds"]);
-  assert.equal(yTitle(lineChart(curve, { x: "step", y: "loss", lo: "lo", hi: "hi" })), ["loss", "band: lo to hi"]);
+  assert.equal(yTitle(lineChart(curve, { x: "step", y: "loss", lo: "lo", hi: "hi", bandTitle: "95% CI over 5 seeds" })), ["loss band: 95% CI over 5 seeds"]);
+  assert.equal(yTitle(lineChart(curve, { x: "step", y: "loss", lo: "lo", hi: "hi" })), ["loss band: lo to hi"]);
   const hist = histogram([1, 2, 2, 3, Number.NaN].map((x) => ({ x })), { x: "x" });
   assert.is(yTitle(hist), "count (n = 4 in all)", "n counts the plotted (finite) values");
   assert.is(yTitle(histogram([{ x: 1 }], { x: "x", yTitle: "trajectories" })), "trajectories", "the caller's title wins");
@@ -141,6 +145,23 @@ test("axis titles: error bars and bands say what they are, a histogram says its 
     expectError(() => barChart(fig3, { x: "metric", y: "value", errorTitle: "± std" }), InvalidArgumentError, "options.errorTitle"),
     expectError(() => lineChart(curve, { x: "step", y: "loss", bandTitle: "± std" }), InvalidArgumentError, "options.bandTitle"),
   ]);
+});
+
+test("y-axis titles: a title longer than the plot is tall wraps, so it does not pad the figure above and below the plot", async () => {
+  const title = "base loss − loss after fine-tuning on the selection (nats per answer token)";
+  const spec = barChart(fig3, { x: "metric", y: "value", color: "rule", error: "sd", yTitle: title, errorTitle: "± std over 3 seeds", height: 180 });
+  const lines = layers(spec)[0].encoding.y.title as string[];
+  assert.ok(Array.isArray(lines) && lines.length >= 3, "wrapped into lines");
+  assert.is(lines.join(" "), `${title} error bars: ± std over 3 seeds`, "no word lost");
+  const items = await scene(spec);
+  const axisTitle = items.filter((i) => i.role === "axis-title" && lines.includes(String([i.text].flat()[0])));
+  assert.is(axisTitle.length, 1, "the y-axis title is drawn");
+  // Bars start at 0, so their lowest edge is the plot's bottom; the plot is 180 px tall.
+  const bottom = Math.max(...bars(items).map((b) => b.box.y2)), top = bottom - 180;
+  assert.ok(axisTitle[0].box.y1 >= top - 1 && axisTitle[0].box.y2 <= bottom + 1, `the title [${axisTitle[0].box.y1}, ${axisTitle[0].box.y2}] stays within the plot's height [${top}, ${bottom}]`);
+  // Each line fits the plot's height by Vega's own estimate (0.8 × 11 px per character).
+  for (const line of lines) assert.ok([...line].length * 8.8 <= 180 + 8.8, `line fits: ${line}`);
+  assert.is(layers(barChart(fig3, { x: "metric", y: "value", yTitle: "share" }))[0]?.encoding?.y?.title ?? (barChart(fig3, { x: "metric", y: "value", yTitle: "share" }) as { encoding: { y: { title: unknown } } }).encoding.y.title, "share", "a short title stays one string");
 });
 
 test("tooltips: line points and bars carry their values under readable titles; error bars none", async () => {

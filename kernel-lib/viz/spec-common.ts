@@ -159,8 +159,13 @@ const MIN_TITLE_WIDTH = 320;
  * A single line stays a string; a word longer than a line is kept whole.
  */
 export function wrapText(text: string, width: number, pxPerChar: number): string | string[] {
-  const perLine = Math.max(12, Math.floor(Math.max(width, MIN_TITLE_WIDTH) / pxPerChar));
-  if ([...text].length <= perLine) return text;
+  const lines = wrapWords(text, Math.max(12, Math.floor(Math.max(width, MIN_TITLE_WIDTH) / pxPerChar)));
+  return lines.length === 1 ? lines[0] : lines;
+}
+
+/** `text` broken at spaces into lines of at most `perLine` characters (a longer word kept whole). */
+function wrapWords(text: string, perLine: number): string[] {
+  if ([...text].length <= perLine) return [text];
   const lines: string[] = [];
   let line = "";
   for (const word of text.split(/ +/)) {
@@ -170,7 +175,18 @@ export function wrapText(text: string, width: number, pxPerChar: number): string
     } else line = line === "" ? word : `${line} ${word}`;
   }
   if (line !== "") lines.push(line);
-  return lines.length === 1 ? lines[0] : lines;
+  return lines;
+}
+
+/**
+ * A y-axis title whose lines fit along the plot's `height`: a longer title extends above and below
+ * the plot and Vega pads the whole figure to hold it. Wrapped at Vega's own width estimate for its
+ * 11 px bold axis titles (0.8 × 11 px per character), which is what its layout uses headless.
+ */
+export function yAxisTitle(lines: string | readonly string[], height: number): string | string[] {
+  const perLine = Math.max(16, Math.floor(height / (0.8 * 11)));
+  const out = [lines].flat().flatMap((line) => wrapWords(line, perLine));
+  return out.length === 1 ? out[0] : out;
 }
 
 /** A Vega-Lite title object whose title and subtitle lines fit `width` pixels. */

@@ -9,7 +9,7 @@
  */
 import { InvalidArgumentError, assertOneOf } from "../errors";
 import { FieldType, fieldRef, Tabular } from "./data";
-import { assembleSpec, axisType, checkOptions, CommonOptions, DEFAULT_WIDTH, prepareRows, titleFor, VegaLiteSpec } from "./spec-common";
+import { assembleSpec, axisType, checkOptions, CommonOptions, DEFAULT_HEIGHT, DEFAULT_WIDTH, prepareRows, titleFor, VegaLiteSpec, yAxisTitle } from "./spec-common";
 import { categoryLabelAngle, LABEL_GAP, referenceRuleLayers } from "./specs";
 
 export interface HistogramOptions extends CommonOptions {
@@ -66,7 +66,7 @@ export function histogram(data: Tabular, options: HistogramOptions): VegaLiteSpe
     encoding: {
       x: xBinned,
       // n on the axis: how many values the counts are of (all panels together under facet()).
-      y: { aggregate: "count", type: "quantitative", title: options.yTitle ?? `count (n = ${p.rows.length} in all)`, ...(color === undefined ? {} : { stack: null }) },
+      y: { aggregate: "count", type: "quantitative", title: yAxisTitle(options.yTitle ?? `count (n = ${p.rows.length} in all)`, options.height ?? DEFAULT_HEIGHT), ...(color === undefined ? {} : { stack: null }) },
       ...colorEnc,
       tooltip: [{ ...xBinned, title: `${xTitle} (bin)` }, ...(color === undefined ? [] : [{ field: fieldRef(color), type: "nominal", title: color }]), { aggregate: "count", type: "quantitative", title: "count" }],
     },
@@ -124,7 +124,7 @@ export function heatmap(data: Tabular, options: HeatmapOptions): VegaLiteSpec {
   if (domain) [lo, hi] = domain;
   const encoding = {
     x: { field: fieldRef(x), type: xType, sort: null, title: titleFor(options.xTitle, x), axis: { labelAngle: categoryLabelAngle([...new Set(p.rows.map((r) => String(r[x])))], options.width ?? DEFAULT_WIDTH) } },
-    y: { field: fieldRef(y), type: yType, sort: null, title: titleFor(options.yTitle, y) },
+    y: { field: fieldRef(y), type: yType, sort: null, title: yAxisTitle(titleFor(options.yTitle, y), options.height ?? DEFAULT_HEIGHT) },
   };
   const cells = {
     mark: { type: "rect" },

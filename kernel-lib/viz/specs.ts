@@ -15,7 +15,7 @@
 import { InvalidArgumentError } from "../errors";
 import { DataRecord, FieldType, fieldRef, Tabular } from "./data";
 import {
-  assembleSpec, assertPositive, axisType, checkOptions, CommonOptions, DEFAULT_WIDTH, prepareRows, scaleOption, titleFor, VegaLiteSpec,
+  assembleSpec, assertPositive, axisType, checkOptions, CommonOptions, DEFAULT_HEIGHT, DEFAULT_WIDTH, prepareRows, scaleOption, titleFor, VegaLiteSpec, yAxisTitle,
 } from "./spec-common";
 
 export type ScaleName = "linear" | "log" | "symlog";
@@ -118,7 +118,7 @@ export function lineChart(data: Tabular, options: LineChartOptions): VegaLiteSpe
   const xEnc = { field: fieldRef(x), type: xType, title: xTitle, ...(xType !== "quantitative" ? { sort: null } : {}), ...optScale(B, "xScale", options.xScale) };
   const yName = titleFor(options.yTitle, y);
   // The band's meaning goes on the axis (second line), so a reader of a static PNG knows what it is.
-  const yTitle = band === null ? yName : [yName, `band: ${options.bandTitle ?? (band === "std" ? `± ${options.std}` : `${options.lo} to ${options.hi}`)}`];
+  const yTitle = yAxisTitle(band === null ? yName : [yName, `band: ${options.bandTitle ?? (band === "std" ? `± ${options.std}` : `${options.lo} to ${options.hi}`)}`], options.height ?? DEFAULT_HEIGHT);
   const yEnc = { field: fieldRef(y), type: "quantitative", title: yTitle, scale: valueScale(B, "yScale", options.yScale) };
   // With a band the legend would take the band's faint fill as its symbol; full opacity reads better.
   const colorEnc = color === undefined ? {} : { color: { field: fieldRef(color), type: "nominal", title: color, sort: null, ...(band === null ? {} : { legend: { symbolOpacity: 1 } }) } };
@@ -180,7 +180,7 @@ export function scatterChart(data: Tabular, options: ScatterChartOptions): VegaL
   const tooltipFields = options.tooltip ?? [x, y, ...(color === undefined ? [] : [color])];
   const encoding: Record<string, unknown> = {
     x: { field: fieldRef(x), type: "quantitative", title: titleFor(options.xTitle, x), scale: valueScale(B, "xScale", options.xScale) },
-    y: { field: fieldRef(y), type: "quantitative", title: titleFor(options.yTitle, y), scale: valueScale(B, "yScale", options.yScale) },
+    y: { field: fieldRef(y), type: "quantitative", title: yAxisTitle(titleFor(options.yTitle, y), options.height ?? DEFAULT_HEIGHT), scale: valueScale(B, "yScale", options.yScale) },
     tooltip: tooltipFields.map((f) => tip(f, f, axisType(B, "tooltip", p.rows, f, undefined))),
   };
   if (color !== undefined) encoding.color = { field: fieldRef(color), type: colorType, title: color, ...(colorType === "nominal" ? { sort: null } : {}) };
@@ -267,7 +267,7 @@ export function barChart(data: Tabular, options: BarChartOptions): VegaLiteSpec 
   const categories = [...new Set(p.rows.map((r) => String(r[x])))];
   const xEnc = { field: fieldRef(x), type: "nominal", sort: null, title: xTitle, axis: { labelAngle: categoryLabelAngle(categories, options.width ?? DEFAULT_WIDTH) } };
   const yName = titleFor(options.yTitle, y);
-  const yTitle = band === null ? yName : [yName, `error bars: ${options.errorTitle ?? (band === "std" ? `± ${options.error}` : `${options.lo} to ${options.hi}`)}`];
+  const yTitle = yAxisTitle(band === null ? yName : [yName, `error bars: ${options.errorTitle ?? (band === "std" ? `± ${options.error}` : `${options.lo} to ${options.hi}`)}`], options.height ?? DEFAULT_HEIGHT);
   // Grouped bars: the error layer takes the SAME xOffset as the bars, so each error bar sits on its own bar.
   const group = color === undefined ? {} : { xOffset: { field: fieldRef(color), type: "nominal", sort: null } };
   const legendRoom = options.referenceLabel === undefined ? {} : { legend: { offset: referenceLabelRoom(LABEL_GAP + labelWidth(options.referenceLabel)) } };
