@@ -236,13 +236,14 @@ export function capWidth(plotWidth: number, categories: number, groups: number):
 const AXIS_LABEL_FONT = 10;
 export const SLANTED_LABEL_ANGLE = -40;
 /**
- * Flat category labels when each fits its band step (by Vega's own width estimate, 0.8 × font size
- * per character, generous for real fonts), slanted otherwise: flat labels wider than their step
- * print over each other ("kurtosisexcessKurtosis").
+ * Flat category labels when each fits its band step, slanted otherwise: flat labels wider than
+ * their step print over each other ("kurtosisexcessKurtosis"). Widths are estimated at 0.65 × the
+ * font size per character, a sans-serif font's typical width with capitals (Vega's own headless
+ * estimate, 0.8 ×, would slant labels that fit, e.g. "single-ADD" under a 69 px step).
  */
 export function categoryLabelAngle(labels: readonly string[], plotWidth: number): number {
   const step = plotWidth / (Math.max(1, labels.length) + 0.2);
-  const widest = Math.max(0, ...labels.map((l) => 0.8 * AXIS_LABEL_FONT * [...l].length));
+  const widest = Math.max(0, ...labels.map((l) => 0.65 * AXIS_LABEL_FONT * [...l].length));
   return widest + 2 <= step ? 0 : SLANTED_LABEL_ANGLE;
 }
 
