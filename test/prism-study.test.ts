@@ -70,6 +70,11 @@ test("study: registered; the quick grid is every quick arm × env with q swept o
   assert.is(new Set(plan.map((p) => p.configHash)).size, plan.length, "distinct configs");
   assert.ok(prismStudyGrid("default").seeds!.length >= 2);
   assert.ok(PRISM_PRESET_ARMS.paper.includes("gigpo-100"));
+  // The paper preset shares the default settings, so the default runs are its first seeds (one store).
+  const paper = new Set(planSweep(study, { preset: "paper" }).map((p) => p.configHash));
+  const defaults = planSweep(study, { preset: "default" });
+  assert.ok(defaults.length > 0 && defaults.every((p) => paper.has(p.configHash)), "every default run is a paper run");
+  assert.ok(paper.size > defaults.length, "the paper preset adds seeds and arms");
 });
 
 // ---- report helpers: closed forms ----------------------------------------------------------------
