@@ -14,7 +14,7 @@ import {
   CharCodec, WordCodec, FlatAdam, linearScheduleLr, trainLora, loraParameterNames, readLoraParameters, writeLoraParameters,
   FeatureStoreWriter, openFeatureStore, writeFeatureStore, loraGradientRows, gradientFeatures, meanPooledHiddenStates,
   greedyDecode, exactMatch, exampleLosses, fineTuneLora, lessScoresFromStores, combineCheckpoints, toySelectionDataset,
-  preparePipeline, runArm, selectForTarget, SELECTION_METHODS, pca2d, compositionBarsSpec, walkPictureSpec, runBlocks, STUDY_SETTINGS,
+  preparePipeline, runArm, selectForTarget, SELECTION_METHODS, pca2d, compositionBarsSpec, walkPictureSpec, runBlocks, runStudyArm, STUDY_SETTINGS,
   realSelectionDataset, meanStd, aggregateRows, studyRows, LogitsModel, TrainingExample, PipelineSettings, StudyRow,
 } from "../kernel-lib/g2is/pipeline";
 import { getStudy, planSweep } from "../kernel-lib/experiments";
@@ -516,6 +516,14 @@ test("the registered study: grid blocks per preset, stale settings rejected; rep
   assert.is(quick.filter((r) => r.config.target === "gsm8k").length, SELECTION_METHODS.length);
   assert.ok(quick.every((r) => runBlocks(r.config as never, STUDY_SETTINGS.quick).length > 0));
   await expectError(() => study.runOne({ ...(quick[0].config as object), settingsHash: "stale" } as never, 0, {} as never), InvalidArgumentError, "config.settingsHash");
+  // Every grid config passes runStudyArm's option check (the study's fixed keys are allowed): given no
+  // settings it fails after the check, never with an UnknownOptionError (notebook 03 broke on this).
+  for (const point of [quick[0], quick[quick.length - 1]]) {
+    let thrown: unknown = null;
+    try { runStudyArm(point.config as never, undefined as never, 0); } catch (e) { thrown = e; }
+    assert.ok(thrown !== null, "no settings cannot run");
+    assert.not.instance(thrown, UnknownOptionError, `grid config ${JSON.stringify(point.config)} refused: ${String(thrown)}`);
+  }
   assert.equal(meanStd([1, 2, 3]), { mean: 2, std: 1, n: 3 });
   assert.equal(meanStd([5]), { mean: 5, std: 0, n: 1 });
   assert.ok(Number.isNaN(meanStd([]).mean));

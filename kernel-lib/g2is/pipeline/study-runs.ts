@@ -180,8 +180,12 @@ export interface StudyRunConfig extends JsonObject {
 
 /** One grid point → its metrics (the study's runOne body). */
 export function runStudyArm(config: StudyRunConfig, settings: StudySettings, seed: number, onProgress?: (fraction: number, note?: string) => void): { metrics: JsonObject; cost: Record<string, number> } {
-  // A grid point with a misspelt axis would otherwise run with that axis at its default.
-  checkOptions("config", config, { target: option.string, method: option.any, trainK: option.positiveNumber, valK: option.positiveNumber, delta: option.finiteNumber });
+  // A grid point with a misspelt axis would otherwise run with that axis at its default. The study's
+  // fixed keys (preset, settings hash, version) identify the run in the store and are allowed.
+  checkOptions("config", config, {
+    target: option.string, method: option.any, trainK: option.positiveNumber, valK: option.positiveNumber, delta: option.finiteNumber,
+    preset: option.string, settingsHash: option.string, studyVersion: option.positiveInteger,
+  });
   if (!(SELECTION_METHODS as readonly string[]).includes(config.method)) throw new UnknownOptionError("config.method", config.method, SELECTION_METHODS);
   const kind = config.target === "gsm8k" ? "real" : "toy";
   onProgress?.(0, `${kind} pipeline`);
