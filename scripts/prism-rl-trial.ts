@@ -27,7 +27,7 @@ import { trainAgentGrpo } from "../kernel-lib/agents/train-grpo";
 
 const E = (k: string, d: string) => process.env[k] ?? d;
 async function main() {
-  await initBackend(E("BACKEND", "wasm") as any);
+  await initBackend({ force: E("BACKEND", "wasm") });
   const envName = E("ENV", "minishop") as any;
   const alf = envName === "minialf";
   const env = createEnv(envName, { horizon: alf ? 20 : 8 }) as any;
