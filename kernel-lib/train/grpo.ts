@@ -226,13 +226,24 @@ function validateSamples(samples: readonly RolloutSample[]): { N: number; T: num
  * logits (a one-row forward), so any LogitsModel works.
  */
 function checkSampleTokenIds(policy: LogitsModel, samples: readonly RolloutSample[]): void {
-  // A row of id 0 (valid in any vocabulary) checks the length against the model's context too.
-  const probe = tf.tidy(() => policy.forward([new Array<number>(samples[0].tokens.length).fill(0)]));
-  const V = probe.shape[2];
-  probe.dispose();
+  const V = vocabularySize(policy, samples[0].tokens.length);
   samples.forEach((s, i) => s.tokens.forEach((id, t) => {
     if (typeof id !== "number" || !Number.isInteger(id) || id < 0 || id >= V) throw new InvalidArgumentError(`samples[${i}].tokens[${t}]`, `an integer token id in [0, ${V})`, id);
   }));
+}
+
+/**
+ * The policy's vocabulary size: from its config where it has one (TinyTransformer), so every
+ * GRPO step does not pay a forward pass for it; otherwise from the logits of one row of id 0
+ * (valid in any vocabulary), which also checks the length against the model's context.
+ */
+function vocabularySize(policy: LogitsModel, length: number): number {
+  const configured = (policy as { config?: { vocabSize?: unknown } }).config?.vocabSize;
+  if (typeof configured === "number" && Number.isInteger(configured) && configured > 0) return configured;
+  const probe = tf.tidy(() => policy.forward([new Array<number>(length).fill(0)]));
+  const V = probe.shape[2];
+  probe.dispose();
+  return V;
 }
 
 function readLogProbs(argument: string, values: unknown, N: number, T: number): Float32Array {
