@@ -4,7 +4,7 @@ import { EmptyInputError, InvalidArgumentError, UnknownOptionError } from "../ke
 import { probeTrajectories } from "../kernel-lib/prism";
 import {
   rlEffect,
-  PRISM_ARMS, armPlan, armRule, splitCorpus, assertArm, assertRoutingMetric, studyBase, clearStudyBases, runPrismArm, prismStudyGrid,
+  PRISM_ARMS, armPlan, armRule, splitCorpus, assertArm, assertRoutingMetric, studyBase, clearStudyBases, runPrismArm, prismStudyGrid, prismEnvSettings,
   prismStudyRuns, armStats, meanStdText, taskDifferences, compareArms, PRISM_PRESET_ARMS, PrismEnvSettings, PrismStudyRun,
 } from "../kernel-lib/studies/prism";
 import { signTest, verdictText } from "../kernel-lib/stats";
@@ -75,6 +75,16 @@ test("study: registered; the quick grid is every quick arm × env with q swept o
   const defaults = planSweep(study, { preset: "default" });
   assert.ok(defaults.length > 0 && defaults.every((p) => paper.has(p.configHash)), "every default run is a paper run");
   assert.ok(paper.size > defaults.length, "the paper preset adds seeds and arms");
+});
+
+test("study: a run's config holds only its own env's settings, so changing one env's settings leaves the other's runs (and hashes) alone", () => {
+  const plan = planSweep(getStudy("prism"), { preset: "default" });
+  for (const p of plan) {
+    assert.equal(p.config.settings, prismEnvSettings(p.config.env as "minialf" | "minishop", "default"), `${String(p.config.env)} carries its own settings`);
+  }
+  assert.equal(new Set(plan.map((p) => p.config.env)), new Set(["minialf", "minishop"]));
+  // The hash is a function of {study, config, seed} alone, and these are all a config holds.
+  assert.ok(plan.every((p) => Object.keys(p.config).sort().join() === "arm,env,q,settings,studyVersion"), "config keys");
 });
 
 // ---- report helpers: closed forms ----------------------------------------------------------------

@@ -8,6 +8,6 @@ export { studyBase, clearStudyBases } from "./study-base";
 export type { PrismEnvSettings, StudyBase } from "./study-base";
 export { runPrismArm } from "./study-run";
 export type { PrismArmResult, SplitEvaluation, StepwiseRound, PhaseTotals } from "./study-run";
-export { prismStudy, prismStudyGrid, prismStudyRuns, prismStudyOutput, runPrismStudyPoint, PRISM_STUDY_VERSION, PRISM_STUDY_ENVS, PRISM_PRESET_ARMS } from "./study";
+export { prismStudy, prismStudyGrid, prismEnvSettings, prismStudyRuns, prismStudyOutput, runPrismStudyPoint, PRISM_STUDY_VERSION, PRISM_STUDY_ENVS, PRISM_PRESET_ARMS } from "./study";
 export type { PrismStudyConfig, PrismStudyRun, StoredProbe } from "./study";
 export * from "./report";

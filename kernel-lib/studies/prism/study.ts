@@ -5,9 +5,10 @@
  * arms are paired per seed.
  *
  * Grid (grid.ts order: seeds outermost, then env, arm, q): `q` (fraction routed to RL) varies only
- * for allocation-cv; every other arm carries q = 0.5. Per-env settings sit in `fixed`, so a quick
- * run can never be mistaken for a default one (they are part of the config hash), and
- * `studyVersion` changes whenever runOne's stored output changes shape.
+ * for allocation-cv; every other arm carries q = 0.5. Each run's config carries its own env's settings (the
+ * `settings` axis, paired with `env` by `include`), so a quick run can never be mistaken for a
+ * default one (they are part of the config hash) and changing one env's settings reruns only that
+ * env's runs; `studyVersion` changes whenever runOne's stored output changes shape.
  *
  * What a run stores: scalar results (seen/unseen success and score, regular vs conflict success,
  * routing statistics, cost per phase) that `toRecords()` turns into columns; per-family success,
@@ -16,7 +17,7 @@
  */
 import { tf } from "../../tf";
 import { initBackend } from "../../backend";
-import type { JsonObject } from "../../experiments/canonical";
+import { canonicalJson, JsonObject } from "../../experiments/canonical";
 import type { PresetName } from "../../notebook";
 import { InvalidArgumentError } from "../../errors";
 import type { StudyGrid } from "../../experiments/grid";
@@ -29,7 +30,7 @@ import { studyBase, PrismEnvSettings } from "./study-base";
 import { runPrismArm, PrismArmResult } from "./study-run";
 
 /** Bump when the shape of runOne's metrics changes (it is part of every config, hence the hash). */
-export const PRISM_STUDY_VERSION = 5; // 2: per-task outcomes stored for paired tests; 3: truncated RL rollouts counted; 4: action-level RL, pre-RL evaluation, pre-training criterion; 5: d = 64, trimmed default arms
+export const PRISM_STUDY_VERSION = 6; // 2: per-task outcomes stored for paired tests; 3: truncated RL rollouts counted; 4: action-level RL, pre-RL evaluation, pre-training criterion; 5: d = 64, trimmed default arms; 6: one env's settings per config
 export const PRISM_STUDY_ENVS: readonly EnvName[] = ["minialf", "minishop"];
 
 /** Arms run only at the paper preset (ablations beyond the Gini comparisons, and GiGPO). */
@@ -53,7 +54,7 @@ export const PRISM_PRESET_ARMS: Readonly<Record<PresetName, readonly PrismArm[]>
  * - RL with the action-level objective, 2 PPO epochs × minibatches of 32 episodes (4 optimizer
  *   steps per iteration, so the ratio and clip act), success as reward (what is evaluated).
  */
-function settings(env: EnvName, preset: PresetName): PrismEnvSettings {
+export function prismEnvSettings(env: EnvName, preset: PresetName): PrismEnvSettings {
   const alf = env === "minialf";
   const scale = { quick: 0, default: 1, paper: 2 }[preset];
   return {
@@ -81,24 +82,27 @@ const SEEDS: Record<PresetName, number[]> = { quick: [0], default: [0, 1], paper
 /** The grid config of one run, as stored. */
 export interface PrismStudyConfig {
   studyVersion: number;
-  minialf: PrismEnvSettings;
-  minishop: PrismEnvSettings;
   env: EnvName;
+  /** This env's settings (prismEnvSettings(env, preset)). */
+  settings: PrismEnvSettings;
   arm: PrismArm;
   q: number;
 }
 
+/** The preset's grid: env × its settings × arm × q, over the preset's seeds. */
 export function prismStudyGrid(preset: PresetName): StudyGrid {
   const arms = PRISM_PRESET_ARMS[preset];
+  const perEnv = new Map(PRISM_STUDY_ENVS.map((env) => [env, canonicalJson(prismEnvSettings(env, preset) as unknown as JsonObject)]));
   return {
-    axes: { env: [...PRISM_STUDY_ENVS], arm: [...arms], q: [...ALLOCATION_FRACTIONS] },
-    fixed: {
-      studyVersion: PRISM_STUDY_VERSION,
-      minialf: settings("minialf", preset) as unknown as JsonObject,
-      minishop: settings("minishop", preset) as unknown as JsonObject,
+    axes: {
+      env: [...PRISM_STUDY_ENVS],
+      settings: PRISM_STUDY_ENVS.map((env) => prismEnvSettings(env, preset) as unknown as JsonObject),
+      arm: [...arms], q: [...ALLOCATION_FRACTIONS],
     },
-    // q = 0.5 of the allocation sweep is prism-cv (a median split), so it is not run twice.
-    include: (c) => (c.arm === "allocation-cv" ? c.q !== 0.5 : c.q === 0.5),
+    fixed: { studyVersion: PRISM_STUDY_VERSION },
+    // Each env runs with its own settings; q = 0.5 of the allocation sweep is prism-cv (a median
+    // split), so it is not run twice.
+    include: (c) => canonicalJson(c.settings) === perEnv.get(c.env as EnvName) && (c.arm === "allocation-cv" ? c.q !== 0.5 : c.q === 0.5),
     seeds: SEEDS[preset],
   };
 }
@@ -149,7 +153,7 @@ export async function runPrismStudyPoint(config: JsonObject, seed: number, conte
   assertArm("config.arm", c.arm);
   if (!PRISM_STUDY_ENVS.includes(c.env)) throw new InvalidArgumentError("config.env", PRISM_STUDY_ENVS.join(" or "), c.env);
   context?.progress(0, "base stage");
-  const base = studyBase(c.env, seed, c[c.env]);
+  const base = studyBase(c.env, seed, c.settings);
   context?.progress(0.1, c.arm);
   const result = runPrismArm(base, c.arm, c.q, seed, (f, note) => context?.progress(0.1 + 0.9 * f, note));
   const four = (x: Record<string, number[]>) => ({ gini: x.gini, kurtosis: x.kurtosis, cv: x.cv, l2: x.l2 });
