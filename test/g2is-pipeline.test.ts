@@ -11,12 +11,13 @@ import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import {
   CONFLICT_KINDS, POOL_FAMILIES, TOY_FAMILIES, TOY_ALPHABET, generateToyItem, solveToyPrompt, cleanTwin, buildToyDataset, poolComposition,
-  CharCodec, WordCodec, FlatAdam, linearScheduleLr, trainLora, loraParameterNames, readLoraParameters, writeLoraParameters,
-  FeatureStoreWriter, openFeatureStore, writeFeatureStore, loraGradientRows, gradientFeatures, meanPooledHiddenStates,
+  CharCodec, WordCodec, loraGradientRows, gradientFeatures, meanPooledHiddenStates,
   greedyDecode, exactMatch, exampleLosses, fineTuneLora, lessScoresFromStores, combineCheckpoints, toySelectionDataset,
   preparePipeline, runArm, selectForTarget, SELECTION_METHODS, pca2d, compositionBarsSpec, walkPictureSpec, runBlocks, runStudyArm, STUDY_SETTINGS,
-  realSelectionDataset, meanStd, aggregateRows, studyRows, LogitsModel, TrainingExample, PipelineSettings, StudyRow,
-} from "../kernel-lib/g2is/pipeline";
+  realSelectionDataset, meanStd, aggregateRows, studyRows, LogitsModel, PipelineSettings, StudyRow,
+} from "../kernel-lib/studies/g2is";
+import { FlatAdam, linearScheduleLr, trainLora, loraParameterNames, readLoraParameters, writeLoraParameters, TrainingExample } from "../kernel-lib/train";
+import { FeatureStoreWriter, openFeatureStore, writeFeatureStore } from "../kernel-lib/features";
 import { getStudy, planSweep } from "../kernel-lib/experiments";
 import type { RunRecord } from "../kernel-lib/experiments";
 import { lessScores } from "../kernel-lib/g2is";

@@ -1,7 +1,7 @@
 /**
  * Enumerates the public API's option-taking callables with the TypeScript compiler, for
  * options-contract.test.ts. Starting at kernel-lib/index.ts it follows every export — through the
- * namespaces (`io`, `g2is.pipeline`, …) and re-exports — and lists each exported function, class
+ * namespaces (`io`, `studies.g2is`, …) and re-exports — and lists each exported function, class
  * constructor, static method and public instance method of an exported class that has a
  * parameter which is an options object: named `options`/`opts`, or typed as a `…Options` /
  * `…Config` interface. Ids look like "io.readNpy", "new models.TinyTransformer",

@@ -62,7 +62,7 @@ const agent = once(() => new lab.agents.TransformerAgent(
 const shopTasks = once(() => shop().generateTasks({ split: "train", count: 2, seed: 1 }));
 const trajectory = once(() => lab.envs.runEpisode(shop(), shopTasks()[0], lab.envs.expertPolicy(shopTasks()[0])));
 const probeResult = once(() => lab.prism.probeTrajectories(model(), examples(), { metrics: ["gini", "l2"] }));
-const projector = once(() => new lab.features.RandomProjector({ inputDim: lab.g2is.pipeline.readLoraParameters(loraModel()).length, outputDim: 3, seed: 1 }));
+const projector = once(() => new lab.features.RandomProjector({ inputDim: lab.train.readLoraParameters(loraModel()).length, outputDim: 3, seed: 1 }));
 const samples = once(() => [0, 1, 2, 3].map((i) => ({ groupId: String(i % 2), reward: i, tokens: [1, 2, 3, 4], actionMask: [0, 1, 1, 1] })));
 const sgd = once(() => tf.train.sgd(0));
 const spec = () => lab.lineChart([{ x: 1, y: 2 }, { x: 2, y: 3 }], { x: "x", y: "y" });
@@ -212,22 +212,22 @@ const CALLS: Record<string, Call> = {
   "g2is.fitTfidf": (x) => lab.g2is.fitTfidf(["a b", "b c"], { ...x }),
   "g2is.tfidfVectors": (x) => lab.g2is.tfidfVectors(["a b", "b c"], { ...x }),
   "g2is.ngramsOf": (x) => lab.g2is.ngramsOf("a b", { ...x }),
-  "g2is.pipeline.buildToyDataset": (x) => lab.g2is.pipeline.buildToyDataset({ poolSize: 8, pretrainSize: 4, seed: 1, ...x }),
-  "g2is.pipeline.toySelectionDataset": (x) => lab.g2is.pipeline.toySelectionDataset({ poolSize: 8, pretrainSize: 4, seed: 1, maxLen: 24, ...x }),
-  "g2is.pipeline.realSelectionDataset": (x) => lab.g2is.pipeline.realSelectionDataset({ poolSizes: {}, pretrainSizes: {}, maxVocab: 50, maxLen: 16, seed: 1, ...x } as never),
-  "g2is.pipeline.WordCodec.fit": (x) => lab.g2is.pipeline.WordCodec.fit(["a b", "b c"], { maxVocab: 10, maxLen: 8, ...x }),
-  "g2is.pipeline.trainLora": (x) => lab.g2is.pipeline.trainLora(loraModel(), examples(), { steps: 1, batchSize: 2, learningRate: 1e-9, seed: 1, ...x }),
-  "g2is.pipeline.FeatureStoreWriter.create": (x) => lab.g2is.pipeline.FeatureStoreWriter.create(fresh("store"), { dim: 2, ...x }),
-  "g2is.pipeline.writeFeatureStore": (x) => lab.g2is.pipeline.writeFeatureStore(fresh("store"), rows(2, 2), { ...x }),
-  "g2is.pipeline.gradientFeatures": (x) => lab.g2is.pipeline.gradientFeatures(loraModel(), examples(), { role: "target", projector: projector(), ...x }),
-  "g2is.pipeline.greedyDecode": (x) => lab.g2is.pipeline.greedyDecode(model(), new lab.g2is.pipeline.CharCodec("ab", 8), ["a"], { maxNewTokens: 1, ...x }),
-  "g2is.pipeline.cachedStage": (x) => lab.g2is.pipeline.cachedStage(dir, `stage${fileCounter++}`, "k", () => ({}), () => 1, { ...x }),
-  "g2is.pipeline.preparePipeline": (x) => lab.g2is.pipeline.preparePipeline(undefined as never, undefined as never, 1, { ...x }),
-  "g2is.pipeline.pca2d": (x) => lab.g2is.pipeline.pca2d(rows(4, 3), { ...x }),
-  "g2is.pipeline.compositionBarsSpec": (x) => lab.g2is.pipeline.compositionBarsSpec([], { ...x }),
-  "g2is.pipeline.walkPictureSpec": (x) => lab.g2is.pipeline.walkPictureSpec([], [], { ...x }),
-  "g2is.pipeline.compareMethods": (x) => lab.g2is.pipeline.compareMethods([], {} as never, "a", "b", "correct", { ...x }),
-  "g2is.pipeline.runStudyArm": (x) => lab.g2is.pipeline.runStudyArm({ target: "arith", method: "random", trainK: 0.05, valK: 1, delta: 0, ...x } as never, undefined as never, 1),
+  "studies.g2is.buildToyDataset": (x) => lab.studies.g2is.buildToyDataset({ poolSize: 8, pretrainSize: 4, seed: 1, ...x }),
+  "studies.g2is.toySelectionDataset": (x) => lab.studies.g2is.toySelectionDataset({ poolSize: 8, pretrainSize: 4, seed: 1, maxLen: 24, ...x }),
+  "studies.g2is.realSelectionDataset": (x) => lab.studies.g2is.realSelectionDataset({ poolSizes: {}, pretrainSizes: {}, maxVocab: 50, maxLen: 16, seed: 1, ...x } as never),
+  "studies.g2is.WordCodec.fit": (x) => lab.studies.g2is.WordCodec.fit(["a b", "b c"], { maxVocab: 10, maxLen: 8, ...x }),
+  "train.trainLora": (x) => lab.train.trainLora(loraModel(), examples(), { steps: 1, batchSize: 2, learningRate: 1e-9, seed: 1, ...x }),
+  "features.FeatureStoreWriter.create": (x) => lab.features.FeatureStoreWriter.create(fresh("store"), { dim: 2, ...x }),
+  "features.writeFeatureStore": (x) => lab.features.writeFeatureStore(fresh("store"), rows(2, 2), { ...x }),
+  "studies.g2is.gradientFeatures": (x) => lab.studies.g2is.gradientFeatures(loraModel(), examples(), { role: "target", projector: projector(), ...x }),
+  "studies.g2is.greedyDecode": (x) => lab.studies.g2is.greedyDecode(model(), new lab.studies.g2is.CharCodec("ab", 8), ["a"], { maxNewTokens: 1, ...x }),
+  "studies.g2is.cachedStage": (x) => lab.studies.g2is.cachedStage(dir, `stage${fileCounter++}`, "k", () => ({}), () => 1, { ...x }),
+  "studies.g2is.preparePipeline": (x) => lab.studies.g2is.preparePipeline(undefined as never, undefined as never, 1, { ...x }),
+  "studies.g2is.pca2d": (x) => lab.studies.g2is.pca2d(rows(4, 3), { ...x }),
+  "studies.g2is.compositionBarsSpec": (x) => lab.studies.g2is.compositionBarsSpec([], { ...x }),
+  "studies.g2is.walkPictureSpec": (x) => lab.studies.g2is.walkPictureSpec([], [], { ...x }),
+  "studies.g2is.compareMethods": (x) => lab.studies.g2is.compareMethods([], {} as never, "a", "b", "correct", { ...x }),
+  "studies.g2is.runStudyArm": (x) => lab.studies.g2is.runStudyArm({ target: "arith", method: "random", trainK: 0.05, valK: 1, delta: 0, ...x } as never, undefined as never, 1),
 
   // agents
   "agents.scoreCandidates": (x) => lab.agents.scoreCandidates(model(), [{ context: [1, 2], candidates: [[3], [4]] }], { ...x }),

@@ -16,7 +16,7 @@ import {
   shardFromEnvironment, resolveShardFlag, defaultShardStorePath, shardStorePaths, planSweep, runSweep, getStudy, configHash,
 } from "../kernel-lib/experiments";
 import { executeRun } from "../kernel-lib/experiments/execute";
-import { cachedStage } from "../kernel-lib/g2is/pipeline/stage-cache";
+import { cachedStage } from "../kernel-lib/studies/g2is/stage-cache";
 import { EmptyInputError, FileFormatError, InvalidArgumentError, StoreLockedError, UnknownOptionError } from "../kernel-lib/errors";
 import { safetyRecord } from "./fixtures/concurrency-child";
 import { study as fixtureStudy } from "./fixtures/sweep-study";

@@ -18,7 +18,7 @@ import type { Study } from "./sweep";
 /** The project's studies and where they live (relative to kernel-lib/experiments/). */
 export const STUDY_MODULES: Readonly<Record<string, string>> = Object.freeze({
   prism: "../studies/prism/study",
-  g2is: "../g2is/study",
+  g2is: "../studies/g2is/study",
   maestro: "../maestro/study",
 });
 

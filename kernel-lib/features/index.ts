@@ -19,3 +19,5 @@ export {
 } from "./normalize";
 export type { ZeroRowPolicy, NormalizeOptions, CosineOptions } from "./normalize";
 export type { RowBatch } from "./inputs";
+export { FeatureStore, FeatureStoreWriter, openFeatureStore, writeFeatureStore, FEATURE_STORE_FORMAT, FEATURE_STORE_VERSION } from "./feature-store";
+export type { FeatureStoreMeta, FeatureChunk } from "./feature-store";

@@ -22,4 +22,3 @@ export { fitTfidf, tfidfVectors, ngramsOf, TFIDF_ANALYZERS } from "./tfidf";
 export type { TfidfModel, TfidfOptions, TfidfAnalyzer } from "./tfidf";
 export { topKIndices, argsortDescending } from "./rows";
 export type { FeatureRows, TargetSubtasks } from "./rows";
-export * as pipeline from "./pipeline";

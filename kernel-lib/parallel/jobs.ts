@@ -4,7 +4,7 @@
  * are plain data (structured-cloneable): a model travels as `serializeModel` bytes.
  */
 import type { ProbeExample, ProbeOptions, ProbeResult } from "../prism/probe";
-import type { TrainingExample } from "../g2is/pipeline/lora-training";
+import type { TrainingExample } from "../train/lora-training";
 import type { AdamCheckpointState, AdamFeatureForm } from "../features/adam";
 import type { RandomProjectorOptions } from "../features/projection";
 
@@ -61,7 +61,7 @@ export function runComputeJob(job: ComputeJob): unknown {
       return probeTrajectories(transformerOf(job.model, "probe job model"), job.examples, job.options);
     }
     case "gradient-features": {
-      const { gradientFeatures } = require("../g2is/pipeline/features") as typeof import("../g2is/pipeline/features");
+      const { gradientFeatures } = require("../studies/g2is/features") as typeof import("../studies/g2is/features");
       const { RandomProjector } = require("../features/projection") as typeof import("../features/projection");
       const model = transformerOf(job.model, "feature job model");
       return gradientFeatures(model, job.examples, { role: job.role, projector: new RandomProjector(job.projector), adam: job.adam, form: job.form, batchSize: job.batchSize });

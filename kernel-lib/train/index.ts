@@ -5,3 +5,7 @@ export { computeAdvantages, groupNormalize, STD_ESTIMATORS } from "./advantages"
 export type { Advantages, AdvantageOptions, GroupNormalizeOptions, StdEstimator } from "./advantages";
 export { grpoStep, grpoLoss, createReference, GRPO_AGGREGATIONS } from "./grpo";
 export type { GrpoOptions, GrpoLossOptions, GrpoLossInputs, GrpoStepResult, GrpoUpdateStats, GrpoAggregation, PolicyModel } from "./grpo";
+export { FlatAdam, ADAM_DEFAULTS, linearScheduleLr } from "./flat-adam";
+export type { AdamHyperParameters } from "./flat-adam";
+export { trainLora, loraParameterNames, readLoraParameters, writeLoraParameters } from "./lora-training";
+export type { TrainingExample, LoraCheckpoint, LoraTrainingOptions, LoraTrainingResult } from "./lora-training";

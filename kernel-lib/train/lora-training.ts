@@ -17,12 +17,12 @@
  * Minibatches come from a seeded shuffle; gradients from tf.variableGrads on the masked
  * response-token loss; the update from FlatAdam (adam.ts).
  */
-import { tf } from "../../tf";
-import { EmptyInputError, InvalidArgumentError, ShapeError, assertKnownKeys, assertOneOf } from "../../errors";
-import { Rng, Seed } from "../../random";
-import type { TinyTransformer } from "../../models/transformer";
-import type { AdamCheckpointState } from "../../features/adam";
-import { AdamHyperParameters, FlatAdam, linearScheduleLr } from "./adam";
+import { tf } from "../tf";
+import { EmptyInputError, InvalidArgumentError, ShapeError, assertKnownKeys, assertOneOf } from "../errors";
+import { Rng, Seed } from "../random";
+import type { TinyTransformer } from "../models/transformer";
+import type { AdamCheckpointState } from "../features/adam";
+import { AdamHyperParameters, FlatAdam, linearScheduleLr } from "./flat-adam";
 
 export interface TrainingExample {
   tokens: number[];

@@ -10,7 +10,7 @@
  */
 import { createHash } from "node:crypto";
 import { CharCodec, SequenceCodec } from "./codec";
-import type { TrainingExample } from "./lora-training";
+import type { TrainingExample } from "../../train/lora-training";
 import { ToyDatasetOptions, buildToyDataset } from "./pool";
 import { CONFLICT_KINDS, POOL_FAMILIES, TOY_ALPHABET } from "./tasks";
 

@@ -14,13 +14,13 @@
  * stay readable. Expensive shared stages are cached on disk by pipeline/stage-cache.ts.
  */
 import { createHash } from "node:crypto";
-import { InvalidArgumentError } from "../errors";
-import { PRESETS, PresetName } from "../notebook";
-import { canonicalJson, JsonObject } from "../experiments/canonical";
-import { defineStudy, Study } from "../experiments/sweep";
-import { registerStudy } from "../experiments/registry";
-import type { StudyGrid } from "../experiments/grid";
-import { STUDY_SETTINGS, StudyRunConfig, runBlocks, runStudyArm, studyAxes } from "./pipeline/study-runs";
+import { InvalidArgumentError } from "../../errors";
+import { PRESETS, PresetName } from "../../notebook";
+import { canonicalJson, JsonObject } from "../../experiments/canonical";
+import { defineStudy, Study } from "../../experiments/sweep";
+import { registerStudy } from "../../experiments/registry";
+import type { StudyGrid } from "../../experiments/grid";
+import { STUDY_SETTINGS, StudyRunConfig, runBlocks, runStudyArm, studyAxes } from "./study-runs";
 
 /** Bumped when what a run stores changes meaning (2: per-item outcomes for paired tests). */
 export const G2IS_STUDY_VERSION = 2;

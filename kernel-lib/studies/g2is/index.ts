@@ -2,9 +2,11 @@
  * The G2IS / LESS study pipeline: toy tasks and real text → tiny base model → LoRA warm-up with
  * Adam checkpoints → LESS gradient features (streamed to an on-disk feature store) → every
  * selection arm → LoRA fine-tuning with identical settings → exact match / held-out loss and the
- * composition of each selection. The selection algorithms themselves are in kernel-lib/g2is/.
+ * composition of each selection. The selection algorithms themselves are in kernel-lib/g2is/; the
+ * general pieces the study uses live in kernel-lib/train/ (FlatAdam, trainLora: LoRA warm-up with
+ * saveable Adam state) and kernel-lib/features/ (the on-disk feature store).
  * Typical use: `studyPipeline("toy", STUDY_SETTINGS.quick, 0)` then `runArm(pipeline, request, finetune)`;
- * the notebook and the sweep go through the registered study "g2is" (kernel-lib/g2is/study.ts).
+ * the notebook and the sweep go through the registered study "g2is" (study.ts in this folder).
  */
 export {
   POOL_FAMILIES, CONFLICT_KINDS, COMPOSITION_FAMILIES, TOY_FAMILIES, TOY_ALPHABET, generateToyItem, cleanTwin, solveToyPrompt,
@@ -18,12 +20,6 @@ export { toySelectionDataset, fingerprintOf } from "./dataset";
 export type { SelectionDataset, PoolEntry, EvalEntry, TargetData } from "./dataset";
 export { REAL_SOURCES, loadRealTextSources, realSelectionDataset } from "./real-text";
 export type { RealSource, TextPair, RealTextOptions } from "./real-text";
-export { FlatAdam, ADAM_DEFAULTS, linearScheduleLr } from "./adam";
-export type { AdamHyperParameters } from "./adam";
-export { trainLora, loraParameterNames, readLoraParameters, writeLoraParameters } from "./lora-training";
-export type { TrainingExample, LoraCheckpoint, LoraTrainingOptions, LoraTrainingResult } from "./lora-training";
-export { FeatureStore, FeatureStoreWriter, openFeatureStore, writeFeatureStore, FEATURE_STORE_FORMAT, FEATURE_STORE_VERSION } from "./feature-store";
-export type { FeatureStoreMeta, FeatureChunk } from "./feature-store";
 export { loraGradientRows, gradientFeatures, meanPooledHiddenStates } from "./features";
 export type { GradientFeatureOptions } from "./features";
 export { greedyDecode, exactMatch, exampleLosses, fineTuneLora, withLora } from "./evaluation";

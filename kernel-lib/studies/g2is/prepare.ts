@@ -26,9 +26,9 @@ import { trainSft } from "../../train/sft";
 import { RandomProjector, ProjectionKind } from "../../features/projection";
 import { readSafetensors, writeSafetensors } from "../../io/safetensors";
 import type { SelectionDataset } from "./dataset";
-import { FeatureStore, FeatureStoreWriter, openFeatureStore, writeFeatureStore } from "./feature-store";
+import { FeatureStore, FeatureStoreWriter, openFeatureStore, writeFeatureStore } from "../../features/feature-store";
 import { gradientFeatures, meanPooledHiddenStates } from "./features";
-import { LoraCheckpoint, trainLora, writeLoraParameters } from "./lora-training";
+import { LoraCheckpoint, trainLora, writeLoraParameters } from "../../train/lora-training";
 import { cachedStage, defaultCacheRoot, stageKey } from "./stage-cache";
 
 /** Bumped when the features stage writes different files (2: plain twin/conflict gradients added). */

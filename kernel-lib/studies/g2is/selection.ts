@@ -21,13 +21,13 @@
  * every target, budget, valK and δ.
  */
 import { InvalidArgumentError, UnknownOptionError } from "../../errors";
-import { lessScores, LessCheckpoint } from "../less";
-import { selectG2IS, selectNoGraph, selectRandom, selectBySimilarity, G2ISSelection } from "../select";
-import { exactKnnGraph, KnnGraph } from "../knn-graph";
-import { totalBudget } from "../budget";
-import { topKIndices } from "../rows";
-import { fitTfidf } from "../tfidf";
-import type { FeatureStore } from "./feature-store";
+import { lessScores, LessCheckpoint } from "../../g2is/less";
+import { selectG2IS, selectNoGraph, selectRandom, selectBySimilarity, G2ISSelection } from "../../g2is/select";
+import { exactKnnGraph, KnnGraph } from "../../g2is/knn-graph";
+import { totalBudget } from "../../g2is/budget";
+import { topKIndices } from "../../g2is/rows";
+import { fitTfidf } from "../../g2is/tfidf";
+import type { FeatureStore } from "../../features/feature-store";
 import type { PreparedPipeline } from "./prepare";
 
 export const SELECTION_METHODS = ["g2is", "less", "sim-tfidf", "sim-hidden", "random", "full", "g2is-no-graph", "g2is-no-grad", "base"] as const;

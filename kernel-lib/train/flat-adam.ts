@@ -15,8 +15,8 @@
  * `linearScheduleLr` is Hugging Face's `get_linear_schedule_with_warmup` (LESS's schedule): the
  * rate used by update t (0-based) is base·t/W during W warm-up steps, then decays linearly to 0.
  */
-import { InvalidArgumentError, ShapeError, assertKnownKeys } from "../../errors";
-import type { AdamCheckpointState } from "../../features/adam";
+import { InvalidArgumentError, ShapeError, assertKnownKeys } from "../errors";
+import type { AdamCheckpointState } from "../features/adam";
 
 export interface AdamHyperParameters {
   beta1: number;

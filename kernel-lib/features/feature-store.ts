@@ -17,10 +17,10 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { FileFormatError, InvalidArgumentError, ShapeError, assertFinite } from "../../errors";
-import { checkOptions, option } from "../../options";
-import { atomicWriteFile } from "../../io/atomic";
-import { readNpy, writeNpy } from "../../io/npy";
+import { FileFormatError, InvalidArgumentError, ShapeError, assertFinite } from "../errors";
+import { checkOptions, option } from "../options";
+import { atomicWriteFile } from "../io/atomic";
+import { readNpy, writeNpy } from "../io/npy";
 
 export const FEATURE_STORE_FORMAT = "gradlab-feature-store";
 export const FEATURE_STORE_VERSION = 1;

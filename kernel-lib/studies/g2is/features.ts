@@ -24,9 +24,9 @@ import { perExampleGradients } from "../../grads/per-example";
 import { AdamCheckpointState, AdamFeatureForm, adamPreconditionedFeatures } from "../../features/adam";
 import { RandomProjector } from "../../features/projection";
 import { l2NormalizeRows } from "../../features/normalize";
-import { loraParameterNames } from "./lora-training";
-import type { TrainingExample } from "./lora-training";
-import type { FeatureStoreWriter } from "./feature-store";
+import { loraParameterNames } from "../../train/lora-training";
+import type { TrainingExample } from "../../train/lora-training";
+import type { FeatureStoreWriter } from "../../features/feature-store";
 
 export interface GradientFeatureOptions {
   /** "pool" → Adam-preconditioned with `adam`; "target" → the plain gradient. */

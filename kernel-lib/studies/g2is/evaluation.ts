@@ -19,7 +19,7 @@ import type { TinyTransformer } from "../../models/transformer";
 import { LoraOptions, attachLora, detachLora } from "../../models/lora";
 import { prepareTokenBatch } from "../../models/token-batch";
 import type { SequenceCodec } from "./codec";
-import { LoraTrainingOptions, TrainingExample, readLoraParameters, trainLora, writeLoraParameters } from "./lora-training";
+import { LoraTrainingOptions, TrainingExample, readLoraParameters, trainLora, writeLoraParameters } from "../../train/lora-training";
 
 /** What greedy decoding needs from a model. */
 export interface LogitsModel {

@@ -1,7 +1,7 @@
 /**
  * The G2IS study's settings per preset and the glue that turns one grid point into one arm run:
  * dataset (toy or real text) → prepared pipeline (cached on disk, memoised in memory) → runArm →
- * JSON metrics for the run store. kernel-lib/g2is/study.ts registers the study with these; the
+ * JSON metrics for the run store. study.ts registers the study with these; the
  * notebook uses the same functions to reach the cached pipeline (walk picture, planted check).
  *
  * Grid: axes target × method × trainK × valK × delta, cut down by `includeRun` to four blocks —

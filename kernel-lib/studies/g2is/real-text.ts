@@ -22,7 +22,7 @@ import { readJsonl } from "../../io/jsonl";
 import { projectRoot } from "../../experiments/provenance";
 import { WordCodec, splitTextWords } from "./codec";
 import { EvalEntry, PoolEntry, SelectionDataset, fingerprintOf } from "./dataset";
-import type { TrainingExample } from "./lora-training";
+import type { TrainingExample } from "../../train/lora-training";
 
 export const REAL_SOURCES = ["gsm8k", "codealpaca", "alpaca-seed"] as const;
 export type RealSource = (typeof REAL_SOURCES)[number];
