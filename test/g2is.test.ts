@@ -236,13 +236,13 @@ function knownAxesData(d: number, repeats: number) {
 test("core knowledge: known principal axes (gram path n < d and covariance path n > d), ratios 0.9 / 0.1, valK cut", () => {
   for (const [d, repeats, method] of [[6, 1, "gram"], [3, 4, "covariance"]] as const) {
     const { rows, a, b } = knownAxesData(d, repeats);
-    const one = coreKnowledge(rows);
+    const one = coreKnowledge(rows, { sign: "mean-aligned" });
     assert.is(one.method, method);
     assert.is(one.components.length, 1, "valK 0.5 keeps the fewest components: one");
     assert.equal(one.weights, [1]);
     assertClose(one.varianceRatios[0], 0.9, 1e-6);
     assertClose(dot(one.components[0], a), 1, 1e-6, "K_1 = +a (mean-aligned sign)");
-    const two = coreKnowledge(rows, { valK: 0.95 });
+    const two = coreKnowledge(rows, { valK: 0.95, sign: "mean-aligned" });
     assert.is(two.components.length, 2);
     assertClose(two.weights, [0.9, 0.1], 1e-6);
     assertClose(dot(two.components[1], b), 1, 1e-6, "K_2 = +b");
@@ -250,14 +250,14 @@ test("core knowledge: known principal axes (gram path n < d and covariance path 
   }
   // Axis-aligned so float32 rows hold the values exactly: ratios are exactly 36/40 and 4/40.
   const exactRows = [[3, 1], [3, -1], [-3, 1], [-3, -1]].map(([x, y]) => Float32Array.of(0, x, 0, y, 0));
-  const boundary = coreKnowledge(exactRows, { valK: 0.9 });
-  assert.is(boundary.components.length, 1, "a cumulative ratio of exactly 0.9 reaches valK = 0.9 (≥, not sklearn's >)");
+  const boundary = coreKnowledge(exactRows, { valK: 0.9, valKCut: "reach", sign: "mean-aligned" });
+  assert.is(boundary.components.length, 1, "valKCut reach: a cumulative ratio of exactly 0.9 reaches valK = 0.9 (≥, not sklearn's >)");
   [0, 1, 0, 0, 0].forEach((x, q) => assert.ok(Math.abs(boundary.components[0][q] - x) < 1e-12, "largest-positive fallback when the mean is 0"));
 });
 
 test("core knowledge: gram and covariance paths agree; reconstruction V − mean = scores·components with valK = 1", () => {
   const rows = randomRows("pca", 8, 12);
-  const g = coreKnowledge(rows, { valK: 1, method: "gram" }), c = coreKnowledge(rows, { valK: 1, method: "covariance" });
+  const g = coreKnowledge(rows, { valK: 1, method: "gram", sign: "mean-aligned" }), c = coreKnowledge(rows, { valK: 1, method: "covariance", sign: "mean-aligned" });
   assert.is(g.components.length, 7, "rank n − 1 after centring");
   assert.is(c.components.length, 7);
   assertClose(g.varianceRatios, c.varianceRatios, 1e-9);
@@ -269,7 +269,7 @@ test("core knowledge: gram and covariance paths agree; reconstruction V − mean
     assertClose(rebuilt, centred, 1e-6, "reconstruction");
   }
   g.components.forEach((k) => { assertClose(norm(k), 1, 1e-12, "unit"); assert.ok(dot(k, g.mean) >= 0, "mean-aligned sign"); });
-  const largest = coreKnowledge(rows, { valK: 1, sign: "largest-positive" });
+  const largest = coreKnowledge(rows, { valK: 1 }); // the default sign: sklearn's svd_flip
   for (const k of largest.components) {
     let best = 0; for (let q = 1; q < k.length; q++) if (Math.abs(k[q]) > Math.abs(k[best])) best = q;
     assert.ok(k[best] > 0, "largest-|entry| positive");
@@ -292,15 +292,15 @@ test("core knowledge: one target row → mean direction with weight 1; errors", 
 
 // ---- budgets -----------------------------------------------------------------------------------
 
-test("budgets: closed cases, ties to the lower index, float artefacts, sums to B", async () => {
+test("budgets: closed cases, ties to the lower index (option), float artefacts (tolerant floor), sums to B", async () => {
   assert.equal(splitBudget(10, [0.5, 0.3, 0.2]), [5, 3, 2]);
-  assert.equal(splitBudget(10, [1 / 3, 1 / 3, 1 / 3]), [4, 3, 3]);
-  assert.equal(splitBudget(7, [0.45, 0.45, 0.1]), [3, 3, 1]);
-  assert.equal(splitBudget(5, [0.1, 0.9]), [1, 4], "remainders 0.5 and 0.5 tie: the lower index gets the unit");
+  assert.equal(splitBudget(10, [1 / 3, 1 / 3, 1 / 3], "lower-index"), [4, 3, 3]);
+  assert.equal(splitBudget(7, [0.45, 0.45, 0.1], "lower-index"), [3, 3, 1]);
+  assert.equal(splitBudget(5, [0.1, 0.9], "lower-index"), [1, 4], "remainders 0.5 and 0.5 tie: the lower index gets the unit");
   assert.equal(splitBudget(5, [0.05, 0.95]), [0, 5]);
   assert.equal(splitBudget(3, [2, 1]), [2, 1], "weights are renormalised");
   assert.is(totalBudget(300, 0.01), 3);
-  assert.is(totalBudget(100, 0.29), 29, "0.29·100 = 28.999… in floating point");
+  assert.is(totalBudget(100, 0.29, "tolerant"), 29, "0.29·100 = 28.999… in floating point");
   assert.is(totalBudget(1234, 0.05), 61);
   const rng = new Rng("budget");
   for (let trial = 0; trial < 200; trial++) {

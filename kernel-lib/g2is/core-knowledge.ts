@@ -12,12 +12,18 @@
  * Ratios are λ_k / Σ‖x_i − x̄‖² (the same ratio as sklearn's explained_variance_ratio_; the n−1
  * divisor cancels). Rows are used as given: pass normalised features if the walk uses them.
  *
- * Sign convention (*open*: PCA fixes a component only up to sign; the official code inherits
- * sklearn's svd_flip, which makes the largest-|entry| positive in recent versions). The walk picks
- * its anchor by SIGNED cosine with K_i, so the sign decides whether it walks towards or away from
- * the targets. Default "mean-aligned": flip K_i so the mean target gradient has a non-negative
- * projection on it (so the anchor lies on the targets' side); if that projection is ~0 it falls
- * back to "largest-positive". "largest-positive" gives sklearn's convention.
+ * Sign (PCA fixes a component only up to sign; the walk picks its anchor and fallback order by
+ * SIGNED cosine with K_i, so the sign decides which end of the pool the walk starts from). Default
+ * "largest-positive": the official code runs sklearn's PCA, whose svd_flip (sklearn ≥ 1.5, V-based)
+ * makes each component's largest-|entry| positive (first such entry on ties) — this option
+ * reproduces sklearn's axes. "mean-aligned" is an ablation, not the official algorithm: flip K_i
+ * so the mean target gradient projects non-negatively on it (falls back to largest-positive when
+ * that projection is ~0).
+ *
+ * valK cut. Default "exceed", sklearn's rule for a float n_components: keep
+ * searchsorted(cumsum, valK, side="right") + 1 components, i.e. keep adding while the cumulative
+ * ratio is ≤ valK (a cumulative ratio of exactly valK takes one more). "reach" stops as soon as the
+ * cumulative ratio is ≥ valK (within 1e-12). They differ only when a cumulative ratio equals valK.
  *
  * Degenerate targets (*open*): with one target row, or rows that are all identical, the centred
  * matrix is zero and PCA is undefined; then one component, the normalised mean target gradient,
@@ -31,12 +37,18 @@ import { FeatureRows, TargetSubtasks, assertInRange, checkRowsNamed, flattenTarg
 export const COMPONENT_SIGNS = ["mean-aligned", "largest-positive"] as const;
 export type ComponentSign = (typeof COMPONENT_SIGNS)[number];
 export const PCA_METHODS = ["auto", "gram", "covariance"] as const;
+export const VALK_CUTS = ["exceed", "reach"] as const;
+/** "exceed": sklearn's float n_components rule (official); "reach": stop at cumulative ≥ valK. */
+export type ValKCut = (typeof VALK_CUTS)[number];
 export type PcaMethod = (typeof PCA_METHODS)[number];
 
 export interface CoreKnowledgeOptions {
   /** Cumulative explained-variance ratio to reach, in (0, 1]. Default 0.5. */
   valK?: number;
+  /** Component sign: "largest-positive" (sklearn's svd_flip; default, official) or "mean-aligned" (ablation). */
   sign?: ComponentSign;
+  /** How the valK threshold cuts the spectrum: "exceed" (sklearn; default) or "reach". */
+  valKCut?: ValKCut;
   method?: PcaMethod;
   /** Largest eigenproblem the Jacobi solver is allowed (default 1024). */
   maxEigenSize?: number;
@@ -59,7 +71,7 @@ export interface CoreKnowledge {
   numTargets: number;
 }
 
-const OPTION_KEYS = ["valK", "sign", "method", "maxEigenSize"];
+const OPTION_KEYS = ["valK", "sign", "valKCut", "method", "maxEigenSize"];
 /** Eigenvalues below this fraction of the total variance are numerical zero (rank deficiency). */
 const RELATIVE_ZERO = 1e-12;
 /** valK is reached if the cumulative ratio is within this of it (so 0.5 reached "exactly" counts). */
@@ -69,8 +81,10 @@ export function coreKnowledge(targets: FeatureRows | TargetSubtasks, options: Co
   assertKnownKeys("options", options, OPTION_KEYS);
   const valK = options.valK ?? 0.5;
   assertInRange("options.valK", valK, 0, 1, true);
-  const sign = options.sign ?? "mean-aligned";
+  const sign = options.sign ?? "largest-positive";
   assertOneOf("options.sign", sign, COMPONENT_SIGNS);
+  const valKCut = options.valKCut ?? "exceed";
+  assertOneOf("options.valKCut", valKCut, VALK_CUTS);
   const requested = options.method ?? "auto";
   assertOneOf("options.method", requested, PCA_METHODS);
   const maxEigenSize = options.maxEigenSize ?? 1024;
@@ -112,7 +126,7 @@ export function coreKnowledge(targets: FeatureRows | TargetSubtasks, options: Co
     if (!(values[k] > RELATIVE_ZERO * total)) break;
     const ratio = values[k] / total;
     spectrum.push(ratio);
-    if (cumulative < valK - RATIO_SLACK) {
+    if (valKCut === "exceed" ? cumulative <= valK : cumulative < valK - RATIO_SLACK) {
       components.push(orient(method === "gram" ? principalAxisFromGram(x, n, d, vectors[k]) : vectors[k], mean, sign));
       cumulative += ratio;
     }

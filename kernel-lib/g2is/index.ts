@@ -6,12 +6,12 @@
  */
 export { lessScores, selectLess } from "./less";
 export type { LessCheckpoint, LessOptions, LessScores } from "./less";
-export { coreKnowledge, COMPONENT_SIGNS, PCA_METHODS } from "./core-knowledge";
-export type { CoreKnowledge, CoreKnowledgeOptions, ComponentSign, PcaMethod } from "./core-knowledge";
+export { coreKnowledge, COMPONENT_SIGNS, PCA_METHODS, VALK_CUTS } from "./core-knowledge";
+export type { CoreKnowledge, CoreKnowledgeOptions, ComponentSign, PcaMethod, ValKCut } from "./core-knowledge";
 export { symmetricEigen } from "./eigen";
 export type { SymmetricEigen } from "./eigen";
-export { totalBudget, splitBudget, componentBudgets } from "./budget";
-export type { ComponentBudgets } from "./budget";
+export { totalBudget, splitBudget, componentBudgets, REMAINDER_TIES, BUDGET_FLOORS } from "./budget";
+export type { ComponentBudgets, ComponentBudgetOptions, RemainderTies, BudgetFloor } from "./budget";
 export { exactKnnGraph, hnswKnnGraph, buildKnnGraph, neighborsOf, recallAtK, GRAPH_METHODS } from "./knn-graph";
 export type { KnnGraph, GraphMethod, ExactGraphOptions, HnswGraphOptions } from "./knn-graph";
 export { gradientWalk } from "./walk";

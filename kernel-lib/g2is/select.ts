@@ -15,8 +15,8 @@
  */
 import { EmptyInputError, InvalidArgumentError, assertKnownKeys } from "../errors";
 import { Rng, Seed } from "../random";
-import { ComponentSign, CoreKnowledge, PcaMethod, coreKnowledge } from "./core-knowledge";
-import { componentBudgets } from "./budget";
+import { ComponentSign, CoreKnowledge, PcaMethod, ValKCut, coreKnowledge } from "./core-knowledge";
+import { BudgetFloor, RemainderTies, componentBudgets } from "./budget";
 import { HnswGraphOptions, KnnGraph, buildKnnGraph, checkGraph } from "./knn-graph";
 import { AcceptanceKind, UnderfillReport, gradientWalk } from "./walk";
 import {
@@ -32,8 +32,14 @@ export interface SelectionCommonOptions {
   budget?: number;
   /** PCA cumulative explained-variance target. Default 0.5. */
   valK?: number;
-  /** Component sign convention (*open*; see core-knowledge.ts). Default "mean-aligned". */
+  /** Component sign: "largest-positive" (sklearn's, the official code's; default) or "mean-aligned" (ablation). */
   sign?: ComponentSign;
+  /** valK cut rule: "exceed" (sklearn's; default) or "reach" (see core-knowledge.ts). */
+  valKCut?: ValKCut;
+  /** Budget remainder ties: "higher-index" (numpy's; default) or "lower-index" (see budget.ts). */
+  remainderTies?: RemainderTies;
+  /** Budget floors: "bare" (the official int(); default) or "tolerant" (see budget.ts). */
+  budgetFloor?: BudgetFloor;
   pcaMethod?: PcaMethod;
 }
 
@@ -72,7 +78,7 @@ export interface G2ISSelection {
   coreKnowledge: CoreKnowledge;
 }
 
-const COMMON_KEYS = ["trainK", "budget", "valK", "sign", "pcaMethod"];
+const COMMON_KEYS = ["trainK", "budget", "valK", "sign", "valKCut", "remainderTies", "budgetFloor", "pcaMethod"];
 const G2IS_KEYS = [...COMMON_KEYS, "delta", "k", "graph", "hnsw", "blockRows"];
 
 /** Validates pool and target (non-empty, finite, equal widths) and returns the flat target rows. */
@@ -86,8 +92,10 @@ function checkPoolAndTarget(pool: FeatureRows, target: FeatureRows | TargetSubta
 function prepare(pool: FeatureRows, target: FeatureRows | TargetSubtasks, options: SelectionCommonOptions) {
   const rows = checkPoolAndTarget(pool, target);
   if (options.trainK !== undefined) assertInRange("options.trainK", options.trainK, 0, 1, true);
-  const knowledge = coreKnowledge(rows, { valK: options.valK, sign: options.sign, method: options.pcaMethod });
-  const { total, budgets } = componentBudgets(pool.length, knowledge.weights, { trainK: options.trainK, budget: options.budget });
+  const knowledge = coreKnowledge(rows, { valK: options.valK, sign: options.sign, valKCut: options.valKCut, method: options.pcaMethod });
+  const { total, budgets } = componentBudgets(pool.length, knowledge.weights, {
+    trainK: options.trainK, budget: options.budget, remainderTies: options.remainderTies, budgetFloor: options.budgetFloor,
+  });
   return { knowledge, total, budgets };
 }
 

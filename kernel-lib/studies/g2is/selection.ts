@@ -1,7 +1,10 @@
 /**
  * Every selection arm of the study on a prepared pipeline, one entry point:
  *
- *   g2is            core knowledge (PCA of the target gradients) → budgets → k-NN graph → walk
+ *   g2is            core knowledge (PCA of the target gradients) → budgets → k-NN graph → walk, with
+ *                   the official code's rules (sklearn's component sign, valK cut, numpy's ties)
+ *   g2is-mean-aligned  ablation: the same walk with components flipped towards the mean target
+ *                   gradient (gradlab's earlier default; NOT the official algorithm)
  *   less            LESS scores (checkpoint-weighted cosines, mean per subtask, max over subtasks)
  *   sim-tfidf       mean cosine to the target's validation texts, n-gram TF-IDF (a STAND-IN for
  *                   Sentence-BERT: surface similarity)
@@ -30,7 +33,7 @@ import { fitTfidf } from "../../g2is/tfidf";
 import type { FeatureStore } from "../../features/feature-store";
 import type { PreparedPipeline } from "./prepare";
 
-export const SELECTION_METHODS = ["g2is", "less", "sim-tfidf", "sim-hidden", "random", "full", "g2is-no-graph", "g2is-no-grad", "base"] as const;
+export const SELECTION_METHODS = ["g2is", "g2is-mean-aligned", "less", "sim-tfidf", "sim-hidden", "random", "full", "g2is-no-graph", "g2is-no-grad", "base"] as const;
 export type SelectionMethod = (typeof SELECTION_METHODS)[number];
 
 export interface SelectionRequest {
@@ -180,8 +183,12 @@ export function selectForTarget(p: PreparedPipeline, request: SelectionRequest):
     }
     case "sim-tfidf": { const t = tfidfFeatures(p, target); return plain(selectBySimilarity(t.pool, t.target, B).indices); }
     case "sim-hidden": return plain(selectBySimilarity(p.poolHidden, Object.values(p.validationHidden[target]).flat(), B).indices);
-    case "g2is": {
-      const s = selectG2IS(combinedPoolFeatures(p), combinedValidationFeatures(p, target), { trainK: request.trainK, valK: request.valK, delta: request.delta, graph: graphs(p, request.k).gradient });
+    case "g2is":
+    case "g2is-mean-aligned": {
+      const s = selectG2IS(combinedPoolFeatures(p), combinedValidationFeatures(p, target), {
+        trainK: request.trainK, valK: request.valK, delta: request.delta, graph: graphs(p, request.k).gradient,
+        sign: method === "g2is" ? "largest-positive" : "mean-aligned",
+      });
       return fromG2IS(method, s);
     }
     case "g2is-no-grad": {

@@ -22,8 +22,8 @@ import { registerStudy } from "../../experiments/registry";
 import type { StudyGrid } from "../../experiments/grid";
 import { STUDY_SETTINGS, StudyRunConfig, runBlocks, runStudyArm, studyAxes } from "./study-runs";
 
-/** Bumped when what a run stores changes meaning (2: per-item outcomes for paired tests). */
-export const G2IS_STUDY_VERSION = 2;
+/** Bumped when what a run stores changes meaning (2: per-item outcomes for paired tests; 3: "g2is" is the official sign and tie rules, "g2is-mean-aligned" the old default). */
+export const G2IS_STUDY_VERSION = 3;
 
 export function studySettingsHash(preset: PresetName): string {
   return createHash("sha256").update(canonicalJson(STUDY_SETTINGS[preset] as unknown as JsonObject)).digest("hex").slice(0, 16);
