@@ -67,6 +67,10 @@ const samples = once(() => [0, 1, 2, 3].map((i) => ({ groupId: String(i % 2), re
 const sgd = once(() => tf.train.sgd(0));
 const spec = () => lab.lineChart([{ x: 1, y: 2 }, { x: 2, y: 3 }], { x: "x", y: "y" });
 const maestroEnv = once(() => new lab.maestro.MaestroEnv({ seed: 1 }));
+const layersNet = once(() => tf.sequential({ layers: [tf.layers.dense({ units: 2, inputShape: [3], name: "d" })] }));
+const layersModel = once(() => lab.models.fromLayersModel(layersNet(), { loss: "mean-squared-error" }));
+const layersBatch = () => ({ inputs: [[1, 2, 3], [4, 5, 6]], targets: [[1, 0], [0, 1]] });
+const adamOptimizer = once(() => tf.train.adam(0.01));
 const bridgeOutput = once(() => ({ names: ["a", "b"], norms: [[1, 2], [3, 4]] }) as never);
 
 const CALLS: Record<string, Call> = {
@@ -138,18 +142,24 @@ const CALLS: Record<string, Call> = {
   "models.MlpModel#forward": (x) => mlp().forward([[1, 2, 3]], { ...x } as never),
   "new models.LoraAdapters": (x) => new lab.models.LoraAdapters(model().parameterGroups(), { rank: 1, seed: 1, ...x }).dispose(),
   "models.attachLora": (x) => lab.models.attachLora(model(), { rank: 1, seed: 1, ...x }),
+  "models.fromLayersModel": (x) => lab.models.fromLayersModel(layersNet(), { loss: "mean-squared-error", ...x }),
+  "new models.LayersModelAdapter": (x) => new lab.models.LayersModelAdapter(layersNet(), { loss: "mean-squared-error", ...x }),
   "grads.perExampleGradients": (x) => lab.grads.perExampleGradients(model(), examplesBatch(), { ...x }),
   "grads.loopPerExample": (x) => lab.grads.loopPerExample(model(), model().prepareBatch(examplesBatch()), model().parameterGroups().slice(0, 1), { fullVectors: false, product: "auto", ...x }),
   "grads.batchedPerExample": (x) => lab.grads.batchedPerExample(model(), model().prepareBatch(examplesBatch()), model().parameterGroups().slice(0, 1), { fullVectors: false, product: "auto", ...x }),
   "new features.RandomProjector": (x) => new lab.features.RandomProjector({ inputDim: 4, outputDim: 2, seed: 1, ...x }),
   "features.explicitProjectionMatrix": (x) => lab.features.explicitProjectionMatrix({ inputDim: 4, outputDim: 2, kind: "rademacher", seed: 1, blockRows: 2, ...x }),
   "features.adamPreconditionedFeatures": (x) => lab.features.adamPreconditionedFeatures(rows(2, 3), { m: new Float32Array(3), v: new Float32Array(3).fill(1) }, { ...x }),
+  "features.lessFeatures": (x) => lab.features.lessFeatures(layersModel(), layersBatch(), { role: "target", projector: new lab.features.RandomProjector({ inputDim: 8, outputDim: 2, seed: 1 }), ...x }),
+  "features.perExampleGradientRows": (x) => lab.features.perExampleGradientRows(layersModel(), layersBatch(), { ...x }, () => undefined),
+  "features.adamStateFromOptimizer": (x) => lab.features.adamStateFromOptimizer(adamOptimizer(), layersModel(), { ...x }),
   "features.l2NormalizeRows": (x) => lab.features.l2NormalizeRows(rows(2, 3), { ...x }),
   "features.cosineSimilarityMatrix": (x) => lab.features.cosineSimilarityMatrix(rows(2, 3), rows(2, 3, 2), { ...x }),
   "features.forEachCosineBlock": (x) => lab.features.forEachCosineBlock(rows(2, 3), rows(2, 3, 2), () => undefined, { ...x }),
 
   // prism
   "prism.probeTrajectories": (x) => lab.prism.probeTrajectories(model(), examples(), { ...x }),
+  "prism.probeModel": (x) => lab.prism.probeModel(layersModel(), layersBatch(), { ...x }),
   "prism.routeByMetric": (x) => lab.prism.routeByMetric(probeResult(), "gini", { rule: "median", ...x }),
   "prism.route": (x) => lab.prism.route([1, 2, 3], { rule: "median", ...x }),
   "prism.confoundTable": (x) => lab.prism.confoundTable({ s: [1, 2, 3, 4, 5, 6] }, { c: [1, 1, 2, 2, 3, 3] }, [0, 1, 0, 1, 0, 1], { seed: 1, ...x }),

@@ -21,3 +21,7 @@ export type { ZeroRowPolicy, NormalizeOptions, CosineOptions } from "./normalize
 export type { RowBatch } from "./inputs";
 export { FeatureStore, FeatureStoreWriter, openFeatureStore, writeFeatureStore, FEATURE_STORE_FORMAT, FEATURE_STORE_VERSION } from "./feature-store";
 export type { FeatureStoreMeta, FeatureChunk } from "./feature-store";
+export { lessFeatures, perExampleGradientRows } from "./model-features";
+export type { LessFeatureOptions, GradientRowOptions, GradientRowBatch } from "./model-features";
+export { adamStateFromOptimizer } from "./tfjs-adam";
+export type { OptimizerStateOptions } from "./tfjs-adam";

@@ -102,7 +102,8 @@ function perExampleProducts(
     if (calls.length === 0 || calls.some((c) => c === null)) {
       throw new InvalidArgumentError("groups", `matrices on the loss's path (${g.name} received no gradient)`, g.name);
     }
-    const [out, inDim] = g.shape;
+    const inOut = g.layout === "in-out";
+    const [out, inDim] = inOut ? [g.shape[1], g.shape[0]] : g.shape;
     const stackRows = (parts: tf.Tensor2D[], width: number) => tf.concat(parts.map((p) => tf.reshape(p, [B, -1, width])), 1) as tf.Tensor3D;
     const X = stackRows(calls.map((c) => (c as Recorded).x), inDim);
     const D = stackRows(calls.map((c) => (c as Recorded).dy), out);
@@ -113,8 +114,9 @@ function perExampleProducts(
     const method = options.fullVectors ? "direct" : options.product === "auto" ? chooseProduct(rows, out, inDim) : options.product;
     products.push(method);
     if (method === "direct") {
-      // [B, out, in], the per-example gradients. An explicit transpose beats the transposeA flag on wasm.
-      const G = tf.matMul(tf.transpose(D, [0, 2, 1]), X) as tf.Tensor3D;
+      // [B, out, in] (or [B, in, out] for an "in-out" variable: its own layout), the per-example
+      // gradients. An explicit transpose beats the transposeA flag on wasm.
+      const G = (inOut ? tf.matMul(tf.transpose(X, [0, 2, 1]), D) : tf.matMul(tf.transpose(D, [0, 2, 1]), X)) as tf.Tensor3D;
       squares.push(tf.sum(tf.square(G), [1, 2]) as tf.Tensor1D);
       if (options.fullVectors) full.push(G);
     } else {

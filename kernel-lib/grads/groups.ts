@@ -20,6 +20,8 @@ export interface MatrixInfo {
   part: ParameterGroup["part"];
   shape: [number, number];
   numel: number;
+  /** Present only for a variable stored [in, out] (a Keras Dense kernel); see ParameterGroup.layout. */
+  layout?: "in-out";
 }
 
 export function selectGroups(all: readonly ParameterGroup[], selection: readonly string[] = ["trainable"]): ParameterGroup[] {
@@ -46,7 +48,11 @@ function matches(group: ParameterGroup, token: string): boolean {
 }
 
 export function describeGroups(groups: readonly ParameterGroup[]): MatrixInfo[] {
-  return groups.map((g) => ({ name: g.name, layer: g.layer, module: g.module, part: g.part, shape: [g.shape[0], g.shape[1]], numel: g.shape[0] * g.shape[1] }));
+  return groups.map((g) => {
+    const info: MatrixInfo = { name: g.name, layer: g.layer, module: g.module, part: g.part, shape: [g.shape[0], g.shape[1]], numel: g.shape[0] * g.shape[1] };
+    if (g.layout === "in-out") info.layout = "in-out";
+    return info;
+  });
 }
 
 export interface AggregatedNorms<K> {

@@ -40,7 +40,8 @@ export function loopPerExample<TPrepared extends PreparedBatch>(
           if (p < offset || p >= offset + rows) return;
           const select = new Float32Array(rows);
           select[p - offset] = 1;
-          y = tf.add(y, tf.matMul(tf.mul(x, tf.tensor2d(select, [rows, 1])), probes[gi][pi], false, true));
+          // The probe has the variable's layout: [out, in] (transposed here) or [in, out].
+          y = tf.add(y, tf.matMul(tf.mul(x, tf.tensor2d(select, [rows, 1])), probes[gi][pi], false, groups[gi].layout !== "in-out"));
         });
         return y;
       };

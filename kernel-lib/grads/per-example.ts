@@ -2,7 +2,9 @@
  * Per-example gradients of a model's dense matrices — the PRISM probe vector and its relatives.
  *
  * Which strategy when:
- *  - "batched" (what "auto" picks): one forward + one backward for the whole batch, then exact
+ *  - "batched" (what "auto" picks, unless the model reports through `batchedSupport` that it is not
+ *    exact for the selected groups — e.g. a tf.LayersModel whose selection includes a conv kernel —
+ *    in which case "auto" runs the loop): one forward + one backward for the whole batch, then exact
  *    per-example norms from recorded activations x and output-gradients δ (grads/batched.ts).
  *    Use it for probing. It wins by removing per-example kernel overhead, so the gain is largest
  *    where the loop is overhead-bound: measured on wasm (B=64, L=2) 35× for an MLP, 21× for a GRU,
@@ -23,7 +25,7 @@
  */
 import { EmptyInputError, InvalidArgumentError, assertKnownKeys, assertOneOf } from "../errors";
 import { OptionSpec, checkOptions, option } from "../options";
-import type { PerExampleModel, PreparedBatch } from "../models/dense-sites";
+import type { ParameterGroup, PerExampleModel, PreparedBatch } from "../models/dense-sites";
 import { batchedPerExample, ProductMethod } from "./batched";
 import { AggregatedNorms, MatrixInfo, aggregateNorms, describeGroups, selectGroups } from "./groups";
 import { loopPerExample } from "./loop";
@@ -87,6 +89,12 @@ export interface RawPerExample {
 
 const OPTION_KEYS = ["strategy", "groups", "positions", "fullVectors", "fullVectorLimit", "product"];
 
+/**
+ * Per-example gradient norms (and optionally full gradients and per-position norms) of `model`'s
+ * selected matrices on every example of `batch`; see the module header for which strategy when.
+ * Takes any model that fulfils the per-example contract (models/dense-sites.ts): the built-in
+ * models, or a user's tf.LayersModel wrapped by `models.fromLayersModel`.
+ */
 export function perExampleGradients<TBatch, TPrepared extends PreparedBatch>(
   model: PerExampleModel<TBatch, TPrepared>, batch: TBatch | TPrepared, options: PerExampleGradientOptions = {},
 ): PerExampleGradients {
@@ -109,7 +117,7 @@ export function perExampleGradients<TBatch, TPrepared extends PreparedBatch>(
     }
   }
 
-  const strategy = strategyName === "loop" ? "loop" : "batched";
+  const strategy = chooseStrategy(model, groups, strategyName, positions !== undefined);
   const engine: EngineOptions = { positions, fullVectors, product };
   const raw = strategy === "loop" ? loopPerExample(model, prepared, groups, engine) : batchedPerExample(model, prepared, groups, engine);
 
@@ -125,6 +133,20 @@ export function perExampleGradients<TBatch, TPrepared extends PreparedBatch>(
   if (raw.fullVectors) result.fullVectors = raw.fullVectors;
   if (raw.products) result.products = raw.products;
   return result;
+}
+
+/** "auto" → batched where the model says it is exact for these groups, else the loop. */
+function chooseStrategy(
+  model: { batchedSupport?(groups: readonly ParameterGroup[]): string | null }, groups: readonly ParameterGroup[], requested: GradientStrategy, positions: boolean,
+): "loop" | "batched" {
+  const reason = typeof model.batchedSupport === "function" ? model.batchedSupport(groups) : null;
+  if (reason !== null && positions) {
+    throw new InvalidArgumentError("options.positions", `unset for this selection (per-position norms need every selected matrix to be a dense site: ${reason})`);
+  }
+  if (requested === "loop") return "loop";
+  if (reason === null) return "batched";
+  if (requested === "batched") throw new InvalidArgumentError("options.strategy", `"auto" or "loop" for this model and selection (the batched strategy would not be exact: ${reason})`, requested);
+  return "loop";
 }
 
 function validatePositions(positions: unknown, length: number): number[] {

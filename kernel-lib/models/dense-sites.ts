@@ -31,8 +31,18 @@ export interface ParameterGroup {
   module: string;
   /** "weight" for a model matrix, "loraA"/"loraB" for an adapter. */
   part: "weight" | "loraA" | "loraB";
-  /** [out, in], the variable's own shape. */
+  /**
+   * The variable's own shape as a matrix: [out, in] for layout "out-in" (the default and every
+   * built-in model), [in, out] for layout "in-out" (a Keras Dense kernel). A bias of length `out`
+   * is [out, 1]; any other tensor is [∏ leading dims, last dim]. Full gradient vectors are the
+   * variable's values row-major in this shape, the order an optimizer's state has too.
+   */
   shape: [number, number];
+  /**
+   * How the variable is stored relative to the LinearFn's W [out, in]: "out-in" (W itself, the
+   * default when absent) or "in-out" (Wᵀ; the model passes `transpose(variable)` to the LinearFn).
+   */
+  layout?: "out-in" | "in-out";
   /** Whether an optimizer updates it (base matrices are frozen while LoRA is attached). */
   trainable: boolean;
 }
@@ -45,6 +55,12 @@ export interface PreparedBatch {
   readonly length: number;
   /** The one-example batch holding example `index`. */
   example(index: number): PreparedBatch;
+  /**
+   * Optional: the sub-batch of the given examples, in that order, without re-validating them.
+   * Batch-by-batch callers (the probe, LESS features) use it to cut a set prepared once; a
+   * model whose batches lack it is processed one example at a time.
+   */
+  rows?(indices: readonly number[]): PreparedBatch;
 }
 
 /** What a model offers so per-example gradients can be computed for it. */
@@ -57,4 +73,11 @@ export interface PerExampleModel<TBatch, TPrepared extends PreparedBatch = Prepa
   prepareBatch(batch: TBatch | TPrepared): TPrepared;
   /** Loss of each example [B]; the model's training loss is their mean. Call inside a tidy. */
   perExampleLosses(batch: TPrepared, linear?: LinearFn): tf.Tensor1D;
+  /**
+   * Optional: whether the batched strategy is exact for these groups — `null` if every group is a
+   * dense site (it reaches the loss only through the LinearFn) and no example's loss depends on
+   * another example's rows, else the reason it is not. Absent means "always" (the built-in models).
+   * Strategy "auto" picks the loop where a reason is given; "batched" then fails with the reason.
+   */
+  batchedSupport?(groups: readonly ParameterGroup[]): string | null;
 }

@@ -1,4 +1,4 @@
-/** Models: tiny transformer, GRU LM, MLP, LoRA adapters, safetensors save/load. */
+/** Models: tiny transformer, GRU LM, MLP, LoRA adapters, safetensors save/load, and `fromLayersModel` for a user's tf.LayersModel. */
 export * from "./dense-sites";
 export { TinyTransformer, TRANSFORMER_MODULES, rmsNorm } from "./transformer";
 export type { TransformerConfig, ResolvedTransformerConfig, TransformerModule } from "./transformer";
@@ -14,3 +14,7 @@ export { saveModel, loadModel, loadWeightsInto, encodeSafetensors, decodeSafeten
 export type { SavableModel, NamedArray } from "./io";
 export { matMulFast, oneHotFloat } from "./ops";
 export { WeightStore } from "./weights";
+export { fromLayersModel, LayersModelAdapter, PER_EXAMPLE_LAYER_CLASSES } from "./layers-adapter";
+export type { LayersAdapterOptions } from "./layers-adapter";
+export { PreparedLayersBatch, LAYERS_LOSSES } from "./layers-batch";
+export type { LayersBatch, LayersLoss, LayersLossFunction, NestedNumbers } from "./layers-batch";

@@ -8,3 +8,4 @@ export * from "./probe";
 export * from "./routing";
 export * from "./confounds";
 export * from "./covariates";
+export * from "./probe-model";
