@@ -266,7 +266,8 @@ for (const backend of TEST_BACKENDS) {
       for (const t of TASK_TYPES) assert.is(run.curves.weightsByType[t].length, steps);
       if (arm === "tuned") {
         const tuned = run.tunedSearch;
-        assert.ok(tuned !== null && tuned.gridPoints === 70 && tuned.cost.evaluations > 0);
+        // The quarter grid (70 points) plus the equal weights 1/K, which it lacks.
+        assert.ok(tuned !== null && tuned.gridPoints === 71 && tuned.cost.evaluations > 0);
         console.log(`  [${backend}] tuned search: best w [${tuned?.bestWeights}] (validation ${tuned?.bestValidationUtility.toFixed(3)}), cost ${JSON.stringify(tuned?.cost)}`);
       }
     }

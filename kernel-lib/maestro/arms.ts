@@ -1,24 +1,40 @@
 /**
- * The arms (baselines and ablations) of the MAESTRO study and the run configuration, with its
- * defaults per policy tier. An arm decides only how each response's reward weights are chosen
- * and a few Conductor settings; everything else (seeds, budget, env) is shared, so arms compare
- * like for like.
+ * The arms (baselines, controls and ablations) of the MAESTRO study and the run configuration,
+ * with its defaults per policy tier. An arm decides only how each response's reward weights are
+ * chosen and a few Conductor settings; everything else (seeds, budget, env, GRPO settings) is
+ * shared, so arms compare like for like.
  *
  * | arm                  | weights per response                                   |
- * | maestro              | Conductor, per-response actions, λ, every M steps        |
- * | prompt-level         | Conductor, one action per group (expect ~0 meta-gradient)|
+ * | maestro              | Conductor, per-response actions, λ, every M steps, payoff Â |
+ * | prompt-level         | Conductor, one action per group from the prompt state    |
+ * | shared-action        | one action per group (drawn from its first response's h), |
+ * |                      | per-response h in the buffer: isolates action sharing    |
+ * | fixed-advantage      | maestro paid Â under fixed equal weights (action-        |
+ * |                      | independent payoff: expected meta-gradient 0)            |
+ * | loo-meta             | maestro paid R(w(a)) − leave-one-out mean of R(equal)    |
+ * |                      | (non-zero expectation; meta-reward.ts)                   |
+ * | uniform-conductor    | the Conductor's action space, φ = 0 frozen (never updated)|
  * | no-entropy           | maestro with λ = 0                                      |
  * | every-step           | maestro with M = 1                                      |
  * | unnormalised         | maestro on raw-unit components                          |
+ * | maestro-group        | maestro on group z-scored components (GDPO-style)       |
  * | equal                | static 1/K                                              |
+ * | equal-group          | static 1/K on group z-scored components                 |
  * | random               | Dirichlet(1) per response                               |
- * | tuned                | static, best on a simplex grid by TRUE utility on a     |
- * |                      | held-out validation set (search cost reported)          |
+ * | tuned                | static, best on a simplex grid (+ 1/K) by TRUE utility   |
+ * |                      | on a validation set: "argmax" = predicted for a converged|
+ * |                      | policy (tier A), "runs" = short runs (search cost reported)|
  * | oracle               | the true utility's weights of the prompt's true type    |
  * | single-<component>   | static one-hot (single-reward GRPO)                     |
+ * | em-grpo              | reward = mean log-prob per emitted token under the       |
+ * |                      | policy (entropy minimisation, the paper's best baseline) |
+ * | init                 | no training: the initial (tier B: SFT) policy           |
  */
 import { InvalidArgumentError, UnknownOptionError, assertKnownKeys, assertOneOf } from "../errors";
 import { ACTION_SAMPLING, ActionSampling, WEIGHT_MAPPINGS, WeightMapping } from "./conductor";
+import { META_REWARDS, MetaReward } from "./meta-reward";
+import { GRPO_AGGREGATIONS, GrpoAggregation } from "../train/grpo";
+import { STD_ESTIMATORS, StdEstimator } from "../train/advantages";
 import { CREATIVE_FAITHFULNESS, CreativeFaithfulness, NUM_COMPONENTS, REWARD_COMPONENTS } from "./rewards";
 import { POLICY_TIERS, PolicyTier } from "./policy-types";
 
@@ -26,6 +42,7 @@ export const MAESTRO_ARMS = [
   "maestro", "prompt-level", "no-entropy", "every-step", "unnormalised",
   "equal", "random", "tuned", "oracle",
   "single-faithfulness", "single-format", "single-creativity", "single-brevity", "single-preference",
+  "shared-action", "fixed-advantage", "loo-meta", "uniform-conductor", "maestro-group", "equal-group", "em-grpo", "init",
 ] as const;
 export type MaestroArm = (typeof MAESTRO_ARMS)[number];
 
@@ -66,6 +83,26 @@ export interface MaestroRunConfig {
   entropyBonus?: number;
   /** Adam rate of the Conductor (default 0.05). */
   conductorLearningRate?: number;
+  /** The Conductor's payoff (meta-reward.ts): "advantage" (default, the paper), "fixed-advantage", "loo-fixed". */
+  metaReward?: MetaReward;
+  /** Multiplies the format component of the TRAINING reward (default 1; the true utility is unchanged): sensitivity to a saturated component. */
+  formatScale?: number;
+  // GRPO (train/grpo.ts)
+  /** "sequenceLevel" (default, the original GRPO; carries a length bias) or "tokenLevel" (DAPO). */
+  aggregation?: GrpoAggregation;
+  /** Divide advantages by the group std (default true; false = Dr. GRPO centring). */
+  normalizeStd?: boolean;
+  stdEstimator?: StdEstimator;
+  /** eps added to the group std (default 1e-6; TRL uses 1e-4). */
+  advantageEps?: number;
+  /** PPO passes over each batch (default 1: the ratio is 1 and the clip never binds). */
+  ppoEpochs?: number;
+  /** Responses per optimizer step (default 0 = the whole batch). */
+  minibatchSize?: number;
+  /** Tier B: stop each row at its <eos> (default true); false samples the full budget L (the cost comparison). */
+  stopAtEos?: boolean;
+  /** Held-out true utility every this many steps (the convergence curve; default steps/20 bank, steps/5 gru; 0 = off). */
+  curveEvalEvery?: number;
   // policy
   /** Adam rate of the policy (default bank 0.05, gru 0.01). */
   policyLearningRate?: number;
@@ -96,7 +133,7 @@ export type ResolvedRunConfig = Required<MaestroRunConfig>;
 export const COMPONENT_CENTERING = ["none", "group"] as const;
 export type ComponentCentering = (typeof COMPONENT_CENTERING)[number];
 
-export type WeightingKind = "conductor" | "static" | "dirichlet" | "oracle";
+export type WeightingKind = "conductor" | "static" | "dirichlet" | "oracle" | "self-certainty";
 
 export interface ArmBehaviour {
   weighting: WeightingKind;
@@ -104,11 +141,16 @@ export interface ArmBehaviour {
   staticWeights: number[] | null;
   sampling: ActionSampling;
   tuned: boolean;
+  /** Conductor never updated (uniform-conductor). */
+  frozen: boolean;
+  /** False only for "init": evaluate the initial policy. */
+  train: boolean;
 }
 
 const CONFIG_KEYS = [
   "arm", "tier", "steps", "promptsPerStep", "groupSize", "noise", "maxResponseLength", "creativeFaithfulness", "normalizeRewards", "componentCentering",
   "mapping", "eta", "pMin", "sigma", "conductorTemperature", "conductorEvery", "entropyBonus", "conductorLearningRate",
+  "metaReward", "formatScale", "aggregation", "normalizeStd", "stdEstimator", "advantageEps", "ppoEpochs", "minibatchSize", "stopAtEos", "curveEvalEvery",
   "policyLearningRate", "klBeta", "clipEpsilon", "gruHiddenSize", "gruEmbedSize", "pretrainSteps",
   "evalPromptsPerType", "evalSamples", "validationPromptsPerType", "tunedGridDivisions", "tunedSearch", "tunedSearchSteps",
 ];
@@ -136,9 +178,12 @@ export function resolveRunConfig(config: MaestroRunConfig): ResolvedRunConfig {
   const steps = config.steps ?? (bank ? 200 : 40);
   const r: ResolvedRunConfig = {
     tier, steps, promptsPerStep: 6, groupSize: 8,
-    noise: 0.2, maxResponseLength: 12, creativeFaithfulness: "topic", normalizeRewards: config.arm !== "unnormalised", componentCentering: "none",
+    noise: 0.2, maxResponseLength: 12, creativeFaithfulness: "topic", normalizeRewards: config.arm !== "unnormalised", componentCentering: config.arm === "maestro-group" || config.arm === "equal-group" ? "group" : "none",
     mapping: "discrete", eta: 0.3, pMin: 0.02, sigma: 0.5, conductorTemperature: 1,
     conductorEvery: config.arm === "every-step" ? 1 : 4, entropyBonus: config.arm === "no-entropy" ? 0 : 0.01, conductorLearningRate: 0.05,
+    metaReward: config.arm === "fixed-advantage" ? "fixed-advantage" : config.arm === "loo-meta" ? "loo-fixed" : "advantage", formatScale: 1,
+    aggregation: "sequenceLevel", normalizeStd: true, stdEstimator: "population", advantageEps: 1e-6, ppoEpochs: 1, minibatchSize: 0, stopAtEos: true,
+    curveEvalEvery: Math.max(1, Math.ceil(steps / (bank ? 20 : 5))),
     policyLearningRate: bank ? 0.05 : 0.01, klBeta: 0.01, clipEpsilon: 0.2,
     gruHiddenSize: 32, gruEmbedSize: 16, pretrainSteps: 150,
     evalPromptsPerType: bank ? 40 : 8, evalSamples: 4, validationPromptsPerType: bank ? 40 : 6,
@@ -149,7 +194,16 @@ export function resolveRunConfig(config: MaestroRunConfig): ResolvedRunConfig {
   if (config.arm === "every-step" && config.conductorEvery !== undefined && config.conductorEvery !== 1) throw new InvalidArgumentError("config.conductorEvery", "1 or unset for the every-step arm", config.conductorEvery);
   if (config.arm === "no-entropy" && config.entropyBonus !== undefined && config.entropyBonus !== 0) throw new InvalidArgumentError("config.entropyBonus", "0 or unset for the no-entropy arm", config.entropyBonus);
   if (config.arm === "unnormalised" && config.normalizeRewards === true) throw new InvalidArgumentError("config.normalizeRewards", "false or unset for the unnormalised arm", true);
+  const armSetting = <K extends keyof MaestroRunConfig>(key: K, arms: readonly MaestroArm[], value: MaestroRunConfig[K]) => {
+    if (arms.includes(config.arm) && config[key] !== undefined && config[key] !== value) throw new InvalidArgumentError(`config.${key}`, `${JSON.stringify(value)} or unset for the ${config.arm} arm`, config[key]);
+  };
+  armSetting("componentCentering", ["maestro-group", "equal-group"], "group");
+  armSetting("metaReward", ["fixed-advantage"], "fixed-advantage");
+  armSetting("metaReward", ["loo-meta"], "loo-fixed");
   integer(r, "steps", 1);
+  integer(r, "ppoEpochs", 1);
+  integer(r, "minibatchSize", 0);
+  integer(r, "curveEvalEvery", 0);
   integer(r, "promptsPerStep", 3);
   integer(r, "groupSize", 2);
   integer(r, "maxResponseLength", 6);
@@ -162,13 +216,17 @@ export function resolveRunConfig(config: MaestroRunConfig): ResolvedRunConfig {
   integer(r, "validationPromptsPerType", 1);
   integer(r, "tunedGridDivisions", 1);
   integer(r, "tunedSearchSteps", 1);
-  for (const key of ["eta", "pMin", "entropyBonus", "klBeta", "clipEpsilon", "noise"] as const) nonNegative(r, key);
+  for (const key of ["eta", "pMin", "entropyBonus", "klBeta", "clipEpsilon", "noise", "formatScale", "advantageEps"] as const) nonNegative(r, key);
   for (const key of ["sigma", "conductorTemperature", "conductorLearningRate", "policyLearningRate"] as const) nonNegative(r, key, true);
   if (r.noise > 1) throw new InvalidArgumentError("config.noise", "a probability in [0, 1]", r.noise);
   assertOneOf("config.mapping", r.mapping, WEIGHT_MAPPINGS);
   assertOneOf("config.creativeFaithfulness", r.creativeFaithfulness, CREATIVE_FAITHFULNESS);
   assertOneOf("config.tunedSearch", r.tunedSearch, TUNED_SEARCH_STRATEGIES);
   assertOneOf("config.componentCentering", r.componentCentering, COMPONENT_CENTERING);
+  assertOneOf("config.metaReward", r.metaReward, META_REWARDS);
+  assertOneOf("config.aggregation", r.aggregation, GRPO_AGGREGATIONS);
+  assertOneOf("config.stdEstimator", r.stdEstimator, STD_ESTIMATORS);
+  for (const key of ["normalizeStd", "stopAtEos"] as const) if (typeof r[key] !== "boolean") throw new InvalidArgumentError(`config.${key}`, "true or false", r[key]);
   if (typeof r.normalizeRewards !== "boolean") throw new InvalidArgumentError("config.normalizeRewards", "true or false", r.normalizeRewards);
   if (r.tunedSearch === "argmax" && tier !== "bank" && config.arm === "tuned") throw new InvalidArgumentError("config.tunedSearch", "\"runs\" for tier gru (argmax needs the response bank)", r.tunedSearch);
   return r;
@@ -177,19 +235,25 @@ export function resolveRunConfig(config: MaestroRunConfig): ResolvedRunConfig {
 /** How an arm picks weights. */
 export function armBehaviour(arm: MaestroArm): ArmBehaviour {
   assertOneOf("arm", arm, MAESTRO_ARMS);
-  const conductor = (sampling: ActionSampling): ArmBehaviour => ({ weighting: "conductor", staticWeights: null, sampling, tuned: false });
-  const fixed = (w: number[]): ArmBehaviour => ({ weighting: "static", staticWeights: w, sampling: "per-response", tuned: false });
+  const base = { staticWeights: null, sampling: "per-response" as ActionSampling, tuned: false, frozen: false, train: true };
+  const conductor = (sampling: ActionSampling, frozen = false): ArmBehaviour => ({ ...base, weighting: "conductor", sampling, frozen });
+  const fixed = (w: number[]): ArmBehaviour => ({ ...base, weighting: "static", staticWeights: w });
+  const equal = () => new Array<number>(NUM_COMPONENTS).fill(1 / NUM_COMPONENTS);
   if (arm.startsWith("single-")) {
     const k = (REWARD_COMPONENTS as readonly string[]).indexOf(arm.slice("single-".length));
     return fixed(Array.from({ length: NUM_COMPONENTS }, (_, i) => (i === k ? 1 : 0)));
   }
   switch (arm) {
-    case "equal": return fixed(new Array<number>(NUM_COMPONENTS).fill(1 / NUM_COMPONENTS));
-    case "random": return { weighting: "dirichlet", staticWeights: null, sampling: "per-response", tuned: false };
-    case "oracle": return { weighting: "oracle", staticWeights: null, sampling: "per-response", tuned: false };
-    case "tuned": return { weighting: "static", staticWeights: null, sampling: "per-response", tuned: true };
+    case "equal": case "equal-group": return fixed(equal());
+    case "init": return { ...fixed(equal()), train: false };
+    case "random": return { ...base, weighting: "dirichlet" };
+    case "oracle": return { ...base, weighting: "oracle" };
+    case "em-grpo": return { ...base, weighting: "self-certainty" };
+    case "tuned": return { ...base, weighting: "static", tuned: true };
     case "prompt-level": return conductor("prompt-level");
-    default: return conductor("per-response"); // maestro, no-entropy, every-step, unnormalised
+    case "shared-action": return conductor("shared-action");
+    case "uniform-conductor": return conductor("per-response", true);
+    default: return conductor("per-response"); // maestro, no-entropy, every-step, unnormalised, maestro-group, fixed-advantage, loo-meta
   }
 }
 

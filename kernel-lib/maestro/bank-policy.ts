@@ -19,7 +19,7 @@ import { InvalidArgumentError, ShapeError } from "../errors";
 import { Rng } from "../random";
 import type { PolicyModel } from "../train/grpo";
 import { CLOSE, CONTENT_START, EOS, MaestroEnv, MaestroPrompt, OPEN, ParsedResponse, VOCAB_SIZE } from "./env";
-import type { MaestroPolicy, MaestroRollout, WeightedResponse } from "./policy-types";
+import type { MaestroPolicy, MaestroRollout, SampleCost, WeightedResponse } from "./policy-types";
 
 export const BANK_STYLES = [
   "gold", "gold-bare", "gold-verbose", "gold-repeated", "first-word", "creative-long",
@@ -158,13 +158,23 @@ export class ResponseBankPolicy implements MaestroPolicy {
       const bank = this.bank(prompt);
       for (let g = 0; g < groupSize; g++) {
         const slot = rng.categorical(probs[i]);
+        const logProb = Math.log(probs[i][slot]);
         out.push({
           prompt, groupId: prompt.id, response: bank[slot],
           tokens: [...prompt.tokens, slot], actionMask: [...prompt.tokens.map(() => 0), 1],
+          behaviourLogProbs: [...prompt.tokens.map(() => 0), logProb], logProb,
         });
       }
     });
     return out;
+  }
+
+  /** `sample`; a response counts its body and <eos> as generated; the bank scores one row (prompt + slot) per prompt. */
+  sampleWithCost(prompts: readonly MaestroPrompt[], groupSize: number, rng: Rng): { rollouts: MaestroRollout[]; cost: SampleCost } {
+    const rollouts = this.sample(prompts, groupSize, rng);
+    const generatedTokens = rollouts.reduce((a, r) => a + r.response.body.length + (r.response.hasEos ? 1 : 0), 0);
+    const T = this.env.promptLength + 1;
+    return { rollouts, cost: { generatedTokens, forwardTokens: prompts.length * T, sequenceLength: T } };
   }
 
   hiddenOf(prompt: MaestroPrompt, response: ParsedResponse | null): number[] {

@@ -42,7 +42,8 @@ import { NUM_COMPONENTS } from "./rewards";
 
 export const WEIGHT_MAPPINGS = ["discrete", "continuous"] as const;
 export type WeightMapping = (typeof WEIGHT_MAPPINGS)[number];
-export const ACTION_SAMPLING = ["per-response", "prompt-level"] as const;
+/** "shared-action": one action per group drawn from its first response's context (the other half of the prompt-level ablation). */
+export const ACTION_SAMPLING = ["per-response", "prompt-level", "shared-action"] as const;
 export type ActionSampling = (typeof ACTION_SAMPLING)[number];
 
 export interface ConductorOptions {

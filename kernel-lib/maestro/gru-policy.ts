@@ -3,14 +3,20 @@
  * by SFT (train/sft.ts) to be VERBOSE — "[ answer filler… ] <eos>" filling most of the response
  * budget — so that a reward mix can teach it to cut the redundancy.
  *
- * Sampling uses train/logprobs' sampleTokens for the full budget L and reads each row up to its
- * first <eos>; tokens after it become <pad> with action mask 0, so GRPO only scores what the
- * response actually emitted. The Conductor's context is the GRU hidden state at the last emitted
+ * Sampling uses train/logprobs' sampleTokens with <eos> as its stop token (default): a row stops
+ * at its own <eos>, only unfinished rows are run, and the batch ends when every row has stopped.
+ * Rollouts are padded only to the longest response of the batch, so GRPO's forward passes (and
+ * the Conductor's context pass) cover prompt + the longest emitted response, not the budget L;
+ * the action mask covers exactly the emitted tokens (<eos> included). `stopAtEos: false` keeps
+ * the old full-budget path (every row gets L tokens, rollouts padded to L) for comparison: the
+ * emitted responses are the same for one seed, only the work differs (`SampleCost`).
+ * The Conductor's context is the GRU hidden state at the last emitted
  * token (after prompt + response), read as plain numbers: the gradient is stopped by construction.
  * The prompt-level context is the state at the last prompt token.
  *
- * Costs (wasm, H = 32): sampling re-runs the prefix per token (quadratic in L but L = 12), a GRPO
- * step of 32 responses is a few hundred ms; pre-training a few hundred SFT steps takes seconds.
+ * Costs (wasm, H = 32): sampling re-runs the prefix per token (quadratic in the emitted length,
+ * L ≤ 12 here), a GRPO step of 32 responses is a few hundred ms; pre-training a few hundred SFT
+ * steps takes seconds.
  */
 import { InvalidArgumentError, assertKnownKeys } from "../errors";
 import { Rng, Seed, toRng } from "../random";
@@ -19,12 +25,14 @@ import { createReference } from "../train/grpo";
 import { sampleTokens } from "../train/logprobs";
 import { SequenceExample, SftResult, trainSft } from "../train/sft";
 import { CLOSE, CONTENT_START, EOS, MaestroEnv, MaestroPrompt, OPEN, PAD, VOCAB_SIZE } from "./env";
-import type { MaestroPolicy, MaestroRollout, WeightedResponse } from "./policy-types";
+import type { MaestroPolicy, MaestroRollout, SampleCost, WeightedResponse } from "./policy-types";
 
 export interface GruPolicyOptions {
   seed: Seed;
   embedSize?: number;
   hiddenSize?: number;
+  /** Stop each row at its <eos> and pad batches to their longest response (default true); false: every row runs the full budget L. */
+  stopAtEos?: boolean;
 }
 
 export class GruResponsePolicy implements MaestroPolicy {
@@ -32,11 +40,14 @@ export class GruResponsePolicy implements MaestroPolicy {
   readonly model: GruLanguageModel;
   reference: GruLanguageModel;
   readonly hiddenSize: number;
+  readonly stopAtEos: boolean;
 
   constructor(readonly env: MaestroEnv, options: GruPolicyOptions) {
     if (!(env instanceof MaestroEnv)) throw new InvalidArgumentError("env", "a MaestroEnv", env);
     if (options === null || typeof options !== "object") throw new InvalidArgumentError("options", "a GruPolicyOptions object", options);
-    assertKnownKeys("options", options, ["seed", "embedSize", "hiddenSize"]);
+    assertKnownKeys("options", options, ["seed", "embedSize", "hiddenSize", "stopAtEos"]);
+    this.stopAtEos = options.stopAtEos ?? true;
+    if (typeof this.stopAtEos !== "boolean") throw new InvalidArgumentError("options.stopAtEos", "true or false", this.stopAtEos);
     this.model = new GruLanguageModel({
       vocabSize: VOCAB_SIZE, embedSize: options.embedSize ?? 16, hiddenSize: options.hiddenSize ?? 32,
       maxLen: env.promptLength + env.maxResponseLength, seed: options.seed,
@@ -50,25 +61,35 @@ export class GruResponsePolicy implements MaestroPolicy {
     this.reference = createReference(this.model);
   }
 
-  /** Prompt + emitted response + <pad> to the full budget, and the matching action mask. */
-  private rollout(prompt: MaestroPrompt, emittedTail: readonly number[]): MaestroRollout {
-    const L = this.env.maxResponseLength;
+  /** Prompt + emitted response + <pad> to `width` response positions, and the matching action mask. */
+  private rollout(prompt: MaestroPrompt, emittedTail: readonly number[], logProbs: readonly number[], width: number): MaestroRollout {
     const response = this.env.parseResponse(emittedTail);
     const emitted = this.env.responseTokens(response);
-    const pad = new Array<number>(L - emitted.length).fill(PAD);
+    const pad = new Array<number>(width - emitted.length).fill(PAD);
+    const own = logProbs.slice(0, emitted.length);
     return {
       prompt, groupId: prompt.id, response,
       tokens: [...prompt.tokens, ...emitted, ...pad],
       actionMask: [...prompt.tokens.map(() => 0), ...emitted.map(() => 1), ...pad.map(() => 0)],
+      behaviourLogProbs: [...prompt.tokens.map(() => 0), ...own, ...pad.map(() => 0)],
+      logProb: own.reduce((a, b) => a + b, 0),
     };
   }
 
   sample(prompts: readonly MaestroPrompt[], groupSize: number, rng: Rng): MaestroRollout[] {
+    return this.sampleWithCost(prompts, groupSize, rng).rollouts;
+  }
+
+  /** `sample`, with the work it took. */
+  sampleWithCost(prompts: readonly MaestroPrompt[], groupSize: number, rng: Rng): { rollouts: MaestroRollout[]; cost: SampleCost } {
     if (!Number.isInteger(groupSize) || groupSize < 1) throw new InvalidArgumentError("groupSize", "a positive integer", groupSize);
     const rows = prompts.flatMap((p) => Array.from({ length: groupSize }, () => p.tokens.slice()));
-    const P = this.env.promptLength;
-    const drawn = sampleTokens(this.model, rows, { steps: this.env.maxResponseLength, seed: rng });
-    return drawn.tokens.map((row, i) => this.rollout(prompts[Math.floor(i / groupSize)], row.slice(P)));
+    const P = this.env.promptLength, L = this.env.maxResponseLength;
+    const drawn = sampleTokens(this.model, rows, this.stopAtEos ? { steps: L, seed: rng, stopToken: EOS, padToken: PAD } : { steps: L, seed: rng });
+    const width = this.stopAtEos ? drawn.tokens[0].length - P : L;
+    const rollouts = drawn.tokens.map((row, i) => this.rollout(prompts[Math.floor(i / groupSize)], row.slice(P), drawn.logProbs[i], width));
+    const generated = this.stopAtEos ? drawn.emitted.reduce((a, b) => a + b, 0) : rows.length * L;
+    return { rollouts, cost: { generatedTokens: generated, forwardTokens: drawn.forwardTokens, sequenceLength: P + width } };
   }
 
   terminalHidden(rollouts: readonly MaestroRollout[]): number[][] {

@@ -25,6 +25,20 @@ export interface MaestroRollout {
   tokens: number[];
   /** 1 on the policy's own choices. */
   actionMask: number[];
+  /** Per token, log p of the token under the policy that sampled it (0 off the action mask): GRPO's old log-probs. */
+  behaviourLogProbs: number[];
+  /** Σ of behaviourLogProbs: log p of the whole response (the em-grpo arm's reward reads it per token). */
+  logProb: number;
+}
+
+/** The work of one `sampleWithCost` call. */
+export interface SampleCost {
+  /** Tokens the policy generated (each response's body and <eos>; every budget position without stopping at <eos>). */
+  generatedTokens: number;
+  /** Row-positions the policy's forward passes processed while sampling. */
+  forwardTokens: number;
+  /** Length of the rollouts' token rows (prompt + padded response): what GRPO scores per row. */
+  sequenceLength: number;
 }
 
 export interface WeightedResponse {
@@ -45,6 +59,8 @@ export interface MaestroPolicy {
   readonly hiddenSize: number;
   /** `groupSize` responses to each prompt, rollouts ordered prompt-major. */
   sample(prompts: readonly MaestroPrompt[], groupSize: number, rng: Rng): MaestroRollout[];
+  /** `sample`, with the work it took. */
+  sampleWithCost(prompts: readonly MaestroPrompt[], groupSize: number, rng: Rng): { rollouts: MaestroRollout[]; cost: SampleCost };
   /** Stopped-gradient state after prompt + response, one row per rollout (plain numbers). */
   terminalHidden(rollouts: readonly MaestroRollout[]): number[][];
   /** Stopped-gradient state after the prompt alone (the prompt-level Conductor's context). */

@@ -8,9 +8,14 @@
  *   3. weights w per response — the arm's rule (arms.ts); for the Conductor arms, actions from
  *      π_φ(· | h) with h the stopped-gradient terminal hidden state (per response) or the
  *      prompt-only state (prompt-level, one action per group);
- *   4. R = wᵀr → grpoStep (train/grpo.ts, unchanged) on the policy;
- *   5. the buffer gets (h, a, Â) with Â = the GRPO group advantages grpoStep computed;
+ *   4. R = wᵀr → grpoStep (train/grpo.ts; aggregation, std normalisation, epochs and minibatches
+ *      from the run config) on the policy, the sampler's behaviour log-probs as the old policy's;
+ *   5. the buffer gets (h, a, payoff): payoff = the GRPO group advantage Â (the paper) or another
+ *      meta-reward (meta-reward.ts);
  *   6. every M steps one REINFORCE update of the Conductor from the buffer, which is then cleared.
+ * Logged per step beside wall-clock: generated tokens and forward work (sampling, the Conductor's
+ * context pass, GRPO), the clip fraction, the share of zero-std groups, and the largest |Σ_group Â|
+ * (the E[Â] ≡ 0 identity, checked on every step).
  * Everything stochastic draws from streams derived from the run seed by label, so two arms with
  * one seed see the same prompts (common random numbers) and a run is a pure function of
  * (config, seed) on a backend.
@@ -23,15 +28,17 @@ import { tf } from "../tf";
 import { Rng, Seed } from "../random";
 import { InvalidArgumentError } from "../errors";
 import { grpoStep } from "../train/grpo";
-import { groupNormalize } from "../train/advantages";
+import { groupNormalize, computeAdvantages } from "../train/advantages";
 import type { RolloutSample } from "../train/rl-types";
 import { ArmBehaviour, MaestroArm, MaestroRunConfig, ResolvedRunConfig, armBehaviour, resolveRunConfig } from "./arms";
 import { ResponseBankPolicy } from "./bank-policy";
-import { Conductor, ConductorExperience, sampleDirichlet } from "./conductor";
+import { Conductor, ConductorAction, ConductorExperience, sampleDirichlet } from "./conductor";
+import { groupSumCheck, metaRewards } from "./meta-reward";
+import { PolicyEvaluation, evaluatePolicy } from "./evaluate";
 import { MaestroEnv, MaestroPrompt, TASK_TYPES, TaskType, repetitionRate } from "./env";
 import { GruResponsePolicy, pretrainVerbose } from "./gru-policy";
-import type { MaestroPolicy } from "./policy-types";
-import { NUM_COMPONENTS, RewardModel, TRUE_UTILITY_WEIGHTS, dot } from "./rewards";
+import type { MaestroPolicy, MaestroRollout } from "./policy-types";
+import { NUM_COMPONENTS, RewardModel, TRUE_UTILITY_WEIGHTS, componentIndex, dot } from "./rewards";
 import { TunedSearchReport, searchStaticWeights } from "./tuning";
 
 export type PerType<T> = Record<TaskType, T>;
@@ -52,6 +59,20 @@ export interface MaestroCurves {
   secondsPerStep: number[];
   /** GRPO's k3 KL to the reference. */
   kl: number[];
+  /** Tokens the policy generated this step (bodies and <eos>; tier B without stopAtEos: every budget position). */
+  generatedTokens: number[];
+  /** Row-positions processed by forward passes this step: sampling + the Conductor's context pass + GRPO's scoring and update passes. */
+  forwardTokens: number[];
+  /** GRPO's clip fraction (0 whenever ppoEpochs = 1 with one minibatch: the ratio is then 1). */
+  clipFraction: number[];
+  /** Share of GRPO groups whose rewards are all equal (advantage exactly 0). */
+  zeroStdGroups: number[];
+  /** Largest |Σ Â| over the step's groups: 0 up to rounding (E[Â] ≡ 0, by construction). */
+  advantageGroupSum: number[];
+  /** Mean payoff the Conductor was paid this step (empty without a Conductor): 0 for Â, not for loo-fixed. */
+  metaReward: number[];
+  /** Held-out true utility every `curveEvalEvery` steps (and after the last): the convergence curve. */
+  heldOut: { step: number[]; trueUtility: number[] };
   /** At each Conductor update (F5): the step, ‖∇ of −mean(Â·log π)‖, mean entropy, loss. */
   metaGradient: { step: number[]; norm: number[]; entropy: number[]; loss: number[] };
 }
@@ -75,6 +96,11 @@ export interface MaestroMetrics {
   actionHistogram: PerType<number[]> | null;
   pretrainSeconds: number;
   totalSeconds: number;
+  /** Mean generated tokens and forward row-positions per policy step (the cost beside secondsPerStep). */
+  generatedTokensPerStep: number;
+  forwardTokensPerStep: number;
+  /** Largest |Σ_group Â| over every step (the identity's check). */
+  maxAdvantageGroupSum: number;
 }
 
 export interface MaestroRunResult {
@@ -113,7 +139,7 @@ export function createRunContext(config: ResolvedRunConfig, seed: Seed): RunCont
   if (config.tier === "bank") {
     policy = new ResponseBankPolicy(env);
   } else {
-    const gru = new GruResponsePolicy(env, { seed: `${String(seed)}/gru`, hiddenSize: config.gruHiddenSize, embedSize: config.gruEmbedSize });
+    const gru = new GruResponsePolicy(env, { seed: `${String(seed)}/gru`, hiddenSize: config.gruHiddenSize, embedSize: config.gruEmbedSize, stopAtEos: config.stopAtEos });
     try {
       if (config.pretrainSteps > 0) pretrainSeconds = pretrainVerbose(gru, { steps: config.pretrainSteps, seed: rng.derive("pretrain") }).cost.seconds;
     } catch (e) {
@@ -136,6 +162,8 @@ export function restoreInitialPolicy(ctx: RunContext): void {
 const emptyPerType = <T>(make: () => T): PerType<T> => ({ creative: make(), factual: make(), concise: make() });
 const mean = (xs: readonly number[]) => (xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length);
 const meanVector = (rows: readonly number[][], K: number) => Array.from({ length: K }, (_, k) => mean(rows.map((r) => r[k])));
+const EQUAL_WEIGHTS = new Array<number>(NUM_COMPONENTS).fill(1 / NUM_COMPONENTS);
+const FORMAT = componentIndex("format");
 
 export interface TrainResult {
   curves: MaestroCurves;
@@ -143,8 +171,26 @@ export interface TrainResult {
   actionHistogram: PerType<number[]> | null;
 }
 
+/** Conductor actions of one step: per response, the context it is credited with and the action. */
+function conductorActions(conductor: Conductor, behaviour: ArmBehaviour, ctx: RunContext, prompts: readonly MaestroPrompt[], rollouts: readonly MaestroRollout[], rng: Rng): { contexts: number[][]; actions: ConductorAction[] } {
+  const G = ctx.config.groupSize;
+  if (behaviour.sampling === "per-response") {
+    const contexts = ctx.policy.terminalHidden(rollouts);
+    return { contexts, actions: conductor.act(contexts, rng) };
+  }
+  if (behaviour.sampling === "shared-action") {
+    // One action per group, drawn from its first response's context; every response keeps its own h.
+    const contexts = ctx.policy.terminalHidden(rollouts);
+    const acts = conductor.act(prompts.map((_, p) => contexts[p * G]), rng);
+    return { contexts, actions: rollouts.map((_, i) => acts[Math.floor(i / G)]) };
+  }
+  const promptContexts = ctx.policy.promptHidden(prompts);
+  const acts = conductor.act(promptContexts, rng);
+  return { contexts: rollouts.map((_, i) => promptContexts[Math.floor(i / G)]), actions: rollouts.map((_, i) => acts[Math.floor(i / G)]) };
+}
+
 /** The bi-level loop for `ctx.config.steps` (or `steps`) policy steps; the caller disposes the conductor. */
-export function trainPolicy(ctx: RunContext, behaviour: ArmBehaviour, steps = ctx.config.steps, label = "train"): TrainResult {
+export function trainPolicy(ctx: RunContext, behaviour: ArmBehaviour, steps = ctx.config.steps, label = "train", evalPrompts: readonly MaestroPrompt[] = []): TrainResult {
   const { config: c, env, rewards, policy } = ctx;
   const K = NUM_COMPONENTS;
   const rng = ctx.rng.derive(label);
@@ -152,66 +198,89 @@ export function trainPolicy(ctx: RunContext, behaviour: ArmBehaviour, steps = ct
     ? new Conductor({ inputSize: policy.hiddenSize, mapping: c.mapping, temperature: c.conductorTemperature, eta: c.eta, pMin: c.pMin, sigma: c.sigma })
     : null;
   const policyOptimizer = tf.train.adam(c.policyLearningRate);
-  const conductorOptimizer = conductor === null ? null : tf.train.adam(c.conductorLearningRate);
+  const conductorOptimizer = conductor === null || behaviour.frozen ? null : tf.train.adam(c.conductorLearningRate);
   const curves: MaestroCurves = {
     step: [], weightsByType: emptyPerType(() => []), componentsByType: emptyPerType(() => []), trueUtilityByType: emptyPerType(() => []),
     reward: [], length: [], repetition: [], secondsPerStep: [], kl: [], metaGradient: { step: [], norm: [], entropy: [], loss: [] },
+    generatedTokens: [], forwardTokens: [], clipFraction: [], zeroStdGroups: [], advantageGroupSum: [], metaReward: [], heldOut: { step: [], trueUtility: [] },
   };
   const histogram = conductor === null ? null : emptyPerType(() => new Array<number>(K).fill(0));
+  const grpoOptions = {
+    optimizer: policyOptimizer, klBeta: c.klBeta, clipEpsilon: c.clipEpsilon, aggregation: c.aggregation,
+    normalizeStd: c.normalizeStd, stdEstimator: c.stdEstimator, advantageEps: c.advantageEps, ppoEpochs: c.ppoEpochs,
+    ...(c.minibatchSize > 0 ? { minibatchSize: c.minibatchSize } : {}),
+  };
+  const normalizeOptions = { normalizeStd: c.normalizeStd, stdEstimator: c.stdEstimator, eps: c.advantageEps };
+  const every = c.curveEvalEvery;
+  const heldOut = (s: number) => {
+    if (evalPrompts.length === 0 || every === 0) return;
+    curves.heldOut.step.push(s);
+    curves.heldOut.trueUtility.push(evaluatePolicy(ctx, evalPrompts, `${label}-curve-${s}`).trueUtilityOverall);
+  };
   let buffer: ConductorExperience[] = [];
   try {
+    heldOut(0);
     for (let s = 0; s < steps; s++) {
       if (s % 10 === 0) ctx.onProgress?.(s / steps, `${label} step ${s}/${steps}`);
       const started = Date.now();
       const prompts = env.samplePrompts(c.promptsPerStep, rng.derive("prompts", s), `s${s}-`);
-      const rollouts = policy.sample(prompts, c.groupSize, rng.derive("sample", s));
+      const { rollouts, cost } = policy.sampleWithCost(prompts, c.groupSize, rng.derive("sample", s));
+      const groupIds = rollouts.map((r) => r.groupId);
       const rawComponents = rollouts.map((r) => rewards.components(r.prompt, r.response));
       const normalised = c.normalizeRewards ? rawComponents : rollouts.map((r) => rewards.components(r.prompt, r.response, true));
-      const rewardComponents = c.componentCentering === "group" ? centreWithinGroups(rawComponents, rollouts.map((r) => r.groupId)) : rawComponents;
+      const scaled = c.formatScale === 1 ? rawComponents : rawComponents.map((r) => r.map((v, k) => (k === FORMAT ? c.formatScale * v : v)));
+      const rewardComponents = c.componentCentering === "group" ? centreWithinGroups(scaled, groupIds) : scaled;
+      let forwardTokens = cost.forwardTokens;
 
       // Weights and (for the Conductor) the contexts and actions that chose them.
       let weights: number[][];
-      let contexts: number[][] | null = null;
-      let actions: { action: number; z: number[] | null }[] | null = null;
+      let acted: { contexts: number[][]; actions: ConductorAction[] } | null = null;
       const actRng = rng.derive("weights", s);
       if (conductor !== null) {
-        if (behaviour.sampling === "per-response") {
-          contexts = policy.terminalHidden(rollouts);
-          const acts = conductor.act(contexts, actRng);
-          actions = acts; weights = acts.map((a) => a.weights);
-        } else {
-          const promptContexts = policy.promptHidden(prompts);
-          const acts = conductor.act(promptContexts, actRng);
-          contexts = rollouts.map((_, i) => promptContexts[Math.floor(i / c.groupSize)]);
-          actions = rollouts.map((_, i) => acts[Math.floor(i / c.groupSize)]);
-          weights = actions.map((_, i) => acts[Math.floor(i / c.groupSize)].weights);
-        }
+        acted = conductorActions(conductor, behaviour, ctx, prompts, rollouts, actRng);
+        if (policy.tier === "gru" && behaviour.sampling !== "prompt-level") forwardTokens += rollouts.length * cost.sequenceLength;
+        weights = acted.actions.map((a) => a.weights);
       } else if (behaviour.weighting === "dirichlet") {
         weights = rollouts.map(() => sampleDirichlet(actRng, K, 1));
       } else if (behaviour.weighting === "oracle") {
         weights = rollouts.map((r) => TRUE_UTILITY_WEIGHTS[r.prompt.type].slice());
+      } else if (behaviour.weighting === "self-certainty") {
+        weights = rollouts.map(() => new Array<number>(K).fill(0));
       } else {
         const w = behaviour.staticWeights;
         if (w === null) throw new InvalidArgumentError("behaviour.staticWeights", "a weight vector for a static arm", w);
         weights = rollouts.map(() => w.slice());
       }
 
-      const R = rollouts.map((_, i) => dot(weights[i], rewardComponents[i]));
+      // em-grpo: the reward is the response's mean log-prob per emitted token (negative entropy estimate).
+      const R = behaviour.weighting === "self-certainty"
+        ? rollouts.map((r) => r.logProb / Math.max(1, r.actionMask.reduce((a, m) => a + m, 0)))
+        : rollouts.map((_, i) => dot(weights[i], rewardComponents[i]));
       const samples: RolloutSample[] = rollouts.map((r, i) => ({ groupId: r.groupId, reward: R[i], tokens: r.tokens, actionMask: r.actionMask }));
-      const grpo = grpoStep(policy.model, policy.reference, samples, { optimizer: policyOptimizer, klBeta: c.klBeta, clipEpsilon: c.clipEpsilon });
+      const grpo = grpoStep(policy.model, policy.reference, samples, { ...grpoOptions, oldLogProbs: rollouts.map((r) => r.behaviourLogProbs) });
+      forwardTokens += grpo.cost.forwardTokens;
+      const identity = groupSumCheck(grpo.advantages, groupIds);
 
-      if (conductor !== null && contexts !== null && actions !== null) {
-        const ctxs = contexts, acts = actions;
+      if (conductor !== null && acted !== null) {
+        const { contexts, actions } = acted;
+        const fixedRewards = rollouts.map((_, i) => dot(EQUAL_WEIGHTS, rewardComponents[i]));
+        const payoff = metaRewards(c.metaReward, {
+          advantages: grpo.advantages, rewards: R, fixedRewards, groupIds,
+          fixedAdvantages: c.metaReward === "fixed-advantage" ? computeAdvantages(samples.map((x, i) => ({ ...x, reward: fixedRewards[i] })), normalizeOptions).episode : grpo.advantages,
+        });
+        curves.metaReward.push(mean(payoff));
         rollouts.forEach((r, i) => {
-          buffer.push({ hidden: ctxs[i], action: acts[i].action, z: acts[i].z, advantage: grpo.advantages[i] });
-          if (histogram !== null && s >= Math.floor((3 * steps) / 4)) histogram[r.prompt.type][acts[i].action]++;
+          buffer.push({ hidden: contexts[i], action: actions[i].action, z: actions[i].z, advantage: payoff[i] });
+          if (histogram !== null && s >= Math.floor((3 * steps) / 4)) histogram[r.prompt.type][actions[i].action]++;
         });
         if ((s + 1) % c.conductorEvery === 0) {
-          const stats = conductor.reinforceUpdate(buffer, conductorOptimizer as tf.Optimizer, c.entropyBonus);
+          const stats = conductorOptimizer === null
+            ? { metaGradientNorm: conductor.policyGradient(buffer).norm, entropy: NaN, loss: NaN }
+            : conductor.reinforceUpdate(buffer, conductorOptimizer, c.entropyBonus);
           curves.metaGradient.step.push(s);
           curves.metaGradient.norm.push(stats.metaGradientNorm);
-          curves.metaGradient.entropy.push(stats.entropy);
-          curves.metaGradient.loss.push(stats.loss);
+          curves.metaGradient.entropy.push(Number.isFinite(stats.entropy) ? stats.entropy : Math.log(K));
+          curves.metaGradient.loss.push(Number.isFinite(stats.loss) ? stats.loss : 0);
           buffer = [];
         }
       }
@@ -229,6 +298,12 @@ export function trainPolicy(ctx: RunContext, behaviour: ArmBehaviour, steps = ct
       curves.repetition.push(mean(rollouts.map((r) => repetitionRate(r.response.body))));
       curves.secondsPerStep.push(seconds);
       curves.kl.push(grpo.kl);
+      curves.generatedTokens.push(cost.generatedTokens);
+      curves.forwardTokens.push(forwardTokens);
+      curves.clipFraction.push(grpo.clipFraction);
+      curves.zeroStdGroups.push(identity.constantGroups);
+      curves.advantageGroupSum.push(identity.maxAbsSum);
+      if (every > 0 && ((s + 1) % every === 0 || s === steps - 1)) heldOut(s + 1);
     }
   } catch (e) {
     conductor?.dispose();
@@ -245,54 +320,6 @@ export function centreWithinGroups(components: readonly number[][], groupIds: re
   const K = components[0]?.length ?? 0;
   const columns = Array.from({ length: K }, (_, k) => groupNormalize(components.map((r) => r[k]), groupIds));
   return components.map((_, i) => columns.map((col) => col[i]));
-}
-
-export interface PolicyEvaluation {
-  trueUtility: PerType<number>;
-  trueUtilityOverall: number;
-  components: PerType<number[]>;
-  length: number;
-  repetition: number;
-  /** Mean weights per type the weighting would give the eval responses. */
-  weights: PerType<number[]>;
-  /** Per prompt, in the order given: expected true utility and expected response length (for paired tests across arms). */
-  promptUtility: number[];
-  promptLength: number[];
-}
-
-/** Expected true utility etc. of the current policy on `prompts`. */
-export function evaluatePolicy(ctx: RunContext, prompts: readonly MaestroPrompt[], label: string, weightsOf?: (prompt: MaestroPrompt, hidden: number[]) => number[]): PolicyEvaluation {
-  const K = NUM_COMPONENTS;
-  const dist = ctx.policy.responseDistribution(prompts, ctx.rng.derive("eval", label), ctx.config.evalSamples);
-  const byType = emptyPerType(() => ({ utility: [] as number[], components: [] as number[][], weights: [] as number[][] }));
-  let length = 0, repetition = 0;
-  const promptUtility: number[] = [], promptLength: number[] = [];
-  prompts.forEach((prompt, i) => {
-    let u = 0, len = 0, rep = 0;
-    const comp = new Array<number>(K).fill(0), w = new Array<number>(K).fill(0);
-    for (const { response, probability, hidden } of dist[i]) {
-      const r = ctx.rewards.components(prompt, response, true);
-      u += probability * dot(TRUE_UTILITY_WEIGHTS[prompt.type], r);
-      len += probability * response.body.length;
-      rep += probability * repetitionRate(response.body);
-      r.forEach((v, k) => { comp[k] += probability * v; });
-      if (weightsOf !== undefined) weightsOf(prompt, hidden).forEach((v, k) => { w[k] += probability * v; });
-    }
-    const t = byType[prompt.type];
-    t.utility.push(u); t.components.push(comp); t.weights.push(w);
-    promptUtility.push(u); promptLength.push(len);
-    length += len / prompts.length;
-    repetition += rep / prompts.length;
-  });
-  const trueUtility = emptyPerType(() => 0);
-  const components = emptyPerType<number[]>(() => []);
-  const weights = emptyPerType<number[]>(() => []);
-  for (const type of TASK_TYPES) {
-    trueUtility[type] = mean(byType[type].utility);
-    components[type] = meanVector(byType[type].components, K);
-    weights[type] = meanVector(byType[type].weights, K);
-  }
-  return { trueUtility, trueUtilityOverall: mean(TASK_TYPES.map((t) => trueUtility[t])), components, length, repetition, weights, promptUtility, promptLength };
 }
 
 /**
@@ -314,19 +341,21 @@ export function runMaestroArm(config: MaestroRunConfig, seed: Seed, onProgress?:
       behaviour.staticWeights = tunedSearch.bestWeights.slice();
       restoreInitialPolicy(ctx);
     }
-    const trained = trainPolicy(ctx, behaviour);
-    conductor = trained.conductor;
     const evalPrompts = ctx.env.promptSet("eval", c.evalPromptsPerType);
+    const trained = trainPolicy(ctx, behaviour, behaviour.train ? c.steps : 0, "train", evalPrompts);
+    conductor = trained.conductor;
     let weightsOf: ((prompt: MaestroPrompt, hidden: number[]) => number[]) | undefined;
     const cond = conductor;
     if (cond !== null) {
-      weightsOf = behaviour.sampling === "per-response"
+      weightsOf = behaviour.sampling !== "prompt-level"
         ? (_p, hidden) => cond.expectedWeights([hidden])[0]
         : (p) => cond.expectedWeights(ctx.policy.promptHidden([p]))[0];
     } else if (behaviour.weighting === "oracle") {
       weightsOf = (p) => TRUE_UTILITY_WEIGHTS[p.type].slice();
     } else if (behaviour.weighting === "dirichlet") {
-      weightsOf = () => new Array<number>(NUM_COMPONENTS).fill(1 / NUM_COMPONENTS); // Dirichlet(1)'s mean
+      weightsOf = () => EQUAL_WEIGHTS.slice(); // Dirichlet(1)'s mean
+    } else if (behaviour.weighting === "self-certainty") {
+      weightsOf = () => new Array<number>(NUM_COMPONENTS).fill(0); // no component weights: the reward is the policy's own log-prob
     } else {
       const w = behaviour.staticWeights as number[];
       weightsOf = () => w.slice();
@@ -339,6 +368,8 @@ export function runMaestroArm(config: MaestroRunConfig, seed: Seed, onProgress?:
       secondsPerStep: mean(trained.curves.secondsPerStep),
       finalWeights: evaluation.weights, actionHistogram: trained.actionHistogram,
       pretrainSeconds: ctx.pretrainSeconds, totalSeconds: (Date.now() - started) / 1000,
+      generatedTokensPerStep: mean(trained.curves.generatedTokens), forwardTokensPerStep: mean(trained.curves.forwardTokens),
+      maxAdvantageGroupSum: trained.curves.advantageGroupSum.reduce((a, b) => Math.max(a, b), 0),
     };
     return {
       arm: c.arm, tier: c.tier, seed, config: c, metrics, curves: trained.curves, tunedSearch,

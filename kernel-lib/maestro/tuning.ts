@@ -1,11 +1,13 @@
 /**
- * Static weight search — the "tuned static weights" arm's oracle-ish baseline (the paper has no
- * such arm): the single global w on a simplex grid that maximises the TRUE utility (mean over
- * types) on a held-out validation prompt set. Two strategies:
+ * Static weight search — the "tuned static weights" arm (the paper has no such arm): the single
+ * global w on a simplex grid, plus the equal weights 1/K (which a grid of quarters misses), that
+ * maximises the TRUE utility (mean over types) on a held-out validation prompt set. Two
+ * strategies:
  *  - "argmax" (tier A): a policy trained on wᵀr converges to the bank response maximising wᵀr
  *    per prompt; score w by the true utility of those responses (ties averaged). Exact and cheap
  *    (grid × prompts × bank evaluations, no training), i.e. an idealised converged policy that
- *    also knows each prompt's bank perfectly.
+ *    also knows each prompt's bank perfectly: the "argmax-predicted best static", not an oracle —
+ *    its prediction and the trained arm's achieved utility are reported side by side.
  *  - "runs" (any tier): a short static-weight training run per grid point from the same initial
  *    policy, scored on the validation set. Honest about the search cost: grid × steps policy
  *    steps, reported next to the arm's own budget.
@@ -16,7 +18,8 @@ import { buildResponseBank } from "./bank-policy";
 import { MaestroEnv, MaestroPrompt, TASK_TYPES } from "./env";
 import { NUM_COMPONENTS, RewardModel, TRUE_UTILITY_WEIGHTS, dot, simplexGrid } from "./rewards";
 import type { RunContext } from "./train";
-import { evaluatePolicy, restoreInitialPolicy, trainPolicy } from "./train";
+import { restoreInitialPolicy, trainPolicy } from "./train";
+import { evaluatePolicy } from "./evaluate";
 import type { TunedSearchStrategy } from "./arms";
 
 export interface TunedSearchReport {
@@ -56,10 +59,19 @@ export function bankStaticUtilities(env: MaestroEnv, rewards: RewardModel, promp
   });
 }
 
+/** The simplex grid in steps of 1/divisions, plus the equal weights 1/K when the grid lacks them. */
+export function staticSearchGrid(divisions: number): number[][] {
+  const grid = simplexGrid(NUM_COMPONENTS, divisions);
+  const equal = new Array<number>(NUM_COMPONENTS).fill(1 / NUM_COMPONENTS);
+  if (!grid.some((w) => w.every((v, k) => Math.abs(v - equal[k]) < 1e-12))) grid.push(equal);
+  return grid;
+}
+
+/** Runs the tuned arm's search (strategy and grid from the run config). */
 export function searchStaticWeights(ctx: RunContext): TunedSearchReport {
   const c = ctx.config;
   const started = Date.now();
-  const grid = simplexGrid(NUM_COMPONENTS, c.tunedGridDivisions);
+  const grid = staticSearchGrid(c.tunedGridDivisions);
   const validation = ctx.env.promptSet("validation", c.validationPromptsPerType);
   let utilities: number[];
   let evaluations: number, policySteps = 0;
@@ -70,7 +82,7 @@ export function searchStaticWeights(ctx: RunContext): TunedSearchReport {
   } else {
     utilities = grid.map((w, i) => {
       restoreInitialPolicy(ctx);
-      const trained = trainPolicy(ctx, { weighting: "static", staticWeights: w, sampling: "per-response", tuned: false }, c.tunedSearchSteps, `search-${i}`);
+      const trained = trainPolicy(ctx, { weighting: "static", staticWeights: w, sampling: "per-response", tuned: false, frozen: false, train: true }, c.tunedSearchSteps, `search-${i}`);
       trained.conductor?.dispose();
       policySteps += c.tunedSearchSteps;
       return evaluatePolicy(ctx, validation, `search-${i}`).trueUtilityOverall;

@@ -11,7 +11,10 @@
  * `sampleTokens` extends prompts token by token from the policy's softmax, with a seeded Rng
  * (JS float64 sampling from the logits, so the draw is a pure function of seed and logits). It
  * re-runs the whole prefix each step: fine for the short responses of the toys, quadratic in the
- * response length otherwise.
+ * response length otherwise. With `stopToken` (e.g. <eos>) a row stops at its first stop token
+ * (later positions are `padToken`, log-prob 0), only the rows still generating are run through
+ * the model, and the batch ends when every row has stopped, so the work — `forwardTokens`,
+ * row-positions the model processed — falls with the length of what the policy emits.
  */
 import { tf } from "../tf";
 import { oneHotFloat } from "../models/ops";
@@ -74,49 +77,86 @@ export interface SampleOptions {
   seed: Seed | Rng;
   /** Softmax temperature (default 1): logits are divided by it. */
   temperature?: number;
+  /**
+   * A row stops after emitting this token (e.g. <eos>); the batch ends when every row has, so
+   * `steps` is then the most tokens a row may emit. Default: none, every row gets `steps` tokens.
+   */
+  stopToken?: number;
+  /** What fills a stopped row's later positions (default 0). Only with stopToken. */
+  padToken?: number;
 }
 
 export interface SampledSequences {
-  /** Prompt followed by the sampled tokens, [N, promptLength + steps]. */
+  /**
+   * Prompt followed by the sampled tokens, [N, promptLength + S]: S = steps, or with stopToken
+   * the longest row's emitted length (stop token included); shorter rows end in padToken.
+   */
   tokens: number[][];
-  /** log p of each sampled token under the (temperature-1) policy, [N, steps] — the behaviour log-probs. */
+  /** log p of each sampled token under the (temperature-1) policy, [N, S] — the behaviour log-probs; 0 after a row's stop. */
   logProbs: number[][];
+  /** Per row: tokens it emitted (its stop token included, padding not). */
+  emitted: number[];
+  /** Row-positions the model's forward passes processed (Σ over steps of rows run × prefix length): the sampling work. */
+  forwardTokens: number;
 }
 
 /**
  * Autoregressive sampling from the policy's softmax. With an Rng as seed the stream is advanced
  * (successive calls draw different samples); with a number/string seed each call restarts it.
- * Draws are made row by row, in order, so a result is a pure function of (seed, logits).
+ * Draws are made row by row, in order, so a result is a pure function of (seed, logits). A row
+ * that has stopped still takes its one uniform draw per step (discarded) until the batch ends, so
+ * the tokens a row emits are the same with and without `stopToken` — the full-length sample cut
+ * at its first stop token (the slow oracle of test/maestro-generation.test.ts).
  */
 export function sampleTokens(model: LogitsModel, prompts: number[][], options: SampleOptions): SampledSequences {
-  if (options === null || typeof options !== "object") throw new InvalidArgumentError("options", "an object {steps, seed, temperature?}", options);
-  assertKnownKeys("options", options, ["steps", "seed", "temperature"]);
-  const { steps } = options;
+  if (options === null || typeof options !== "object") throw new InvalidArgumentError("options", "an object {steps, seed, temperature?, stopToken?, padToken?}", options);
+  assertKnownKeys("options", options, ["steps", "seed", "temperature", "stopToken", "padToken"]);
+  const { steps, stopToken } = options;
   const temperature = options.temperature ?? 1;
+  const padToken = options.padToken ?? 0;
   if (typeof steps !== "number" || !Number.isInteger(steps) || steps < 1) throw new InvalidArgumentError("options.steps", "a positive integer", steps);
   if (typeof temperature !== "number" || !(temperature > 0) || !Number.isFinite(temperature)) throw new InvalidArgumentError("options.temperature", "a finite number > 0", temperature);
+  if (stopToken !== undefined && !(typeof stopToken === "number" && Number.isInteger(stopToken) && stopToken >= 0)) throw new InvalidArgumentError("options.stopToken", "a non-negative integer token id", stopToken);
+  if (typeof padToken !== "number" || !Number.isInteger(padToken) || padToken < 0) throw new InvalidArgumentError("options.padToken", "a non-negative integer token id", padToken);
   const [N] = checkTokenRows("prompts", prompts);
   const rng = toRng(options.seed);
   const tokens = prompts.map((p) => p.slice());
   const logProbs = prompts.map(() => [] as number[]);
+  const emitted = new Array<number>(N).fill(0);
+  const done = new Array<boolean>(N).fill(false);
+  let forwardTokens = 0;
   for (let step = 0; step < steps; step++) {
-    const T = tokens[0].length;
+    const active = done.every((d) => !d) ? null : done.map((d, n) => (d ? -1 : n)).filter((n) => n >= 0);
+    if (active !== null && active.length === 0) break;
+    const rows = active === null ? tokens : active.map((n) => tokens[n]);
+    const M = rows.length, T = rows[0].length;
+    forwardTokens += M * T;
     const last = tf.tidy(() => {
-      const logits = model.forward(tokens);
+      const logits = model.forward(rows);
       const V = logits.shape[2];
-      return tf.reshape(tf.slice(logits, [0, T - 1, 0], [N, 1, V]), [N, V]);
+      return tf.reshape(tf.slice(logits, [0, T - 1, 0], [M, 1, V]), [M, V]);
     });
     const V = last.shape[1] as number;
     const values = last.dataSync();
     last.dispose();
+    let m = 0;
     for (let n = 0; n < N; n++) {
-      const row = Array.from(values.subarray(n * V, (n + 1) * V));
+      if (done[n]) {
+        rng.uniform(); // keeps every row's draws where the full-length sampler has them
+        tokens[n].push(padToken);
+        logProbs[n].push(0);
+        continue;
+      }
+      const row = Array.from(values.subarray(m * V, (m + 1) * V));
+      m++;
       const id = rng.categorical(softmax(row, temperature));
       tokens[n].push(id);
       logProbs[n].push(logSoftmaxAt(row, id));
+      emitted[n]++;
+      if (id === stopToken) done[n] = true;
     }
   }
-  return { tokens, logProbs };
+  return { tokens, logProbs, emitted, forwardTokens };
 }
 
 /** float64 softmax of logits / temperature (max-shifted). */

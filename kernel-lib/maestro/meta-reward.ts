@@ -1,0 +1,108 @@
+/**
+ * What the Conductor is paid (its "meta-reward"), and the identity that makes the paper's payoff
+ * an objective of zero.
+ *
+ * The paper pays each response's action with that response's GRPO group advantage Â. Group-
+ * normalised advantages sum to zero in every group, for every draw of actions, so the meta-
+ * objective J(φ) = E[mean Â] is identically 0 for every Conductor φ — per-response or
+ * prompt-level sampling alike — and ∇J = 0. The per-response REINFORCE estimator Σ_j Â_j ∇log π(a_j|h_j)
+ * is non-zero in expectation only because it ignores how a_j moves its siblings' advantages
+ * (through the group mean and std): it is each response's OWN-payoff gradient, "emphasise what this
+ * response already scores highest on", not the gradient of any objective (test/maestro-objective.test.ts
+ * checks Σ_group Â = 0 on every step of a run; `groupSumCheck` is that check).
+ *
+ * Payoffs (`MetaReward`):
+ *  - "advantage" (the paper): Â_j of R = w(a_j)ᵀr_j, group-normalised.
+ *  - "fixed-advantage" (control): Â_j of R = w_fixedᵀr_j (fixed weights, equal by default): the
+ *    payoff does not depend on the action, so the expected REINFORCE gradient is 0 — what is left
+ *    of a Conductor's drift is noise.
+ *  - "loo-fixed" (ours, non-zero expectation): R_j(w(a_j)) − mean_{i≠j} R_i(w_fixed), the
+ *    response's reward under its sampled weights against a leave-one-out baseline of its siblings'
+ *    rewards under fixed weights. The baseline does not depend on a_j, so this is an unbiased
+ *    REINFORCE estimator of ∇ E[w(a)ᵀr]: a real objective, but one that still prefers whichever
+ *    component is highest for the response (the level-chasing the paper's payoff shows), now by
+ *    construction rather than by accident. Stated so a reader does not expect it to find the
+ *    hidden true utility, which no payoff here sees.
+ */
+import { EmptyInputError, InvalidArgumentError, NonFiniteError, ShapeError } from "../errors";
+
+export const META_REWARDS = ["advantage", "fixed-advantage", "loo-fixed"] as const;
+export type MetaReward = (typeof META_REWARDS)[number];
+
+/** Members of each group, in first-seen order of the group ids. */
+function groups(groupIds: readonly string[]): number[][] {
+  const members = new Map<string, number[]>();
+  groupIds.forEach((g, i) => {
+    const list = members.get(g);
+    if (list === undefined) members.set(g, [i]); else list.push(i);
+  });
+  return [...members.values()];
+}
+
+function checkValues(argument: string, values: readonly number[], n: number): void {
+  if (!Array.isArray(values) || values.length !== n) throw new ShapeError(argument, `[${n}] (one value per response)`, Array.isArray(values) ? [values.length] : "not an array");
+  values.forEach((v, i) => { if (typeof v !== "number" || !Number.isFinite(v)) throw new NonFiniteError(argument, i); });
+}
+
+export interface GroupSumCheck {
+  /** Largest |Σ_group value| over the groups. */
+  maxAbsSum: number;
+  /** Largest |value| seen (the scale the sum is small against). */
+  maxAbs: number;
+  groups: number;
+  /** Share of groups whose values are all equal (zero-std groups: their advantages are exactly 0). */
+  constantGroups: number;
+}
+
+/** Σ of `values` within each group (advantages: 0 up to rounding, the E[Â] ≡ 0 identity). */
+export function groupSumCheck(values: readonly number[], groupIds: readonly string[]): GroupSumCheck {
+  if (!Array.isArray(groupIds) || groupIds.length === 0) throw new EmptyInputError("groupIds", "one group id per value");
+  checkValues("values", values, groupIds.length);
+  let maxAbsSum = 0, maxAbs = 0, constant = 0;
+  const members = groups(groupIds);
+  for (const idx of members) {
+    let s = 0;
+    for (const i of idx) { s += values[i]; maxAbs = Math.max(maxAbs, Math.abs(values[i])); }
+    maxAbsSum = Math.max(maxAbsSum, Math.abs(s));
+    if (idx.every((i) => values[i] === values[idx[0]])) constant++;
+  }
+  return { maxAbsSum, maxAbs, groups: members.length, constantGroups: constant / members.length };
+}
+
+/**
+ * Leave-one-out baseline: for each response, the mean of `values` over the OTHER members of its
+ * group (0 for a group of one).
+ */
+export function leaveOneOutMeans(values: readonly number[], groupIds: readonly string[]): number[] {
+  checkValues("values", values, groupIds.length);
+  const out = new Array<number>(values.length).fill(0);
+  for (const idx of groups(groupIds)) {
+    if (idx.length < 2) continue;
+    const total = idx.reduce((a, i) => a + values[i], 0);
+    for (const i of idx) out[i] = (total - values[i]) / (idx.length - 1);
+  }
+  return out;
+}
+
+export interface MetaRewardInputs {
+  /** GRPO advantages of the rewards the policy was trained on (R under the sampled weights). */
+  advantages: readonly number[];
+  /** R_j under the sampled weights. */
+  rewards: readonly number[];
+  /** R_j under the fixed weights. */
+  fixedRewards: readonly number[];
+  /** GRPO advantages of fixedRewards (the same normalisation as `advantages`). */
+  fixedAdvantages: readonly number[];
+  groupIds: readonly string[];
+}
+
+/** Each response's payoff to the Conductor under `kind` (see the module header). */
+export function metaRewards(kind: MetaReward, inputs: MetaRewardInputs): number[] {
+  if (!(META_REWARDS as readonly string[]).includes(kind)) throw new InvalidArgumentError("kind", `one of ${META_REWARDS.join(", ")}`, kind);
+  const n = inputs.groupIds.length;
+  if (kind === "advantage") { checkValues("inputs.advantages", inputs.advantages, n); return inputs.advantages.slice(); }
+  if (kind === "fixed-advantage") { checkValues("inputs.fixedAdvantages", inputs.fixedAdvantages, n); return inputs.fixedAdvantages.slice(); }
+  checkValues("inputs.rewards", inputs.rewards, n);
+  const baseline = leaveOneOutMeans(inputs.fixedRewards, inputs.groupIds);
+  return inputs.rewards.map((r, i) => r - baseline[i]);
+}

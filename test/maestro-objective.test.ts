@@ -1,0 +1,153 @@
+/**
+ * Issue 17, item 1: what the Conductor optimises. Group-normalised advantages sum to zero in
+ * every group, so the paper's meta-objective E[mean Â] is identically 0 for every Conductor; the
+ * per-response REINFORCE update is non-zero only because it is each response's own-payoff
+ * gradient. Checked by exact enumeration of every joint action of a group, against the two
+ * controls (an action-independent payoff: expected update 0) and the leave-one-out payoff (a real
+ * objective: its REINFORCE estimator is unbiased, checked against finite differences).
+ */
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import * as tf from "@tensorflow/tfjs";
+import { Rng } from "../kernel-lib/random";
+import { computeAdvantages, groupNormalize } from "../kernel-lib/train/advantages";
+import { EmptyInputError, InvalidArgumentError, ShapeError } from "../kernel-lib/errors";
+import {
+  Conductor, MaestroEnv, META_REWARDS, MetaReward, NUM_COMPONENTS, ResponseBankPolicy, RewardModel, buildResponseBank,
+  groupSumCheck, leaveOneOutMeans, metaRewards, runMaestroArm,
+} from "../kernel-lib/maestro";
+import { TEST_BACKENDS, assertClose, expectError, expectNoLeak, useBackend } from "./helpers";
+
+const env = new MaestroEnv({ seed: 3 });
+const rewards = new RewardModel(env, { seed: 4 });
+const K = NUM_COMPONENTS;
+
+test("groupSumCheck: Σ_group Â = 0 for every normalisation (population/sample std, centring only, eps), random rewards and group sizes", () => {
+  const rng = new Rng(1);
+  for (let trial = 0; trial < 200; trial++) {
+    const groups = 1 + rng.int(5), ids: string[] = [], values: number[] = [];
+    for (let g = 0; g < groups; g++) {
+      const size = 1 + rng.int(8);
+      for (let i = 0; i < size; i++) { ids.push(`g${g}`); values.push(rng.int(3) === 0 ? 0.5 : rng.normal() * 10 ** rng.int(4)); }
+    }
+    for (const options of [{}, { stdEstimator: "sample" as const }, { normalizeStd: false }, { eps: 1e-4 }]) {
+      const adv = groupNormalize(values, ids, options);
+      const check = groupSumCheck(adv, ids);
+      assert.ok(check.maxAbsSum <= 1e-12 * Math.max(1, check.maxAbs) * 8, `trial ${trial} ${JSON.stringify(options)}: ${check.maxAbsSum}`);
+      assert.is(check.groups, groups);
+    }
+  }
+  // A group of equal rewards counts as zero-std; its advantages are exactly 0.
+  const c = groupSumCheck(groupNormalize([1, 1, 1, 0, 2], ["a", "a", "a", "b", "b"]), ["a", "a", "a", "b", "b"]);
+  assert.is(c.constantGroups, 0.5);
+  assert.equal(leaveOneOutMeans([1, 2, 3, 10], ["a", "a", "a", "b"]), [2.5, 2, 1.5, 0]);
+});
+
+interface Enumeration { J: number; gradW: Float64Array; gradB: Float64Array }
+
+/**
+ * Exact expectations over every joint action (K^G of them) of one group of G fixed responses:
+ * J = E[mean payoff] and E[the REINFORCE estimator] (conductor.policyGradient: the gradient of
+ * −mean(payoff · log π(a|h)), so at an unbiased estimator it is −∇J).
+ */
+function enumerate(conductor: Conductor, hidden: number[][], r: number[][], kind: MetaReward): Enumeration {
+  const G = hidden.length, ids = hidden.map(() => "g");
+  const probs = conductor.probabilities(hidden);
+  const D = conductor.inputSize;
+  const out: Enumeration = { J: 0, gradW: new Float64Array(D * K), gradB: new Float64Array(K) };
+  const equal = new Array<number>(K).fill(1 / K);
+  const dot = (w: number[], x: number[]) => w.reduce((s, v, k) => s + v * x[k], 0);
+  for (let code = 0; code < K ** G; code++) {
+    const actions = Array.from({ length: G }, (_, j) => Math.floor(code / K ** j) % K);
+    const p = actions.reduce((acc, a, j) => acc * probs[j][a], 1);
+    const R = actions.map((a, j) => dot(conductor.discreteWeights(a), r[j]));
+    const fixed = r.map((x) => dot(equal, x));
+    const samples = R.map((reward) => ({ groupId: "g", reward, tokens: [0, 0], actionMask: [0, 1] }));
+    const payoff = metaRewards(kind, {
+      advantages: computeAdvantages(samples).episode, rewards: R, fixedRewards: fixed, groupIds: ids,
+      fixedAdvantages: groupNormalize(fixed, ids),
+    });
+    out.J += p * payoff.reduce((a, b) => a + b, 0) / G;
+    const g = conductor.policyGradient(actions.map((a, j) => ({ hidden: hidden[j], action: a, z: null, advantage: payoff[j] })));
+    g.W.forEach((v, i) => { out.gradW[i] += p * v; });
+    g.b.forEach((v, i) => { out.gradB[i] += p * v; });
+  }
+  return out;
+}
+
+const norm = (...xs: Float64Array[]) => Math.sqrt(xs.reduce((s, x) => s + x.reduce((a, v) => a + v * v, 0), 0));
+
+for (const backend of TEST_BACKENDS) {
+test(`[${backend}] E[Â] ≡ 0 by exact enumeration; the paper's per-response update is non-zero anyway (own-payoff gradient); an action-independent payoff gives 0; the leave-one-out payoff is unbiased`, async () => {
+  await useBackend(backend);
+  const prompt = env.samplePrompts(3, 13).find((p) => p.type === "creative");
+  assert.ok(prompt !== undefined);
+  const bank = buildResponseBank(env, prompt);
+  const policy = new ResponseBankPolicy(env);
+  const chosen = [0, 5, 9].map((j) => bank[j]); // formatted gold, creative-long, echo-prompt
+  const hidden = chosen.map((resp) => policy.hiddenOf(prompt, resp));
+  const r = chosen.map((resp) => rewards.components(prompt, resp));
+  await expectNoLeak("enumeration", () => {
+    for (const seed of [1, 2]) {
+      const conductor = new Conductor({ inputSize: policy.hiddenSize, initScale: 0.5, seed });
+      const paper = enumerate(conductor, hidden, r, "advantage");
+      const control = enumerate(conductor, hidden, r, "fixed-advantage");
+      const loo = enumerate(conductor, hidden, r, "loo-fixed");
+      console.log(`  φ seed ${seed}: J(Â) = ${paper.J.toExponential(2)}, ‖E[update]‖ = ${norm(paper.gradW, paper.gradB).toExponential(3)}; fixed payoff ‖E[update]‖ = ${norm(control.gradW, control.gradB).toExponential(2)}; J(loo) = ${loo.J.toFixed(4)}`);
+      assert.ok(Math.abs(paper.J) < 1e-12, `J = E[mean Â] = ${paper.J} for every φ`);
+      assert.ok(norm(paper.gradW, paper.gradB) > 1e-3, "the per-response estimator's expectation is not 0 (it is not ∇J = 0)");
+      assert.ok(norm(control.gradW, control.gradB) < 1e-12, "action-independent payoff: expected update 0");
+      assert.ok(Math.abs(loo.J) > 1e-3, "the leave-one-out payoff has a non-zero expectation");
+      // Unbiased: E[estimator] = −∇J, checked on the bias b by central differences of the exact J.
+      const eps = 1e-3;
+      for (let k = 0; k < K; k++) {
+        const shifted = (delta: number) => {
+          tf.tidy(() => conductor.b.assign(tf.add(conductor.b, tf.oneHot(tf.tensor1d([k], "int32"), K).reshape([K]).mul(delta))));
+          const J = enumerate(conductor, hidden, r, "loo-fixed").J;
+          tf.tidy(() => conductor.b.assign(tf.sub(conductor.b, tf.oneHot(tf.tensor1d([k], "int32"), K).reshape([K]).mul(delta))));
+          return J;
+        };
+        const fd = (shifted(eps) - shifted(-eps)) / (2 * eps);
+        assertClose(-loo.gradB[k], fd, 2e-3 * Math.max(1, Math.abs(fd)), `loo: E[estimator]_b${k} = −∂J/∂b${k}`);
+        const Jpaper = (() => {
+          tf.tidy(() => conductor.b.assign(tf.add(conductor.b, tf.oneHot(tf.tensor1d([k], "int32"), K).reshape([K]).mul(0.5))));
+          const J = enumerate(conductor, hidden, r, "advantage").J;
+          tf.tidy(() => conductor.b.assign(tf.sub(conductor.b, tf.oneHot(tf.tensor1d([k], "int32"), K).reshape([K]).mul(0.5))));
+          return J;
+        })();
+        assert.ok(Math.abs(Jpaper) < 1e-12, `J(Â) stays 0 when φ moves (b${k} + 0.5): ${Jpaper}`);
+      }
+      conductor.dispose();
+    }
+  });
+  policy.dispose();
+});
+
+test(`[${backend}] runs: Σ_group Â is 0 on every step (logged per step); the paper's mean payoff per step is 0, the leave-one-out payoff's is not; prompt-level meta-gradient vanishes, shared-action's (per-response h) does not`, async () => {
+  await useBackend(backend);
+  const steps = 24;
+  const run = (arm: "maestro" | "loo-meta" | "prompt-level" | "shared-action" | "fixed-advantage") => runMaestroArm({ arm, steps, conductorEvery: 4, curveEvalEvery: 0, evalPromptsPerType: 4, validationPromptsPerType: 4 }, 5);
+  const maestro = run("maestro"), loo = run("loo-meta"), promptLevel = run("prompt-level"), shared = run("shared-action");
+  for (const r of [maestro, loo, promptLevel, shared]) {
+    assert.is(r.curves.advantageGroupSum.length, steps);
+    assert.ok(r.metrics.maxAdvantageGroupSum < 1e-9, `${r.arm}: max |Σ_group Â| = ${r.metrics.maxAdvantageGroupSum}`);
+    assert.ok(r.curves.zeroStdGroups.every((z) => z >= 0 && z <= 1));
+  }
+  assert.ok(maestro.curves.metaReward.every((m) => Math.abs(m) < 1e-9), "mean Â per step is 0");
+  assert.ok(loo.curves.metaReward.some((m) => Math.abs(m) > 1e-3), "leave-one-out payoff: non-zero mean");
+  const pl = Math.max(...promptLevel.curves.metaGradient.norm), sa = Math.min(...shared.curves.metaGradient.norm);
+  console.log(`  meta-gradient: prompt-level max ${pl.toExponential(2)}, shared-action (per-response h) min ${sa.toExponential(2)}, per-response min ${Math.min(...maestro.curves.metaGradient.norm).toExponential(2)}`);
+  assert.ok(pl < 1e-10, `prompt-level ${pl}`);
+  assert.ok(sa > 1e-6, `shared action with per-response h: ${sa}`);
+});
+}
+
+test("metaRewards / groupSumCheck: typed errors name the argument", async () => {
+  await expectError(() => metaRewards("mean" as never, { advantages: [0], rewards: [0], fixedRewards: [0], fixedAdvantages: [0], groupIds: ["a"] }), InvalidArgumentError, "kind");
+  await expectError(() => metaRewards("loo-fixed", { advantages: [0], rewards: [0, 1], fixedRewards: [0], fixedAdvantages: [0], groupIds: ["a"] }), ShapeError, "inputs.rewards");
+  await expectError(() => groupSumCheck([], []), EmptyInputError, "groupIds");
+  await expectError(() => groupSumCheck([NaN], ["a"]), Error, "values");
+  assert.equal([...META_REWARDS], ["advantage", "fixed-advantage", "loo-fixed"]);
+});
+
+test.run();
