@@ -66,7 +66,7 @@ const projector = once(() => new lab.features.RandomProjector({ inputDim: lab.tr
 const samples = once(() => [0, 1, 2, 3].map((i) => ({ groupId: String(i % 2), reward: i, tokens: [1, 2, 3, 4], actionMask: [0, 1, 1, 1] })));
 const sgd = once(() => tf.train.sgd(0));
 const spec = () => lab.lineChart([{ x: 1, y: 2 }, { x: 2, y: 3 }], { x: "x", y: "y" });
-const maestroEnv = once(() => new lab.maestro.MaestroEnv({ seed: 1 }));
+const maestroEnv = once(() => new lab.studies.maestro.MaestroEnv({ seed: 1 }));
 const layersNet = once(() => tf.sequential({ layers: [tf.layers.dense({ units: 2, inputShape: [3], name: "d" })] }));
 const layersModel = once(() => lab.models.fromLayersModel(layersNet(), { loss: "mean-squared-error" }));
 const layersBatch = () => ({ inputs: [[1, 2, 3], [4, 5, 6]], targets: [[1, 0], [0, 1]] });
@@ -199,13 +199,13 @@ const CALLS: Record<string, Call> = {
   "bridge.bridgeProjector": (x) => lab.bridge.bridgeProjector(bridgeOutput(), { ...x }),
 
   // maestro
-  "new maestro.MaestroEnv": (x) => new lab.maestro.MaestroEnv({ seed: 1, ...x }),
-  "new maestro.RewardModel": (x) => new lab.maestro.RewardModel(maestroEnv(), { seed: 1, ...x }),
-  "new maestro.GruResponsePolicy": (x) => new lab.maestro.GruResponsePolicy(maestroEnv(), { seed: 1, embedSize: 2, hiddenSize: 2, ...x }).dispose(),
-  "maestro.pretrainVerbose": (x) => lab.maestro.pretrainVerbose(undefined as never, { steps: 1, seed: 1, ...x }),
+  "new studies.maestro.MaestroEnv": (x) => new lab.studies.maestro.MaestroEnv({ seed: 1, ...x }),
+  "new studies.maestro.RewardModel": (x) => new lab.studies.maestro.RewardModel(maestroEnv(), { seed: 1, ...x }),
+  "new studies.maestro.GruResponsePolicy": (x) => new lab.studies.maestro.GruResponsePolicy(maestroEnv(), { seed: 1, embedSize: 2, hiddenSize: 2, ...x }).dispose(),
+  "studies.maestro.pretrainVerbose": (x) => lab.studies.maestro.pretrainVerbose(undefined as never, { steps: 1, seed: 1, ...x }),
   "new maestro.Conductor": (x) => new lab.maestro.Conductor({ inputSize: 2, ...x }).dispose(),
-  "maestro.resolveRunConfig": (x) => lab.maestro.resolveRunConfig({ arm: "static", ...x } as never),
-  "maestro.runMaestroArm": (x) => lab.maestro.runMaestroArm({ arm: "static", ...x } as never, 1),
+  "studies.maestro.resolveRunConfig": (x) => lab.studies.maestro.resolveRunConfig({ arm: "static", ...x } as never),
+  "studies.maestro.runMaestroArm": (x) => lab.studies.maestro.runMaestroArm({ arm: "static", ...x } as never, 1),
 
   // g2is
   "g2is.lessScores": (x) => lab.g2is.lessScores([], { ...x }),
@@ -222,6 +222,7 @@ const CALLS: Record<string, Call> = {
   "g2is.fitTfidf": (x) => lab.g2is.fitTfidf(["a b", "b c"], { ...x }),
   "g2is.tfidfVectors": (x) => lab.g2is.tfidfVectors(["a b", "b c"], { ...x }),
   "g2is.ngramsOf": (x) => lab.g2is.ngramsOf("a b", { ...x }),
+  "g2is.negativePairFraction": (x) => lab.g2is.negativePairFraction(rows(4, 3), { ...x }),
   "studies.g2is.buildToyDataset": (x) => lab.studies.g2is.buildToyDataset({ poolSize: 8, pretrainSize: 4, seed: 1, ...x }),
   "studies.g2is.toySelectionDataset": (x) => lab.studies.g2is.toySelectionDataset({ poolSize: 8, pretrainSize: 4, seed: 1, maxLen: 24, ...x }),
   "studies.g2is.realSelectionDataset": (x) => lab.studies.g2is.realSelectionDataset({ poolSizes: {}, pretrainSizes: {}, maxVocab: 50, maxLen: 16, seed: 1, ...x } as never),

@@ -3,6 +3,8 @@
  * data selection on plain feature matrices, with the ablations and baselines of the paper.
  * Typical use: features (projected, normalised per-example gradients) → `selectG2IS(pool, target)`;
  * `selectLess(checkpoints, k)`; `selectNoGraph`, `selectRandom`, `selectBySimilarity` (+ `tfidfVectors`).
+ * Defaults follow the official code (sklearn's component sign and valK cut, numpy's tie order);
+ * diagnostics: `totalRejections` (per-constraint counts), `selectionStability` (Jaccard across seeds).
  */
 export { lessScores, selectLess } from "./less";
 export type { LessCheckpoint, LessOptions, LessScores } from "./less";
@@ -15,7 +17,9 @@ export type { ComponentBudgets, ComponentBudgetOptions, RemainderTies, BudgetFlo
 export { exactKnnGraph, hnswKnnGraph, buildKnnGraph, neighborsOf, recallAtK, GRAPH_METHODS } from "./knn-graph";
 export type { KnnGraph, GraphMethod, ExactGraphOptions, HnswGraphOptions } from "./knn-graph";
 export { gradientWalk } from "./walk";
-export type { WalkOptions, WalkResult, ComponentWalk, AcceptanceKind, UnderfillReport } from "./walk";
+export type { WalkOptions, WalkResult, ComponentWalk, AcceptanceKind, UnderfillReport, RejectionCounts, WalkRejections } from "./walk";
+export { totalRejections, jaccard, selectionStability, negativePairFraction } from "./diagnostics";
+export type { SelectionStability, NegativePairOptions } from "./diagnostics";
 export { selectG2IS, selectNoGraph, selectRandom, selectBySimilarity, AUTO_EXACT_LIMIT } from "./select";
 export type { G2ISOptions, G2ISSelection, SelectedComponent, SelectionCommonOptions } from "./select";
 export { fitTfidf, tfidfVectors, ngramsOf, TFIDF_ANALYZERS } from "./tfidf";

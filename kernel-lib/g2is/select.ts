@@ -18,7 +18,7 @@ import { Rng, Seed } from "../random";
 import { ComponentSign, CoreKnowledge, PcaMethod, ValKCut, coreKnowledge } from "./core-knowledge";
 import { BudgetFloor, RemainderTies, componentBudgets } from "./budget";
 import { HnswGraphOptions, KnnGraph, buildKnnGraph, checkGraph } from "./knn-graph";
-import { AcceptanceKind, UnderfillReport, gradientWalk } from "./walk";
+import { AcceptanceKind, UnderfillReport, WalkRejections, gradientWalk } from "./walk";
 import {
   FeatureRows, TargetSubtasks, argsortDescending, assertInRange, checkRowsNamed, dotAt, flattenTargets, normalizePacked, packRows, topKIndices,
 } from "./rows";
@@ -65,6 +65,8 @@ export interface SelectedComponent {
   alignment: number[];
   anchorRank: number;
   underfilled: boolean;
+  /** Candidates the walk turned down, per scan and constraint (walk.ts). */
+  rejections: WalkRejections;
 }
 
 export interface G2ISSelection {
@@ -126,7 +128,7 @@ export function selectG2IS(pool: FeatureRows, target: FeatureRows | TargetSubtas
     budgetTotal: total,
     components: walk.components.map((w, i) => ({
       weight: knowledge.weights[i], varianceRatio: knowledge.varianceRatios[i], budget: w.budget, path: w.path, kinds: w.kinds,
-      alignment: w.alignment, anchorRank: w.anchorRank, underfilled: w.underfilled,
+      alignment: w.alignment, anchorRank: w.anchorRank, underfilled: w.underfilled, rejections: w.rejections,
     })),
     underfilled: walk.underfilled,
     graph,

@@ -17,6 +17,13 @@
  * g means the normalised feature row; a norm below 1e-10 counts as cosine 0, as there.
  * Deterministic: no sampling; every ordering breaks ties by the lower index.
  *
+ * Diagnostics: every candidate the walk tests and turns down is counted once per test, under the
+ * first constraint it fails, in the order the walk tests them — excluded (already selected),
+ * conflict (a negative dot with a member of S), consistency (alignment would drop below δ·before) —
+ * separately for the neighbour scan and the global fallback. The fallback only scans not-excluded
+ * rows (as the official code masks them), so its `excluded` count is always 0. The same row can
+ * be turned down at several steps; `conflictRows` counts distinct rows turned down for conflict.
+ *
  * Cost: the conflict test memoises, per candidate, how many members of S it has been checked
  * against (S only grows, and a conflict is permanent within the component), so each (candidate,
  * member) dot product is computed at most once per component; the consistency test is O(d).
@@ -32,6 +39,12 @@ export interface WalkOptions {
   delta?: number;
 }
 
+/** Candidates turned down, by the first constraint they failed. */
+export interface RejectionCounts { excluded: number; conflict: number; consistency: number }
+
+/** Per scan: the neighbour scan of the last-added node, and the global fallback. */
+export interface WalkRejections { neighbour: RejectionCounts; fallback: RejectionCounts; conflictRows: number }
+
 export interface ComponentWalk {
   component: number;
   budget: number;
@@ -44,6 +57,8 @@ export interface ComponentWalk {
   /** Rank of the anchor in the signed-cosine order (0 = the most aligned row overall); −1 if none. */
   anchorRank: number;
   underfilled: boolean;
+  /** Candidates turned down per scan and constraint (see the module header). */
+  rejections: WalkRejections;
 }
 
 export interface UnderfillReport { component: number; budget: number; selected: number }
@@ -101,7 +116,9 @@ function walkComponent(
   unit: PackedRows, normSq: Float64Array, K: Float64Array, budget: number, graph: KnnGraph, excluded: Uint8Array, delta: number, component: number,
 ): ComponentWalk {
   const { n, d, data } = unit;
-  const walk: ComponentWalk = { component, budget, path: [], kinds: [], alignment: [], anchorRank: -1, underfilled: false };
+  const zero = (): RejectionCounts => ({ excluded: 0, conflict: 0, consistency: 0 });
+  const rejections: WalkRejections = { neighbour: zero(), fallback: zero(), conflictRows: 0 };
+  const walk: ComponentWalk = { component, budget, path: [], kinds: [], alignment: [], anchorRank: -1, underfilled: false, rejections };
   if (budget === 0) return walk;
 
   const projection = new Float64Array(n); // g_j·K = signed cosine (rows are unit or zero)
@@ -132,7 +149,7 @@ function walkComponent(
   const conflictFree = (j: number): boolean => {
     if (conflicted[j]) return false;
     for (let m = checkedUpTo[j]; m < members.length; m++) {
-      if (dotAt(data, j * d, data, members[m] * d, d) < 0) { conflicted[j] = 1; return false; }
+      if (dotAt(data, j * d, data, members[m] * d, d) < 0) { conflicted[j] = 1; rejections.conflictRows++; return false; }
     }
     checkedUpTo[j] = members.length;
     return true;
@@ -142,17 +159,22 @@ function walkComponent(
     const sigmaDotJ = dotAt(sigma, 0, data, j * d, d);
     return alignmentOf(sigmaK + projection[j], sigmaNormSq + 2 * sigmaDotJ + normSq[j]) >= delta * before;
   };
-  const acceptable = (j: number) => excluded[j] === 0 && conflictFree(j) && consistent(j);
+  const acceptable = (j: number, counts: RejectionCounts): boolean => {
+    if (excluded[j] !== 0) { counts.excluded++; return false; }
+    if (!conflictFree(j)) { counts.conflict++; return false; }
+    if (!consistent(j)) { counts.consistency++; return false; }
+    return true;
+  };
 
   while (members.length < budget) {
     const last = members[members.length - 1];
     let next = -1;
     for (let q = last * graph.k, end = q + graph.k; q < end; q++) {
-      if (acceptable(graph.neighbors[q])) { next = graph.neighbors[q]; break; }
+      if (acceptable(graph.neighbors[q], rejections.neighbour)) { next = graph.neighbors[q]; break; }
     }
     if (next >= 0) { accept(next, "neighbour"); continue; }
     for (let r = 0; r < n; r++) {
-      if (acceptable(order[r])) { next = order[r]; break; }
+      if (excluded[order[r]] === 0 && acceptable(order[r], rejections.fallback)) { next = order[r]; break; }
     }
     if (next >= 0) { accept(next, "fallback"); continue; }
     walk.underfilled = true;

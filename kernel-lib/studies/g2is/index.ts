@@ -40,5 +40,5 @@ export {
   STUDY_SETTINGS, STUDY_TARGETS, VALK_TARGETS, runBlocks, studyAxes, studyPipeline, releaseStudyPipelines, runStudyArm,
 } from "./study-runs";
 export type { StudySettings, ToyStudySettings, RealStudySettings, StudyRunConfig } from "./study-runs";
-export { studyRows, meanStd, aggregateRows, compareMethods } from "./report";
-export type { StudyRow, Aggregate, ComparisonPoint } from "./report";
+export { studyRows, meanStd, aggregateRows, compareMethods, selectionStabilityRows } from "./report";
+export type { StudyRow, Aggregate, ComparisonPoint, StabilityRow } from "./report";

@@ -13,6 +13,8 @@ import type { Rng, Seed } from "../../random";
 import { pairedVerdict, PairedVerdict } from "../../stats/verdict";
 import type { Alternative } from "../../stats/sign-test";
 import type { RunRecord } from "../../experiments/run-store";
+import type { WalkRejections } from "../../g2is/walk";
+import { selectionStability } from "../../g2is/diagnostics";
 
 export interface StudyRow {
   target: string;
@@ -38,6 +40,12 @@ export interface StudyRow {
   componentKinds: string[][];
   fallbacks: number;
   underfilled: number;
+  /** Selected pool rows (null for full / base, and for runs stored before study version 3). */
+  selection: number[] | null;
+  /** G2IS arms: the walk's turned-down candidates per scan and constraint (null otherwise). */
+  rejections: WalkRejections | null;
+  /** G2IS arms: |cos(Σ, K_i)| after each acceptance, per component. */
+  componentAlignment: number[][];
   finetuneSeconds: number;
   wallSeconds: number;
 }
@@ -58,7 +66,11 @@ export function studyRows(records: readonly RunRecord[]): StudyRow[] {
       composition: (m.composition ?? {}) as Record<string, number>,
       componentWeights: (m.componentWeights ?? []) as number[], componentPaths: (m.componentPaths ?? []) as number[][],
       componentKinds: (m.componentKinds ?? []) as string[][],
-      fallbacks: Number(m.fallbacks ?? 0), underfilled: Number(m.underfilled ?? 0), finetuneSeconds: Number(m.finetuneSeconds ?? 0), wallSeconds: r.wallSeconds,
+      fallbacks: Number(m.fallbacks ?? 0), underfilled: Number(m.underfilled ?? 0),
+      selection: Array.isArray(m.selection) ? (m.selection as number[]) : null,
+      rejections: (m.rejections ?? null) as WalkRejections | null,
+      componentAlignment: (m.componentAlignment ?? []) as number[][],
+      finetuneSeconds: Number(m.finetuneSeconds ?? 0), wallSeconds: r.wallSeconds,
     };
   });
 }
@@ -121,4 +133,27 @@ export function compareMethods(rows: readonly StudyRow[], point: ComparisonPoint
   }
   const v = pairedVerdict(differences, { clusters, unitName: "item", clusterName: "seed", seed: options.seed, alternative: options.alternative });
   return { ...v, seeds };
+}
+
+/** Selection overlap across seeds for one arm at one point: pairwise Jaccard of the selected rows. */
+export interface StabilityRow { target: string; method: string; trainK: number; valK: number; delta: number; seeds: number; meanJaccard: number; minJaccard: number }
+
+/**
+ * Jaccard stability of every (target, method, trainK, valK, δ) group that ran on ≥ 2 seeds and
+ * stored its selection: the mean and the smallest pairwise overlap of the seeds' selections.
+ */
+export function selectionStabilityRows(rows: readonly StudyRow[]): StabilityRow[] {
+  if (!Array.isArray(rows)) throw new InvalidArgumentError("rows", "an array of study rows", rows);
+  const groups = new Map<string, { row: StudyRow; selections: number[][] }>();
+  for (const r of rows) {
+    if (r.selection === null) continue;
+    const id = JSON.stringify([r.target, r.method, r.trainK, r.valK, r.delta]);
+    const g = groups.get(id) ?? { row: r, selections: [] as number[][] };
+    g.selections.push(r.selection);
+    groups.set(id, g);
+  }
+  return [...groups.values()].filter((g) => g.selections.length >= 2).map(({ row, selections }) => {
+    const s = selectionStability(selections);
+    return { target: row.target, method: row.method, trainK: row.trainK, valK: row.valK, delta: row.delta, seeds: selections.length, meanJaccard: s.mean, minJaccard: s.min };
+  });
 }

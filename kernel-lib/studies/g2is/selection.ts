@@ -26,6 +26,8 @@
 import { InvalidArgumentError, UnknownOptionError } from "../../errors";
 import { lessScores, LessCheckpoint } from "../../g2is/less";
 import { selectG2IS, selectNoGraph, selectRandom, selectBySimilarity, G2ISSelection } from "../../g2is/select";
+import { totalRejections } from "../../g2is/diagnostics";
+import type { WalkRejections } from "../../g2is/walk";
 import { exactKnnGraph, KnnGraph } from "../../g2is/knn-graph";
 import { totalBudget } from "../../g2is/budget";
 import { topKIndices } from "../../g2is/rows";
@@ -53,8 +55,10 @@ export interface SelectionOutcome {
   method: SelectionMethod;
   indices: number[];
   budget: number;
-  /** G2IS arms: each component's visit order, weight, and how each step was accepted. */
-  components: { weight: number; budget: number; path: number[]; kinds: string[] }[];
+  /** G2IS arms: each component's visit order, weight, how each step was accepted and |cos(Σ, K_i)| after it. */
+  components: { weight: number; budget: number; path: number[]; kinds: string[]; alignment: number[] }[];
+  /** G2IS arms: candidates the walk turned down, per scan and constraint, summed over components. */
+  rejections: WalkRejections | null;
   underfilled: number;
   /** Fallback acceptances (G2IS arms): the walk left the graph. */
   fallbacks: number;
@@ -160,7 +164,8 @@ function tfidfFeatures(p: PreparedPipeline, target: string): { pool: Float32Arra
 function fromG2IS(method: SelectionMethod, s: G2ISSelection): SelectionOutcome {
   return {
     method, indices: s.indices, budget: s.budgetTotal, underfilled: s.underfilled.length,
-    components: s.components.map((c) => ({ weight: c.weight, budget: c.budget, path: c.path, kinds: c.kinds })),
+    components: s.components.map((c) => ({ weight: c.weight, budget: c.budget, path: c.path, kinds: c.kinds, alignment: c.alignment })),
+    rejections: totalRejections(s.components),
     fallbacks: s.components.reduce((n, c) => n + c.kinds.filter((k) => k === "fallback").length, 0),
   };
 }
@@ -171,7 +176,7 @@ export function selectForTarget(p: PreparedPipeline, request: SelectionRequest):
   if (p.dataset.targets[target] === undefined) throw new UnknownOptionError("request.target", target, Object.keys(p.dataset.targets));
   const N = p.dataset.pool.length;
   const B = totalBudget(N, request.trainK);
-  const plain = (indices: number[]): SelectionOutcome => ({ method, indices, budget: indices.length, components: [], underfilled: 0, fallbacks: 0 });
+  const plain = (indices: number[]): SelectionOutcome => ({ method, indices, budget: indices.length, components: [], rejections: null, underfilled: 0, fallbacks: 0 });
   switch (method) {
     case "base": return plain([]);
     case "full": return plain(Array.from({ length: N }, (_, i) => i));
@@ -197,7 +202,7 @@ export function selectForTarget(p: PreparedPipeline, request: SelectionRequest):
     }
     case "g2is-no-graph": {
       const s = selectNoGraph(combinedPoolFeatures(p), combinedValidationFeatures(p, target), { trainK: request.trainK, valK: request.valK });
-      return { method, indices: s.indices, budget: s.budgetTotal, components: s.components.map((c) => ({ weight: c.weight, budget: c.budget, path: c.path, kinds: c.path.map(() => "top-cosine") })), underfilled: 0, fallbacks: 0 };
+      return { method, indices: s.indices, budget: s.budgetTotal, components: s.components.map((c) => ({ weight: c.weight, budget: c.budget, path: c.path, kinds: c.path.map(() => "top-cosine"), alignment: [] })), rejections: null, underfilled: 0, fallbacks: 0 };
     }
   }
 }

@@ -205,9 +205,13 @@ export function runStudyArm(config: StudyRunConfig, settings: StudySettings, see
     itemCorrect: scores.itemCorrect,
     itemLoss: scores.itemLoss.map((x) => Number(x.toPrecision(6))),
     selected: arm.selection.indices.length,
+    // The selected rows themselves (not for full / base): selection stability across seeds.
+    selection: config.method === "full" || config.method === "base" ? null : arm.selection.indices,
     budget: arm.selection.budget,
     underfilled: arm.selection.underfilled,
     fallbacks: arm.selection.fallbacks,
+    rejections: arm.selection.rejections as unknown as JsonObject | null,
+    componentAlignment: arm.selection.components.map((c) => c.alignment.map((x) => Number(x.toPrecision(5)))),
     conflictFraction: arm.conflictFraction,
     duplicateFraction: arm.duplicateFraction,
     composition: arm.composition,
