@@ -29,9 +29,11 @@ export type { StageResult } from "./stage-cache";
 export { preparePipeline, clearPipelineCache } from "./prepare";
 export type { PipelineSettings, PreparedPipeline, ValidationFeatures, PrepareOptions } from "./prepare";
 export {
-  SELECTION_METHODS, selectForTarget, lessScoresFromStores, combineCheckpoints, combinedPoolFeatures, combinedValidationFeatures, checkpointWeights,
+  SELECTION_METHODS, selectForTarget, lessScoresFromStores, combineCheckpoints, combinedPoolFeatures, combinedCentredPoolFeatures, combinedValidationFeatures, checkpointWeights,
 } from "./selection";
 export type { SelectionMethod, SelectionRequest, SelectionOutcome } from "./selection";
+export { WALK_SPACES, meanRow, centreRows, centredCheckpointFeatures, plantedConflictRates, spaceNegativePairs } from "./conflict-space";
+export type { WalkSpace, PlantedConflictRate } from "./conflict-space";
 export { runArm, scoreTargets } from "./arms";
 export type { ArmResult, TargetScores, FinetuneSettings as ArmFinetuneSettings } from "./arms";
 export { pca2d, compositionBarsSpec, walkPictureSpec } from "./charts";

@@ -11,6 +11,8 @@
  *   sim-hidden      the same on the base model's mean-pooled hidden states (a STAND-IN for
  *                   Sentence-BERT: the model's own "semantic" embedding)
  *   random          seeded uniform draw          full   the whole pool      base  nothing (no fine-tuning)
+ *   g2is-centred    variant: the same walk on mean-centred pool features, where the conflict test
+ *                   can fire (conflict-space.ts); the graph is built in that space too
  *   g2is-no-graph   ablation: per component the top-b_i rows by signed cosine, no walk
  *   g2is-no-grad    ablation: the same walk on hidden-state embeddings instead of gradients
  *
@@ -34,8 +36,9 @@ import { topKIndices } from "../../g2is/rows";
 import { fitTfidf } from "../../g2is/tfidf";
 import type { FeatureStore } from "../../features/feature-store";
 import type { PreparedPipeline } from "./prepare";
+import { centredCheckpointFeatures } from "./conflict-space";
 
-export const SELECTION_METHODS = ["g2is", "g2is-mean-aligned", "less", "sim-tfidf", "sim-hidden", "random", "full", "g2is-no-graph", "g2is-no-grad", "base"] as const;
+export const SELECTION_METHODS = ["g2is", "g2is-mean-aligned", "g2is-centred", "less", "sim-tfidf", "sim-hidden", "random", "full", "g2is-no-graph", "g2is-no-grad", "base"] as const;
 export type SelectionMethod = (typeof SELECTION_METHODS)[number];
 
 export interface SelectionRequest {
@@ -105,7 +108,9 @@ export function combineCheckpoints(perCheckpoint: readonly (readonly Float32Arra
 
 interface PipelineMemo {
   combinedPool?: Float32Array[];
+  centredPool?: Float32Array[];
   gradientGraph?: KnnGraph;
+  centredGraph?: KnnGraph;
   hiddenGraph?: KnnGraph;
   graphK?: number;
   tfidf?: Map<string, { pool: Float32Array[]; target: Float32Array[] }>;
@@ -138,12 +143,20 @@ export function combinedValidationFeatures(p: PreparedPipeline, target: string):
   return out;
 }
 
-function graphs(p: PreparedPipeline, k: number): { gradient: KnnGraph; hidden: KnnGraph } {
+/** The pool in the mean-centred space, combined over checkpoints (memoised per pipeline). */
+export function combinedCentredPoolFeatures(p: PreparedPipeline): Float32Array[] {
   const memo = memoOf(p);
-  if (memo.graphK !== k) { memo.gradientGraph = undefined; memo.hiddenGraph = undefined; memo.graphK = k; }
+  memo.centredPool ??= combineCheckpoints(centredCheckpointFeatures(p).pool, checkpointWeights(p));
+  return memo.centredPool;
+}
+
+function graphs(p: PreparedPipeline, k: number): { gradient: KnnGraph; hidden: KnnGraph; centred: () => KnnGraph } {
+  const memo = memoOf(p);
+  if (memo.graphK !== k) { memo.gradientGraph = undefined; memo.hiddenGraph = undefined; memo.centredGraph = undefined; memo.graphK = k; }
   memo.gradientGraph ??= exactKnnGraph(combinedPoolFeatures(p), { k });
   memo.hiddenGraph ??= exactKnnGraph(p.poolHidden, { k });
-  return { gradient: memo.gradientGraph, hidden: memo.hiddenGraph };
+  const centred = () => (memo.centredGraph ??= exactKnnGraph(combinedCentredPoolFeatures(p), { k }));
+  return { gradient: memo.gradientGraph, hidden: memo.hiddenGraph, centred };
 }
 
 function tfidfFeatures(p: PreparedPipeline, target: string): { pool: Float32Array[]; target: Float32Array[] } {
@@ -193,6 +206,12 @@ export function selectForTarget(p: PreparedPipeline, request: SelectionRequest):
       const s = selectG2IS(combinedPoolFeatures(p), combinedValidationFeatures(p, target), {
         trainK: request.trainK, valK: request.valK, delta: request.delta, graph: graphs(p, request.k).gradient,
         sign: method === "g2is" ? "largest-positive" : "mean-aligned",
+      });
+      return fromG2IS(method, s);
+    }
+    case "g2is-centred": {
+      const s = selectG2IS(combinedCentredPoolFeatures(p), combinedValidationFeatures(p, target), {
+        trainK: request.trainK, valK: request.valK, delta: request.delta, graph: graphs(p, request.k).centred(),
       });
       return fromG2IS(method, s);
     }
