@@ -4,7 +4,7 @@
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { readdirSync, readFileSync, existsSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, existsSync, lstatSync } from "node:fs";
 import { join } from "node:path";
 
 const root = join(__dirname, "..");
@@ -20,7 +20,7 @@ function installedCopies(pkg: string): { path: string; version: string }[] {
       const full = join(dir, name);
       if (name.startsWith("@")) {
         for (const sub of readdirSync(full)) walk(join(full, sub, "node_modules"), depth + 1);
-      } else if (statSync(full).isDirectory()) {
+      } else if (lstatSync(full).isDirectory()) { // not through links: node_modules/gradlab links back to the root
         walk(join(full, "node_modules"), depth + 1);
       }
     }

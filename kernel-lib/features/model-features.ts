@@ -16,7 +16,7 @@
  */
 import { InvalidArgumentError, ShapeError, assertOneOf } from "../errors";
 import { checkOptions, option } from "../options";
-import type { PerExampleModel, PreparedBatch } from "../models/dense-sites";
+import type { AnyPerExampleModel, BatchOf, PreparedBatch } from "../models/dense-sites";
 import { GRADIENT_STRATEGIES, GradientStrategy, perExampleGradients } from "../grads/per-example";
 import type { MatrixInfo } from "../grads/groups";
 import { ADAM_FEATURE_FORMS, AdamCheckpointState, AdamFeatureForm, adamPreconditionedFeatures } from "./adam";
@@ -67,19 +67,19 @@ const ROW_SPEC = { groups: option.array, strategy: option.oneOf(GRADIENT_STRATEG
  * arrays, valid after the call). The whole set is validated first, so an error names the
  * caller's example index before any gradient is computed.
  */
-export function perExampleGradientRows<TBatch, TPrepared extends PreparedBatch>(
-  model: PerExampleModel<TBatch, TPrepared>, batch: TBatch | TPrepared, options: GradientRowOptions | undefined, onBatch: (rows: GradientRowBatch) => void,
+export function perExampleGradientRows<M extends AnyPerExampleModel>(
+  model: M, batch: BatchOf<M>, options: GradientRowOptions | undefined, onBatch: (rows: GradientRowBatch) => void,
 ): void {
   checkOptions("options", options, ROW_SPEC);
   if (typeof onBatch !== "function") throw new InvalidArgumentError("onBatch", "a function receiving each batch of rows", onBatch);
-  const all = model.prepareBatch(batch);
+  const all: PreparedBatch = model.prepareBatch(batch);
   const size = options?.batchSize ?? 64;
   for (let start = 0; start < all.size; start += size) {
     const indices = Array.from({ length: Math.min(size, all.size - start) }, (_, j) => start + j);
     // Without rows() a model's batches are cut one example at a time.
     const chunks = typeof all.rows === "function" ? [all.rows(indices)] : indices.map((i) => all.example(i));
     for (const [c, chunk] of chunks.entries()) {
-      const result = perExampleGradients(model, chunk as TPrepared, {
+      const result = perExampleGradients(model, chunk, {
         groups: options?.groups, strategy: options?.strategy ?? "auto", fullVectors: true, fullVectorLimit: Number.MAX_SAFE_INTEGER,
       });
       const P = result.matrices.reduce((s, m) => s + m.numel, 0);
@@ -104,9 +104,7 @@ export function perExampleGradientRows<TBatch, TPrepared extends PreparedBatch>(
  * const pool = lab.features.lessFeatures(model, poolBatch, { role: "pool", projector, adam });
  * const target = lab.features.lessFeatures(model, targetBatch, { role: "target", projector });
  */
-export function lessFeatures<TBatch, TPrepared extends PreparedBatch>(
-  model: PerExampleModel<TBatch, TPrepared>, batch: TBatch | TPrepared, options: LessFeatureOptions,
-): Float32Array[] {
+export function lessFeatures<M extends AnyPerExampleModel>(model: M, batch: BatchOf<M>, options: LessFeatureOptions): Float32Array[] {
   if (options === undefined || options === null) throw new InvalidArgumentError("options", "{role, projector, …}");
   checkOptions("options", options, {
     ...ROW_SPEC, role: option.any, projector: option.any, adam: option.object, form: option.oneOf(ADAM_FEATURE_FORMS), sink: option.object, onProgress: option.function,
@@ -117,7 +115,7 @@ export function lessFeatures<TBatch, TPrepared extends PreparedBatch>(
   if (options.sink !== undefined && typeof options.sink.append !== "function") throw new InvalidArgumentError("options.sink", "an object with append(rows) (a FeatureStoreWriter)", options.sink);
   const { projector } = options;
   const out: Float32Array[] = [];
-  const prepared = model.prepareBatch(batch);
+  const prepared: PreparedBatch = model.prepareBatch(batch);
   let done = 0;
   perExampleGradientRows(model, prepared, { groups: options.groups, strategy: options.strategy, batchSize: options.batchSize }, ({ rows }) => {
     const P = rows[0].length;

@@ -25,7 +25,7 @@
  */
 import { EmptyInputError, InvalidArgumentError, assertKnownKeys, assertOneOf } from "../errors";
 import { OptionSpec, checkOptions, option } from "../options";
-import type { ParameterGroup, PerExampleModel, PreparedBatch } from "../models/dense-sites";
+import type { AnyPerExampleModel, BatchOf, ParameterGroup, PerExampleModel, PreparedBatch } from "../models/dense-sites";
 import { batchedPerExample, ProductMethod } from "./batched";
 import { AggregatedNorms, MatrixInfo, aggregateNorms, describeGroups, selectGroups } from "./groups";
 import { loopPerExample } from "./loop";
@@ -95,6 +95,10 @@ const OPTION_KEYS = ["strategy", "groups", "positions", "fullVectors", "fullVect
  * Takes any model that fulfils the per-example contract (models/dense-sites.ts): the built-in
  * models, or a user's tf.LayersModel wrapped by `models.fromLayersModel`.
  */
+export function perExampleGradients<M extends AnyPerExampleModel>(model: M, batch: BatchOf<M>, options?: PerExampleGradientOptions): PerExampleGradients;
+export function perExampleGradients<TBatch, TPrepared extends PreparedBatch>(
+  model: PerExampleModel<TBatch, TPrepared>, batch: TBatch | TPrepared, options?: PerExampleGradientOptions,
+): PerExampleGradients;
 export function perExampleGradients<TBatch, TPrepared extends PreparedBatch>(
   model: PerExampleModel<TBatch, TPrepared>, batch: TBatch | TPrepared, options: PerExampleGradientOptions = {},
 ): PerExampleGradients {

@@ -81,3 +81,16 @@ export interface PerExampleModel<TBatch, TPrepared extends PreparedBatch = Prepa
    */
   batchedSupport?(groups: readonly ParameterGroup[]): string | null;
 }
+
+/** Any per-example model, whatever its batch types (what model-driven signatures constrain to). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyPerExampleModel = PerExampleModel<any, any>;
+
+/**
+ * The batch `model` accepts: its own user batch or its prepared batch. Signatures typed
+ * `(model: M, batch: BatchOf<M>)` infer everything from the model, so a call needs no type
+ * arguments (inferring both from `PerExampleModel<TBatch, TPrepared>` fails for models whose
+ * methods take `TBatch | TPrepared`).
+ */
+export type BatchOf<M extends AnyPerExampleModel> = Parameters<M["prepareBatch"]>[0];
+

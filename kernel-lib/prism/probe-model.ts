@@ -12,7 +12,7 @@
  */
 import { EmptyInputError, InvalidArgumentError, ShapeError, assertOneOf } from "../errors";
 import { checkOptions, option } from "../options";
-import type { PerExampleModel, PreparedBatch } from "../models/dense-sites";
+import type { AnyPerExampleModel, BatchOf, PreparedBatch } from "../models/dense-sites";
 import { GRADIENT_STRATEGIES, GradientStrategy, perExampleGradients } from "../grads/per-example";
 import type { MatrixInfo } from "../grads/groups";
 import { concentrationScores, METRIC_NAMES, MetricName } from "../metrics/concentration";
@@ -49,9 +49,7 @@ export interface ModelProbeResult extends ProbeResult {
  * const probe = lab.prism.probeModel(model, { inputs: x, targets: y }, { groups: ["kernel"] });
  * const routing = lab.prism.routeByMetric(probe, "gini", { rule: "median" });
  */
-export function probeModel<TBatch, TPrepared extends PreparedBatch>(
-  model: PerExampleModel<TBatch, TPrepared>, batch: TBatch | TPrepared, options: ProbeModelOptions = {},
-): ModelProbeResult {
+export function probeModel<M extends AnyPerExampleModel>(model: M, batch: BatchOf<M>, options: ProbeModelOptions = {}): ModelProbeResult {
   checkOptions("options", options, {
     groups: option.array, batchSize: option.positiveInteger, strategy: option.oneOf(GRADIENT_STRATEGIES),
     normalisation: option.oneOf(PROBE_NORMALISATIONS), metrics: option.array, examples: option.array, onProgress: option.function,
@@ -63,7 +61,7 @@ export function probeModel<TBatch, TPrepared extends PreparedBatch>(
   if (metrics.length === 0) throw new EmptyInputError("options.metrics", "at least one metric");
   metrics.forEach((m, i) => assertOneOf(`options.metrics[${i}]`, m, METRIC_NAMES));
   const normalisation = options.normalisation ?? "raw";
-  const all = model.prepareBatch(batch);
+  const all: PreparedBatch = model.prepareBatch(batch);
   if (options.examples !== undefined && options.examples.length !== all.size) {
     throw new ShapeError("options.examples", `one entry per example (${all.size})`, [options.examples.length]);
   }
@@ -75,7 +73,7 @@ export function probeModel<TBatch, TPrepared extends PreparedBatch>(
     const indices = Array.from({ length: Math.min(size, all.size - start) }, (_, j) => start + j);
     const chunks = typeof all.rows === "function" ? [all.rows(indices)] : indices.map((i) => all.example(i));
     for (const chunk of chunks) {
-      const grads = perExampleGradients(model, chunk as TPrepared, { groups: options.groups, strategy: options.strategy ?? "auto" });
+      const grads = perExampleGradients(model, chunk, { groups: options.groups, strategy: options.strategy ?? "auto" });
       matrices = grads.matrices;
       strategy = grads.strategy;
       const scale = matrices.map((m) => (normalisation === "sqrt-numel" ? 1 / Math.sqrt(m.numel) : 1));
