@@ -8,7 +8,7 @@
  * Namespaced (their short names would collide): metrics, stats, io, envs, models, grads, features,
  * prism (the method), train, experiments, bridge, maestro, g2is, agents, parallel (multi-thread probe,
  * LESS features, k-NN graph), kernels (the SIMD matrix product), studies (the reproductions:
- * studies.prism).
+ * studies.prism, studies.g2is, studies.maestro).
  */
 export * from "./errors";
 export { checkOptions, option, type OptionCheck, type OptionSpec } from "./options";

@@ -10,7 +10,7 @@ import { Rng } from "../kernel-lib/random";
 import { LogitsModel, sampleTokens } from "../kernel-lib/train/logprobs";
 import { grpoStep } from "../kernel-lib/train/grpo";
 import { InvalidArgumentError } from "../kernel-lib/errors";
-import { EOS, GruResponsePolicy, MaestroEnv, MaestroRollout, PAD, pretrainVerbose, runMaestroArm } from "../kernel-lib/maestro";
+import { EOS, GruResponsePolicy, MaestroEnv, MaestroRollout, PAD, pretrainVerbose, runMaestroArm } from "../kernel-lib/studies/maestro";
 import { TEST_BACKENDS, assertClose, expectError, expectNoLeak, useBackend } from "./helpers";
 
 const env = new MaestroEnv({ seed: 5 });

@@ -12,10 +12,8 @@ import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../kernel-lib/random";
 import { computeAdvantages, groupNormalize } from "../kernel-lib/train/advantages";
 import { EmptyInputError, InvalidArgumentError, ShapeError } from "../kernel-lib/errors";
-import {
-  Conductor, MaestroEnv, META_REWARDS, MetaReward, NUM_COMPONENTS, ResponseBankPolicy, RewardModel, buildResponseBank,
-  groupSumCheck, leaveOneOutMeans, metaRewards, runMaestroArm,
-} from "../kernel-lib/maestro";
+import { Conductor, META_REWARDS, MetaReward, groupSumCheck, leaveOneOutMeans, metaRewards } from "../kernel-lib/maestro";
+import { MaestroEnv, NUM_COMPONENTS, ResponseBankPolicy, RewardModel, buildResponseBank, runMaestroArm } from "../kernel-lib/studies/maestro";
 import { TEST_BACKENDS, assertClose, expectError, expectNoLeak, useBackend } from "./helpers";
 
 const env = new MaestroEnv({ seed: 3 });

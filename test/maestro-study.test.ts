@@ -8,9 +8,8 @@ import { InvalidArgumentError } from "../kernel-lib/errors";
 import { PRESETS } from "../kernel-lib/notebook";
 import { RunStore, getStudy, planSweep, runSweep } from "../kernel-lib/experiments";
 import {
-  MAESTRO_ARMS, MAESTRO_GRU_ARMS, MAESTRO_STUDY_VERSION, MaestroStudyMetrics, REWARD_COMPONENTS, TASK_TYPES, maestroStudy,
-  maestroStudyOutput, maestroStudyRunConfig, maestroStudyRuns, resolveRunConfig, runMaestroArm, runMaestroStudyPoint, windowMeans,
-} from "../kernel-lib/maestro";
+  MAESTRO_ARMS, MAESTRO_GRU_ARMS, MAESTRO_SETTINGS, MAESTRO_STUDY_VERSION, MaestroStudyMetrics, REWARD_COMPONENTS, TASK_TYPES, maestroStudy, maestroStudyOutput, maestroStudyRunConfig, maestroStudyRuns, resolveRunConfig, runMaestroArm, runMaestroStudyPoint, windowMeans,
+} from "../kernel-lib/studies/maestro";
 import { TEST_BACKENDS, expectError, expectNoLeak, useBackend } from "./helpers";
 
 const ROOT = path.join(__dirname, "..");
@@ -25,20 +24,30 @@ function finiteNumbers(value: unknown, where: string): number {
   return 0;
 }
 
-test("grid: every arm on tier A (+ maestro with the continuous mapping), the preset's subset on tier B, seeds outermost", () => {
-  const expectedSeeds = { quick: 2, default: 5, paper: 10 };
+test("grid: every arm on tier A (+ maestro with the continuous mapping), the preset's subset on tier B, the sensitivity settings on their arms, seeds outermost", async () => {
+  const expectedSeeds = { quick: 2, default: 6, paper: 10 };
   for (const preset of PRESETS) {
     const plan = planSweep(maestroStudy, { preset });
     const gruArms = MAESTRO_GRU_ARMS[preset];
-    const perSeed = MAESTRO_ARMS.length + 1 + gruArms.length;
+    // The documented content, written out from the settings table: tier, arm, mapping, setting (last fastest).
+    const expected: string[] = [];
+    for (const tier of ["bank", "gru"] as const) {
+      for (const arm of MAESTRO_ARMS) {
+        if (tier === "gru" && !gruArms.includes(arm)) continue;
+        for (const mapping of tier === "bank" && arm === "maestro" ? ["discrete", "continuous"] : ["discrete"]) {
+          expected.push(`${tier}/${arm}/${mapping}/default`);
+          if (mapping !== "discrete") continue;
+          for (const [name, setting] of Object.entries(MAESTRO_SETTINGS)) {
+            if (setting.presets.includes(preset) && setting[tier].includes(arm)) expected.push(`${tier}/${arm}/${mapping}/${name}`);
+          }
+        }
+      }
+    }
+    const perSeed = expected.length;
     assert.is(plan.length, expectedSeeds[preset] * perSeed, `${preset}: ${plan.length} runs`);
     const first = plan.slice(0, perSeed);
     assert.ok(first.every((p) => p.seed === plan[0].seed), `${preset}: the first ${perSeed} runs share one seed`);
-    const key = (p: (typeof plan)[number]) => `${p.config.tier}/${p.config.arm}/${p.config.mapping}`;
-    const expected = [
-      ...MAESTRO_ARMS.flatMap((arm) => (arm === "maestro" ? [`bank/${arm}/discrete`, `bank/${arm}/continuous`] : [`bank/${arm}/discrete`])),
-      ...MAESTRO_ARMS.filter((arm) => gruArms.includes(arm)).map((arm) => `gru/${arm}/discrete`),
-    ];
+    const key = (p: (typeof plan)[number]) => `${p.config.tier}/${p.config.arm}/${p.config.mapping}/${p.config.setting}`;
     assert.equal(first.map(key), expected, `${preset}: documented order and content`);
     assert.is(new Set(plan.map((p) => p.configHash)).size, plan.length, "distinct hashes");
     for (const p of first) {
@@ -46,12 +55,16 @@ test("grid: every arm on tier A (+ maestro with the continuous mapping), the pre
       const resolved = resolveRunConfig(maestroStudyRunConfig(p.config)); // every planned config is valid
       assert.is(resolved.tier, p.config.tier);
       assert.is(resolved.steps, (p.config[p.config.tier as string] as { steps: number }).steps);
+      if (p.config.setting !== "default") {
+        for (const [k, v] of Object.entries(MAESTRO_SETTINGS[p.config.setting as string].overrides)) assert.is((resolved as Record<string, unknown>)[k], v, `${key(p)}: ${k}`);
+      }
     }
   }
   // Presets never share a config: the step counts are part of the hash.
   const hashes = PRESETS.map((preset) => new Set(planSweep(maestroStudy, { preset }).map((p) => p.configHash)));
   assert.ok([...hashes[0]].every((h) => !hashes[1].has(h) && !hashes[2].has(h)));
   assert.is(getStudy("maestro"), maestroStudy, "registered under its name");
+  await expectError(() => maestroStudyRunConfig({ studyVersion: MAESTRO_STUDY_VERSION, tier: "bank", bank: {}, gru: {}, arm: "maestro", mapping: "discrete", setting: "lambda-7" }), InvalidArgumentError, "config.setting");
 });
 
 test("windowMeans: means of consecutive windows (last one shorter), closed cases and a loop oracle", async () => {
@@ -100,7 +113,7 @@ for (const backend of ["wasm"] as const) {
   test(`[${backend}] a small sweep writes ok records to a temp store; the second sweep skips them; records read back typed`, async () => {
     await useBackend(backend);
     const store = path.join(tmp, "maestro.jsonl");
-    const only = { tier: "bank", arm: ["equal", "maestro"], mapping: ["discrete", "continuous"] };
+    const only = { tier: "bank", arm: ["equal", "maestro"], mapping: ["discrete", "continuous"], setting: "default" };
     const options = { preset: "quick", seeds: [3], only, store, onProgress: () => {} };
     const first = await runSweep(maestroStudy, options);
     assert.equal([first.summary.planned, first.summary.done, first.summary.skipped, first.summary.failed], [3, 3, 0, 0], "equal has no continuous variant");
@@ -129,7 +142,7 @@ for (const backend of ["wasm"] as const) {
 for (const backend of ["wasm"] as const) {
   test(`[${backend}] runOne: metrics are finite JSON numbers for a Conductor arm on tier B`, async () => {
     await useBackend(backend);
-    const plan = planSweep(maestroStudy, { preset: "quick", only: { tier: "gru", arm: "maestro" }, seeds: [7] });
+    const plan = planSweep(maestroStudy, { preset: "quick", only: { tier: "gru", arm: "maestro", setting: "default" }, seeds: [7] });
     assert.is(plan.length, 1);
     const out = await expectNoLeak("runOne", () => runMaestroStudyPoint(plan[0].config, 7));
     assert.ok(finiteNumbers(out.metrics, "metrics") > 50);
@@ -141,7 +154,7 @@ for (const backend of ["wasm"] as const) {
 test("CLI: npm run sweep -- --study maestro finds the study through the registry and resumes", () => {
   const store = path.join(tmp, "cli.jsonl");
   const args = ["--require", "tsx/cjs", path.join(ROOT, "scripts", "sweep.ts"), "--study", "maestro", "--preset", "quick", "--store", store,
-    "--seeds", "0", "--only", "tier=bank", "--only", "arm=equal", "--only", "mapping=discrete", "--progress", "none"];
+    "--seeds", "0", "--only", "tier=bank", "--only", "arm=equal", "--only", "mapping=discrete", "--only", "setting=default", "--progress", "none"];
   const once = spawnSync(process.execPath, args, { cwd: ROOT, encoding: "utf8" });
   assert.is(once.status, 0, once.stderr);
   assert.match(once.stdout, /done 1, skipped 0/);

@@ -14,7 +14,7 @@ import fc from "fast-check";
 import { METRICS, MetricName, concentrationScores, cv, entropy, gini, hoyer, kurtosis, l2, topKMass, defaultTopK } from "../kernel-lib/metrics";
 import { signTest } from "../kernel-lib/stats/sign-test";
 import { binomialHalfLowerTail, binomialProbability } from "../kernel-lib/stats/distributions";
-import { softmax } from "../kernel-lib/maestro/bank-policy";
+import { softmax } from "../kernel-lib/studies/maestro/bank-policy";
 import { RunStore } from "../kernel-lib/experiments";
 import { GradlabError, InvalidArgumentError } from "../kernel-lib/errors";
 import { expectError } from "./helpers";

@@ -206,6 +206,8 @@ const CALLS: Record<string, Call> = {
   "new maestro.Conductor": (x) => new lab.maestro.Conductor({ inputSize: 2, ...x }).dispose(),
   "studies.maestro.resolveRunConfig": (x) => lab.studies.maestro.resolveRunConfig({ arm: "static", ...x } as never),
   "studies.maestro.runMaestroArm": (x) => lab.studies.maestro.runMaestroArm({ arm: "static", ...x } as never, 1),
+  "studies.maestro.comparePrompts": (x) => lab.studies.maestro.comparePrompts([], "bank", "maestro", "equal", "promptUtility", { ...x }),
+  "studies.maestro.compareRuns": (x) => lab.studies.maestro.compareRuns([], "bank", "maestro", "equal", (r) => r.metrics.trueUtility, { ...x }),
 
   // g2is
   "g2is.lessScores": (x) => lab.g2is.lessScores([], { ...x }),

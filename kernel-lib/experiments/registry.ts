@@ -19,7 +19,7 @@ import type { Study } from "./sweep";
 export const STUDY_MODULES: Readonly<Record<string, string>> = Object.freeze({
   prism: "../studies/prism/study",
   g2is: "../studies/g2is/study",
-  maestro: "../maestro/study",
+  maestro: "../studies/maestro/study",
 });
 
 /** The project's study names (whether or not implemented yet). */

@@ -38,7 +38,9 @@
 import { tf } from "../tf";
 import { EmptyInputError, InvalidArgumentError, NonFiniteError, ShapeError, assertKnownKeys, assertOneOf } from "../errors";
 import { Rng, Seed } from "../random";
-import { NUM_COMPONENTS } from "./rewards";
+
+/** K when `numComponents` is not given: the five components of the MAESTRO toy (kernel-lib/studies/maestro). */
+const DEFAULT_COMPONENTS = 5;
 
 export const WEIGHT_MAPPINGS = ["discrete", "continuous"] as const;
 export type WeightMapping = (typeof WEIGHT_MAPPINGS)[number];
@@ -48,7 +50,7 @@ export type ActionSampling = (typeof ACTION_SAMPLING)[number];
 
 export interface ConductorOptions {
   inputSize: number;
-  /** K (default 5, the toy's components). */
+  /** K (default 5, the MAESTRO toy's components). */
   numComponents?: number;
   mapping?: WeightMapping;
   /** Softmax temperature τ (default 1). */
@@ -114,7 +116,7 @@ export class Conductor {
     const { inputSize } = options;
     if (typeof inputSize !== "number" || !Number.isInteger(inputSize) || inputSize < 1) throw new InvalidArgumentError("options.inputSize", "a positive integer", inputSize);
     this.inputSize = inputSize;
-    this.K = options.numComponents ?? NUM_COMPONENTS;
+    this.K = options.numComponents ?? DEFAULT_COMPONENTS;
     if (!Number.isInteger(this.K) || this.K < 2) throw new InvalidArgumentError("options.numComponents", "an integer ≥ 2", this.K);
     this.mapping = options.mapping ?? "discrete";
     assertOneOf("options.mapping", this.mapping, WEIGHT_MAPPINGS);

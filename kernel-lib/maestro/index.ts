@@ -1,26 +1,12 @@
 /**
- * MAESTRO (specs/maestro.md): a Conductor that learns per-response reward weights for GRPO, on a
- * toy with three task types and five conflicting reward components.
- *   env.ts          prompts, types, gold answers, response parsing
- *   rewards.ts      the K = 5 components, the hidden true utility, the simplex grid
- *   bank-policy.ts  tier A: categorical response-bank policy (exact, fast)
- *   gru-policy.ts   tier B: tiny GRU policy, verbose SFT pre-training
+ * MAESTRO (specs/maestro.md), the method: a Conductor that learns per-response reward weights for
+ * a GRPO loop — put it on your own loop: `act` on the policy's stopped-gradient hidden states,
+ * weight the reward components with the returned w, pay it with a meta-reward and call
+ * `reinforceUpdate` every M steps.
  *   conductor.ts    the Conductor head, weight mappings, REINFORCE and gradient-bandit updates
- *   meta-reward.ts  what the Conductor is paid; the E[Â] ≡ 0 identity and its check
- *   arms.ts         arm names and the run configuration
- *   train.ts        the bi-level loop, runMaestroArm
- *   evaluate.ts     held-out true utility of a policy
- *   tuning.ts       static weight search (tuned arm) and the true-utility conflict
+ *   meta-reward.ts  what the Conductor is paid (the paper's Â, an action-independent control, a
+ *                   leave-one-out payoff with non-zero expectation); the E[Â] ≡ 0 identity's check
+ * The toy study (env, rewards, policies, arms, sweep) is kernel-lib/studies/maestro.
  */
-export * from "./env";
-export * from "./rewards";
-export * from "./policy-types";
-export * from "./bank-policy";
-export * from "./gru-policy";
 export * from "./conductor";
 export * from "./meta-reward";
-export * from "./arms";
-export * from "./train";
-export * from "./evaluate";
-export * from "./tuning";
-export * from "./study";

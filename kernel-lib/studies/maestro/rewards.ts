@@ -30,8 +30,8 @@
  * concise: brevity + faithfulness). It is used only for evaluation: training never sees it
  * except in the "oracle" arm.
  */
-import { InvalidArgumentError, UnknownOptionError, assertKnownKeys, assertOneOf } from "../errors";
-import { Rng, Seed } from "../random";
+import { InvalidArgumentError, UnknownOptionError, assertKnownKeys, assertOneOf } from "../../errors";
+import { Rng, Seed } from "../../random";
 import { CLOSE, MaestroEnv, MaestroPrompt, OPEN, ParsedResponse, TaskType, isStructural } from "./env";
 
 export const REWARD_COMPONENTS = ["faithfulness", "format", "creativity", "brevity", "preference"] as const;

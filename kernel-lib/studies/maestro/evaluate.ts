@@ -6,7 +6,7 @@
  */
 import { MaestroPrompt, TASK_TYPES, repetitionRate } from "./env";
 import { NUM_COMPONENTS, TRUE_UTILITY_WEIGHTS, dot } from "./rewards";
-import type { PerType, RunContext } from "./train";
+import type { PerType, RunContext } from "./run-context";
 
 const emptyPerType = <T>(make: () => T): PerType<T> => ({ creative: make(), factual: make(), concise: make() });
 const mean = (xs: readonly number[]) => (xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length);

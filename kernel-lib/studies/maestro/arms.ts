@@ -30,11 +30,11 @@
  * |                      | policy (entropy minimisation, the paper's best baseline) |
  * | init                 | no training: the initial (tier B: SFT) policy           |
  */
-import { InvalidArgumentError, UnknownOptionError, assertKnownKeys, assertOneOf } from "../errors";
-import { ACTION_SAMPLING, ActionSampling, WEIGHT_MAPPINGS, WeightMapping } from "./conductor";
-import { META_REWARDS, MetaReward } from "./meta-reward";
-import { GRPO_AGGREGATIONS, GrpoAggregation } from "../train/grpo";
-import { STD_ESTIMATORS, StdEstimator } from "../train/advantages";
+import { InvalidArgumentError, UnknownOptionError, assertKnownKeys, assertOneOf } from "../../errors";
+import { ACTION_SAMPLING, ActionSampling, WEIGHT_MAPPINGS, WeightMapping } from "../../maestro/conductor";
+import { META_REWARDS, MetaReward } from "../../maestro/meta-reward";
+import { GRPO_AGGREGATIONS, GrpoAggregation } from "../../train/grpo";
+import { STD_ESTIMATORS, StdEstimator } from "../../train/advantages";
 import { CREATIVE_FAITHFULNESS, CreativeFaithfulness, NUM_COMPONENTS, REWARD_COMPONENTS } from "./rewards";
 import { POLICY_TIERS, PolicyTier } from "./policy-types";
 

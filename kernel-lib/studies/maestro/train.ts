@@ -24,140 +24,21 @@
  * held-out prompt set, exact under the bank policy's π (tier A) or averaged over `evalSamples`
  * sampled responses (tier B).
  */
-import { tf } from "../tf";
-import { Rng, Seed } from "../random";
-import { InvalidArgumentError } from "../errors";
-import { grpoStep } from "../train/grpo";
-import { groupNormalize, computeAdvantages } from "../train/advantages";
-import type { RolloutSample } from "../train/rl-types";
-import { ArmBehaviour, MaestroArm, MaestroRunConfig, ResolvedRunConfig, armBehaviour, resolveRunConfig } from "./arms";
-import { ResponseBankPolicy } from "./bank-policy";
-import { Conductor, ConductorAction, ConductorExperience, sampleDirichlet } from "./conductor";
-import { groupSumCheck, metaRewards } from "./meta-reward";
-import { PolicyEvaluation, evaluatePolicy } from "./evaluate";
-import { MaestroEnv, MaestroPrompt, TASK_TYPES, TaskType, repetitionRate } from "./env";
-import { GruResponsePolicy, pretrainVerbose } from "./gru-policy";
-import type { MaestroPolicy, MaestroRollout } from "./policy-types";
-import { NUM_COMPONENTS, RewardModel, TRUE_UTILITY_WEIGHTS, componentIndex, dot } from "./rewards";
+import { tf } from "../../tf";
+import { Rng, Seed } from "../../random";
+import { InvalidArgumentError } from "../../errors";
+import { grpoStep } from "../../train/grpo";
+import { groupNormalize, computeAdvantages } from "../../train/advantages";
+import type { RolloutSample } from "../../train/rl-types";
+import { ArmBehaviour, MaestroRunConfig, armBehaviour, resolveRunConfig } from "./arms";
+import { Conductor, ConductorAction, ConductorExperience, sampleDirichlet } from "../../maestro/conductor";
+import { groupSumCheck, metaRewards } from "../../maestro/meta-reward";
+import { evaluatePolicy } from "./evaluate";
+import { MaestroPrompt, TASK_TYPES, repetitionRate } from "./env";
+import type { MaestroRollout } from "./policy-types";
+import { NUM_COMPONENTS, TRUE_UTILITY_WEIGHTS, componentIndex, dot } from "./rewards";
+import { MaestroCurves, MaestroMetrics, MaestroRunResult, PerType, RunContext, createRunContext, restoreInitialPolicy } from "./run-context";
 import { TunedSearchReport, searchStaticWeights } from "./tuning";
-
-export type PerType<T> = Record<TaskType, T>;
-
-export interface MaestroCurves {
-  step: number[];
-  /** [type][step][k]: mean reward weights applied to that type's responses (F1). */
-  weightsByType: PerType<number[][]>;
-  /** [type][step][k]: mean normalised reward components of that type's responses (F6). */
-  componentsByType: PerType<number[][]>;
-  /** [type][step]: mean true utility of the sampled responses. */
-  trueUtilityByType: PerType<number[]>;
-  /** Mean scalar reward R the policy was trained on. */
-  reward: number[];
-  /** Mean response length (tokens before <eos>) and repetition rate (F4). */
-  length: number[];
-  repetition: number[];
-  secondsPerStep: number[];
-  /** GRPO's k3 KL to the reference. */
-  kl: number[];
-  /** Tokens the policy generated this step (bodies and <eos>; tier B without stopAtEos: every budget position). */
-  generatedTokens: number[];
-  /** Row-positions processed by forward passes this step: sampling + the Conductor's context pass + GRPO's scoring and update passes. */
-  forwardTokens: number[];
-  /** GRPO's clip fraction (0 whenever ppoEpochs = 1 with one minibatch: the ratio is then 1). */
-  clipFraction: number[];
-  /** Share of GRPO groups whose rewards are all equal (advantage exactly 0). */
-  zeroStdGroups: number[];
-  /** Largest |Σ Â| over the step's groups: 0 up to rounding (E[Â] ≡ 0, by construction). */
-  advantageGroupSum: number[];
-  /** Mean payoff the Conductor was paid this step (empty without a Conductor): 0 for Â, not for loo-fixed. */
-  metaReward: number[];
-  /** Held-out true utility every `curveEvalEvery` steps (and after the last): the convergence curve. */
-  heldOut: { step: number[]; trueUtility: number[] };
-  /** At each Conductor update (F5): the step, ‖∇ of −mean(Â·log π)‖, mean entropy, loss. */
-  metaGradient: { step: number[]; norm: number[]; entropy: number[]; loss: number[] };
-}
-
-export interface MaestroMetrics {
-  /** Final true utility per type (held-out eval set) and their mean (F3). */
-  trueUtility: PerType<number>;
-  trueUtilityOverall: number;
-  /** Final mean normalised components per type (eval set). */
-  components: PerType<number[]>;
-  length: number;
-  repetition: number;
-  /** Per held-out prompt (same prompts, same order, for every arm of a seed): expected true utility and length. */
-  promptUtility: number[];
-  promptLength: number[];
-  /** Mean wall-clock seconds per policy step (sampling, rewards, Conductor, GRPO). */
-  secondsPerStep: number;
-  /** Final mean weights per type on the eval responses — the F2 heatmap (static arms: their w). */
-  finalWeights: PerType<number[]>;
-  /** Conductor actions per type over the last quarter of training (F2), null without a Conductor. */
-  actionHistogram: PerType<number[]> | null;
-  pretrainSeconds: number;
-  totalSeconds: number;
-  /** Mean generated tokens and forward row-positions per policy step (the cost beside secondsPerStep). */
-  generatedTokensPerStep: number;
-  forwardTokensPerStep: number;
-  /** Largest |Σ_group Â| over every step (the identity's check). */
-  maxAdvantageGroupSum: number;
-}
-
-export interface MaestroRunResult {
-  arm: MaestroArm;
-  tier: ResolvedRunConfig["tier"];
-  seed: Seed;
-  config: ResolvedRunConfig;
-  metrics: MaestroMetrics;
-  curves: MaestroCurves;
-  /** The tuned arm's search (best w, cost); null for other arms. */
-  tunedSearch: TunedSearchReport | null;
-  /** The static w the policy was trained with (static and tuned arms), else null. */
-  staticWeights: number[] | null;
-}
-
-/** The pieces of one run; `runMaestroArm` builds and disposes it. */
-export interface RunContext {
-  config: ResolvedRunConfig;
-  env: MaestroEnv;
-  rewards: RewardModel;
-  policy: MaestroPolicy;
-  rng: Rng;
-  pretrainSeconds: number;
-  /** Policy weights right after construction / pre-training (restored between search runs). */
-  initialWeights: Float32Array[];
-  /** Progress within the run (share of policy steps done), for a sweep's display. */
-  onProgress?: (fraction: number, note?: string) => void;
-}
-
-export function createRunContext(config: ResolvedRunConfig, seed: Seed): RunContext {
-  const rng = new Rng(seed).derive("maestro-run");
-  const env = new MaestroEnv({ seed: `${String(seed)}/env`, noise: config.noise, maxResponseLength: config.maxResponseLength });
-  const rewards = new RewardModel(env, { seed: `${String(seed)}/preference`, normalize: config.normalizeRewards, creativeFaithfulness: config.creativeFaithfulness });
-  let policy: MaestroPolicy;
-  let pretrainSeconds = 0;
-  if (config.tier === "bank") {
-    policy = new ResponseBankPolicy(env);
-  } else {
-    const gru = new GruResponsePolicy(env, { seed: `${String(seed)}/gru`, hiddenSize: config.gruHiddenSize, embedSize: config.gruEmbedSize, stopAtEos: config.stopAtEos });
-    try {
-      if (config.pretrainSteps > 0) pretrainSeconds = pretrainVerbose(gru, { steps: config.pretrainSteps, seed: rng.derive("pretrain") }).cost.seconds;
-    } catch (e) {
-      gru.dispose();
-      throw e;
-    }
-    policy = gru;
-  }
-  const initialWeights = policy.model.trainableVariables().map((v) => v.dataSync().slice() as Float32Array);
-  return { config, env, rewards, policy, rng, pretrainSeconds, initialWeights };
-}
-
-/** Puts the policy back to its initial (pre-trained) weights and refreshes its KL reference. */
-export function restoreInitialPolicy(ctx: RunContext): void {
-  const vars = ctx.policy.model.trainableVariables();
-  tf.tidy(() => vars.forEach((v, i) => v.assign(tf.tensor(ctx.initialWeights[i], v.shape, "float32"))));
-  ctx.policy.resetReference();
-}
 
 const emptyPerType = <T>(make: () => T): PerType<T> => ({ creative: make(), factual: make(), concise: make() });
 const mean = (xs: readonly number[]) => (xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length);

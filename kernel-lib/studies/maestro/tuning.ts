@@ -13,12 +13,13 @@
  *    steps, reported next to the arm's own budget.
  * `bankStaticUtilities` is also what shows the conflict: no single w is best for every type.
  */
-import { InvalidArgumentError } from "../errors";
+import { InvalidArgumentError } from "../../errors";
 import { buildResponseBank } from "./bank-policy";
 import { MaestroEnv, MaestroPrompt, TASK_TYPES } from "./env";
 import { NUM_COMPONENTS, RewardModel, TRUE_UTILITY_WEIGHTS, dot, simplexGrid } from "./rewards";
-import type { RunContext } from "./train";
-import { restoreInitialPolicy, trainPolicy } from "./train";
+import type { RunContext } from "./run-context";
+import { restoreInitialPolicy } from "./run-context";
+import { trainPolicy } from "./train";
 import { evaluatePolicy } from "./evaluate";
 import type { TunedSearchStrategy } from "./arms";
 

@@ -7,9 +7,9 @@
  *    responses per prompt — exact evaluation, milliseconds per step, for checking the maths;
  *  - tier B, GruResponsePolicy (gru-policy.ts): a tiny autoregressive GRU, pre-trained verbose.
  */
-import type { LogitsModel } from "../train/logprobs";
-import type { PolicyModel } from "../train/grpo";
-import type { Rng } from "../random";
+import type { LogitsModel } from "../../train/logprobs";
+import type { PolicyModel } from "../../train/grpo";
+import type { Rng } from "../../random";
 import type { MaestroPrompt, ParsedResponse } from "./env";
 
 export const POLICY_TIERS = ["bank", "gru"] as const;

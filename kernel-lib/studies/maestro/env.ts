@@ -8,11 +8,14 @@
  *            concise: brief tldr short)
  *   14…47    content words w0…w33 (prompt subjects, answers, filler)
  *
- * A prompt is <bos> followed by a shuffle of `cueTokens` cue tokens and `contentTokens` content
- * words. With probability `noise` each cue is replaced by a cue of another (uniformly chosen)
- * type, so the type is a plurality vote the policy (and the Conductor) must learn to read.
- * Gold answers come from a seeded "fact table" f (a permutation of the content words):
- * factual → [f(c1), f(c2), f(c3)], concise → [f(c1)], creative → none.
+ * A prompt is <bos> followed by `contentTokens` content words IN ANSWER ORDER with `cueTokens`
+ * cue tokens shuffled in among them at random positions. With probability `noise` each cue is
+ * replaced by a cue of another (uniformly chosen) type, so the type is a plurality vote the policy
+ * (and the Conductor) must learn to read. Gold answers come from a seeded "fact table" f (a
+ * permutation of the content words): factual → [f(c1), f(c2), f(c3)], concise → [f(c1)],
+ * creative → none, where c1, c2, … are the prompt's content words in the order they appear — so
+ * the gold answer is a function of the prompt (before v3 of the study the content words were
+ * shuffled with the cues and c1 could not be told apart: best concise faithfulness 0.40).
  *
  * A response is what the policy emits, read up to and including its first <eos> (tokens after it
  * are padding); if there is no <eos> within `maxResponseLength` tokens it is cut there
@@ -21,8 +24,8 @@
  * Which strategy when: noise 0 makes the type a lookup (checks the maths); the default 0.2 makes
  * about one prompt in ten ambiguous, so a type-dependent reward must be inferred, not read off.
  */
-import { InvalidArgumentError, UnknownOptionError, assertKnownKeys, assertOneOf } from "../errors";
-import { Rng, Seed, toRng } from "../random";
+import { InvalidArgumentError, UnknownOptionError, assertKnownKeys, assertOneOf } from "../../errors";
+import { Rng, Seed, toRng } from "../../random";
 
 export const TASK_TYPES = ["creative", "factual", "concise"] as const;
 export type TaskType = (typeof TASK_TYPES)[number];
@@ -147,7 +150,12 @@ export class MaestroEnv {
       const u = rng.uniform(), other = rng.choice(others), pick = rng.int(CUES_PER_TYPE);
       return u < noise ? cueTokens(other)[pick] : own[i % CUES_PER_TYPE];
     });
-    const tokens = [BOS, ...rng.shuffle([...cueList, ...content])];
+    // Content keeps its order; the cues go to random positions among it, in random order.
+    const cuePositions = new Set(rng.sampleIndices(cues + contentTokens, cues));
+    const shuffledCues = rng.shuffle(cueList);
+    let nextCue = 0, nextContent = 0;
+    const body = Array.from({ length: cues + contentTokens }, (_, i) => (cuePositions.has(i) ? shuffledCues[nextCue++] : content[nextContent++]));
+    const tokens = [BOS, ...body];
     const answers = content.map((w) => this.factOf(w));
     const gold = type === "factual" ? answers.slice(0, 3) : type === "concise" ? answers.slice(0, 1) : null;
     return { id, type, tokens, content, gold };

@@ -1,100 +1,47 @@
 /**
  * The MAESTRO sweep study (notebook 04, `npm run sweep -- --study maestro --preset quick`): every
- * arm of arms.ts on the tier A response-bank policy, a subset on the tier B GRU policy, plus the
- * MAESTRO arm with the continuous action → weight mapping, over several seeds (arms share seeds:
- * common random numbers, so differences between arms are paired per seed).
+ * arm of arms.ts on the tier A response-bank policy, a subset on the tier B GRU policy, the
+ * MAESTRO arm with the continuous action → weight mapping, and sensitivity settings, over several
+ * seeds (arms share seeds: common random numbers, so differences between arms are paired per seed).
  *
- * Grid (grid.ts: seeds outermost, then tier, arm, mapping — last varies fastest):
+ * Grid (grid.ts: seeds outermost, then tier, arm, mapping, setting — last varies fastest):
  *   tier "bank": every arm of MAESTRO_ARMS with mapping "discrete", plus maestro × "continuous";
- *   tier "gru":  the preset's `gruArms` subset (mapping "discrete").
+ *   tier "gru":  the preset's `gruArms` subset (mapping "discrete");
+ *   setting: "default" for all of those, plus the sensitivity settings of MAESTRO_SETTINGS on the
+ *   arms each one names (format scale ×0.5, λ, GRPO's std normalisation / eps / epochs and
+ *   aggregation, and tier B's full-budget generation for the cost comparison).
  * `mapping` only matters to the Conductor arms; static arms carry "discrete" so their config stays
  * one point. Per-tier settings (steps, pre-training, eval sizes) sit in the fixed `bank` / `gru`
  * objects, so a quick run can never be mistaken for a default one (they are part of the hash), and
  * `studyVersion` changes whenever runOne's stored output changes shape, so old lines are not
  * silently reused.
  *
- * What a run stores (`metrics`, everything the notebook's F1–F6 and findings need, so a re-run
+ * Budgets: tier A runs 600 steps at default (the oracle arm's held-out utility plateaus by then:
+ * 0.85 at 200 steps vs 0.91 at 800 in the review's runs), tier B 40 (a GRU run is ~100× slower per
+ * step); every run stores its held-out true-utility curve so convergence is shown, not assumed.
+ *
+ * What a run stores (`metrics`, everything the notebook's figures and findings need, so a re-run
  * renders from the store alone): scalar results (true utility overall and per type, length,
- * repetition, seconds per step, meta-gradient summaries) that `toRecords()` turns into columns,
- * and, as arrays `toRecords()` leaves out (read them via `maestroStudyRuns(result.records)`), the
- * final weights / components / action histograms per type and the training curves. Curves are
- * means over consecutive windows of ⌈steps / curvePoints⌉ steps (`step` = the window's mean step)
- * rounded to 6 significant digits: smooth enough to read, small enough to store 100s of runs.
+ * repetition, seconds, generated tokens and forward work per step, meta-gradient summaries, the
+ * largest |Σ_group Â|) that `toRecords()` turns into columns, and, as arrays `toRecords()` leaves
+ * out (read them via `maestroStudyRuns(result.records)`), the final weights / components / action
+ * histograms per type and the training curves. Curves are means over consecutive windows of
+ * ⌈steps / curvePoints⌉ steps (`step` = the window's mean step) rounded to 6 significant digits.
  */
-import { tf } from "../tf";
-import { initBackend } from "../backend";
-import type { JsonObject } from "../experiments/canonical";
-import { PresetName } from "../notebook";
-import { InvalidArgumentError } from "../errors";
-import type { StudyGrid } from "../experiments/grid";
-import type { RunRecord } from "../experiments/run-store";
-import { RunContext, RunOutput, Study, defineStudy } from "../experiments/sweep";
-import { registerStudy } from "../experiments/registry";
-import { MAESTRO_ARMS, MaestroArm, MaestroRunConfig, armBehaviour } from "./arms";
-import type { WeightMapping } from "./conductor";
-import { TASK_TYPES, TaskType } from "./env";
+import { tf } from "../../tf";
+import { initBackend } from "../../backend";
+import type { JsonObject } from "../../experiments/canonical";
+import { InvalidArgumentError } from "../../errors";
+import type { RunRecord } from "../../experiments/run-store";
+import { RunContext, RunOutput, Study, defineStudy } from "../../experiments/sweep";
+import { registerStudy } from "../../experiments/registry";
+import { MaestroArm, armBehaviour } from "./arms";
+import type { WeightMapping } from "../../maestro/conductor";
+import { TASK_TYPES } from "./env";
 import type { PolicyTier } from "./policy-types";
-import { MaestroRunResult, PerType, runMaestroArm } from "./train";
-
-/** Bump when the shape of runOne's metrics changes (it is part of every config, hence the hash). */
-export const MAESTRO_STUDY_VERSION = 2; // 2: per-prompt held-out utility and length stored for paired tests
-
-/** Tier B arms at each preset (tier A always runs every arm). */
-export const MAESTRO_GRU_ARMS: Readonly<Record<PresetName, readonly MaestroArm[]>> = {
-  quick: ["equal", "maestro"],
-  default: ["equal", "maestro", "oracle", "single-brevity"],
-  paper: ["equal", "maestro", "oracle", "single-brevity", "random", "prompt-level", "tuned"],
-};
-
-type TierSettings = Omit<MaestroRunConfig, "arm" | "tier" | "mapping">;
-
-const BANK: Record<PresetName, TierSettings> = {
-  quick: { steps: 100, evalPromptsPerType: 20, validationPromptsPerType: 20 },
-  default: { steps: 200, evalPromptsPerType: 40, validationPromptsPerType: 40 },
-  paper: { steps: 400, evalPromptsPerType: 80, validationPromptsPerType: 80 },
-};
-
-const GRU: Record<PresetName, TierSettings> = {
-  quick: { steps: 8, pretrainSteps: 40, promptsPerStep: 3, groupSize: 8, evalPromptsPerType: 3, evalSamples: 2 },
-  default: { steps: 40, pretrainSteps: 150, evalPromptsPerType: 8, evalSamples: 4 },
-  paper: { steps: 80, pretrainSteps: 200, evalPromptsPerType: 16, evalSamples: 8, validationPromptsPerType: 6, tunedSearchSteps: 20 },
-};
-
-const SEEDS: Record<PresetName, number[]> = { quick: [0, 1], default: [0, 1, 2, 3, 4], paper: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] };
-const CURVE_POINTS = 100;
-
-/** The grid config of one run, as stored. */
-export interface MaestroStudyConfig {
-  studyVersion: number;
-  curvePoints: number;
-  bank: TierSettings;
-  gru: TierSettings;
-  tier: PolicyTier;
-  arm: MaestroArm;
-  mapping: WeightMapping;
-}
-
-function grid(preset: PresetName): StudyGrid {
-  const gruArms = MAESTRO_GRU_ARMS[preset];
-  return {
-    axes: { tier: ["bank", "gru"], arm: [...MAESTRO_ARMS], mapping: ["discrete", "continuous"] },
-    fixed: { studyVersion: MAESTRO_STUDY_VERSION, curvePoints: CURVE_POINTS, bank: { ...BANK[preset] } as JsonObject, gru: { ...GRU[preset] } as JsonObject },
-    include: (c) => {
-      if (c.tier === "gru") return c.mapping === "discrete" && gruArms.includes(c.arm as MaestroArm);
-      return c.mapping === "discrete" || c.arm === "maestro";
-    },
-    seeds: SEEDS[preset],
-  };
-}
-
-/** The run configuration runMaestroArm gets for a grid point. */
-export function maestroStudyRunConfig(config: JsonObject): MaestroRunConfig {
-  const c = config as unknown as MaestroStudyConfig;
-  if (c.tier !== "bank" && c.tier !== "gru") throw new InvalidArgumentError("config.tier", "\"bank\" or \"gru\"", c.tier);
-  const settings = c[c.tier];
-  if (settings === null || typeof settings !== "object") throw new InvalidArgumentError(`config.${c.tier}`, "the tier's settings object", settings);
-  return { ...settings, arm: c.arm, tier: c.tier, mapping: c.mapping };
-}
+import type { MaestroRunResult, PerType } from "./run-context";
+import { runMaestroArm } from "./train";
+import { CURVE_POINTS, MAESTRO_STUDY_VERSION, MaestroStudyConfig, maestroStudyGrid, maestroStudyRunConfig } from "./study-grid";
 
 // ---------------------------------------------------------------- what a run stores
 
@@ -109,6 +56,15 @@ export interface MaestroStudyCurves {
   secondsPerStep: number[];
   kl: number[];
   metaGradient: { step: number[]; norm: number[]; entropy: number[]; loss: number[] };
+  generatedTokens: number[];
+  forwardTokens: number[];
+  clipFraction: number[];
+  zeroStdGroups: number[];
+  /** Window MAXIMA (not means) of max |Σ_group Â|: the identity's check survives windowing. */
+  advantageGroupSum: number[];
+  metaReward: number[];
+  /** Held-out true utility at its own steps (not windowed). */
+  heldOut: { step: number[]; trueUtility: number[] };
 }
 
 export interface MaestroStudyMetrics {
@@ -122,6 +78,16 @@ export interface MaestroStudyMetrics {
   secondsPerStep: number;
   totalSeconds: number;
   pretrainSeconds: number;
+  /** Mean generated tokens and forward row-positions per policy step (0 for the init arm). */
+  generatedTokensPerStep: number;
+  forwardTokensPerStep: number;
+  /** Largest |Σ_group Â| over every step: 0 up to rounding. */
+  maxAdvantageGroupSum: number;
+  /** Mean over training of the clip fraction and of the share of zero-std groups. */
+  clipFraction: number;
+  zeroStdGroups: number;
+  /** Mean payoff the Conductor was paid per step (Conductor arms). */
+  metaRewardMean?: number;
   /** Mean over the last quarter of training of the trained-on scalar reward R. */
   finalReward: number;
   /** Conductor arms only: ‖meta-gradient‖ mean and max over updates, π's entropy at the last update. */
@@ -140,7 +106,14 @@ export interface MaestroStudyMetrics {
 }
 
 const round = (x: number) => Number(x.toPrecision(6));
-const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const mean = (xs: readonly number[]) => (xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length);
+
+/** Maxima over consecutive windows of `width` entries (full precision). */
+function windowMaxima(values: readonly number[], width: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < values.length; i += width) out.push(values.slice(i, i + width).reduce((a, b) => Math.max(a, b), 0));
+  return out;
+}
 
 /** Means over consecutive windows of `width` entries (the last window may be shorter). */
 export function windowMeans(values: readonly number[], width: number): number[] {
@@ -181,6 +154,13 @@ export function maestroStudyOutput(result: MaestroRunResult, curvePoints = CURVE
       entropy: windowMeans(c.metaGradient.entropy, metaWidth),
       loss: windowMeans(c.metaGradient.loss, metaWidth),
     },
+    generatedTokens: windowMeans(c.generatedTokens, width),
+    forwardTokens: windowMeans(c.forwardTokens, width),
+    clipFraction: windowMeans(c.clipFraction, width),
+    zeroStdGroups: windowMeans(c.zeroStdGroups, width),
+    advantageGroupSum: windowMaxima(c.advantageGroupSum, width),
+    metaReward: windowMeans(c.metaReward, width),
+    heldOut: { step: c.heldOut.step.slice(), trueUtility: c.heldOut.trueUtility.map(round) },
   };
   const lastQuarter = c.reward.slice(Math.floor((3 * c.reward.length) / 4));
   const out: MaestroStudyMetrics = {
@@ -193,6 +173,11 @@ export function maestroStudyOutput(result: MaestroRunResult, curvePoints = CURVE
     secondsPerStep: m.secondsPerStep,
     totalSeconds: m.totalSeconds,
     pretrainSeconds: m.pretrainSeconds,
+    generatedTokensPerStep: m.generatedTokensPerStep,
+    forwardTokensPerStep: m.forwardTokensPerStep,
+    maxAdvantageGroupSum: m.maxAdvantageGroupSum,
+    clipFraction: mean(c.clipFraction),
+    zeroStdGroups: mean(c.zeroStdGroups),
     finalReward: mean(lastQuarter),
     finalWeights: perType(m.finalWeights, (w) => w.map(round)),
     components: perType(m.components, (w) => w.map(round)),
@@ -205,6 +190,7 @@ export function maestroStudyOutput(result: MaestroRunResult, curvePoints = CURVE
     out.metaGradientMaxNorm = norms.reduce((a, b) => Math.max(a, b), -Infinity); // no spread: one norm per step, unbounded
     out.conductorEntropy = c.metaGradient.entropy[c.metaGradient.entropy.length - 1];
   }
+  if (c.metaReward.length > 0) out.metaRewardMean = mean(c.metaReward);
   if (m.actionHistogram !== null) out.actionHistogram = perType(m.actionHistogram, (h) => h.slice());
   if (result.staticWeights !== null) out.staticWeights = result.staticWeights.slice();
   const search = result.tunedSearch;
@@ -239,7 +225,7 @@ export async function runMaestroStudyPoint(config: JsonObject, seed: number, con
 export const maestroStudy: Study<JsonObject> = registerStudy(defineStudy({
   name: "maestro",
   description: "MAESTRO Conductor vs static, random and oracle reward weights (tier A: every arm; tier B: a subset)",
-  presets: { quick: grid("quick"), default: grid("default"), paper: grid("paper") },
+  presets: { quick: maestroStudyGrid("quick"), default: maestroStudyGrid("default"), paper: maestroStudyGrid("paper") },
 }, runMaestroStudyPoint));
 
 // ---------------------------------------------------------------- reading runs back
@@ -249,7 +235,8 @@ export interface MaestroStudyRun {
   arm: MaestroArm;
   tier: PolicyTier;
   mapping: WeightMapping;
-  /** The arm, with " (continuous)" for the continuous-mapping Conductor: one name per variant. */
+  setting: string;
+  /** The arm, with " (continuous)" for the continuous-mapping Conductor and " [setting]" off the default setting: one name per variant. */
   variant: string;
   /** True for the arms whose weights a Conductor chooses. */
   conductor: boolean;
@@ -266,9 +253,11 @@ export function maestroStudyRuns(records: readonly RunRecord[]): MaestroStudyRun
       throw new InvalidArgumentError("records", `maestro study records of version ${MAESTRO_STUDY_VERSION}`, `${r.study} v${String(c.studyVersion)}`);
     }
     const conductor = armBehaviour(c.arm).weighting === "conductor";
+    const setting = c.setting ?? "default";
+    const base = conductor && c.mapping === "continuous" ? `${c.arm} (continuous)` : c.arm;
     return {
-      arm: c.arm, tier: c.tier, mapping: c.mapping, seed: r.seed, conductor,
-      variant: conductor && c.mapping === "continuous" ? `${c.arm} (continuous)` : c.arm,
+      arm: c.arm, tier: c.tier, mapping: c.mapping, setting, seed: r.seed, conductor,
+      variant: setting === "default" ? base : `${base} [${setting}]`,
       metrics: r.metrics as unknown as MaestroStudyMetrics,
     };
   });

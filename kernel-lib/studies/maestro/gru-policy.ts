@@ -18,12 +18,12 @@
  * L ≤ 12 here), a GRPO step of 32 responses is a few hundred ms; pre-training a few hundred SFT
  * steps takes seconds.
  */
-import { InvalidArgumentError, assertKnownKeys } from "../errors";
-import { Rng, Seed, toRng } from "../random";
-import { GruLanguageModel } from "../models/gru";
-import { createReference } from "../train/grpo";
-import { sampleTokens } from "../train/logprobs";
-import { SequenceExample, SftResult, trainSft } from "../train/sft";
+import { InvalidArgumentError, assertKnownKeys } from "../../errors";
+import { Rng, Seed, toRng } from "../../random";
+import { GruLanguageModel } from "../../models/gru";
+import { createReference } from "../../train/grpo";
+import { sampleTokens } from "../../train/logprobs";
+import { SequenceExample, SftResult, trainSft } from "../../train/sft";
 import { CLOSE, CONTENT_START, EOS, MaestroEnv, MaestroPrompt, OPEN, PAD, VOCAB_SIZE } from "./env";
 import type { MaestroPolicy, MaestroRollout, SampleCost, WeightedResponse } from "./policy-types";
 

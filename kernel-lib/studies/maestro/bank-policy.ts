@@ -14,10 +14,10 @@
  *   h = [prompt bag (V) | response bag of tokens (counts / L, V) | response length / L]
  * — the prompt feature vector plus a response embedding; plain numbers, so gradient-free.
  */
-import { tf } from "../tf";
-import { InvalidArgumentError, ShapeError } from "../errors";
-import { Rng } from "../random";
-import type { PolicyModel } from "../train/grpo";
+import { tf } from "../../tf";
+import { InvalidArgumentError, ShapeError } from "../../errors";
+import { Rng } from "../../random";
+import type { PolicyModel } from "../../train/grpo";
 import { CLOSE, CONTENT_START, EOS, MaestroEnv, MaestroPrompt, OPEN, ParsedResponse, VOCAB_SIZE } from "./env";
 import type { MaestroPolicy, MaestroRollout, SampleCost, WeightedResponse } from "./policy-types";
 
