@@ -491,6 +491,12 @@ test("study grid blocks, 2-D PCA against the known axes, chart specs", async () 
   assert.equal(at("multi", "full", 0.01), []);
   assert.equal(at("gsm8k", "g2is", S.real.trainK), ["main"]);
   assert.equal(at("SORTDESC", "g2is", S.mainTrainK, 0.9), []);
+  const epochs = (target: string, method: string, trainK: number, valK = 0.5) => runBlocks({ target, method, trainK, valK, delta: 0.8, regime: "epochs" }, S);
+  assert.equal(epochs("MULN", "oracle", S.mainTrainK), ["epochs"]);
+  assert.equal(epochs("MULN", "less", 0.01), ["epochs"], "budget sweep in the epochs-matched regime");
+  assert.equal(epochs("MULN", "sim-tfidf", S.mainTrainK), []);
+  assert.equal(epochs("multi", "g2is", S.mainTrainK, 0.9), [], "no valK sweep in the epochs regime");
+  assert.equal(epochs("gsm8k", "g2is", S.real.trainK), []);
   // Points spread along known orthogonal directions with variances 9 and 1 (and a little noise).
   const rng = new Rng("pca");
   const rows = Array.from({ length: 400 }, () => { const a = 3 * rng.normal(), b = rng.normal(); return Float32Array.from([a, b, a, -b, 0.01 * rng.normal()].map((x, i) => (i < 4 ? x / Math.SQRT2 : x))); });
@@ -512,7 +518,8 @@ test("the registered study: grid blocks per preset, stale settings rejected; rep
   assert.is(study.name, "g2is");
   const quick = planSweep(study as never, { preset: "quick" });
   assert.ok(quick.length > 40 && quick.every((r) => r.config.preset === "quick"));
-  const mainToy = quick.filter((r) => r.config.trainK === STUDY_SETTINGS.quick.mainTrainK && r.config.valK === 0.5 && r.config.delta === 0.8 && r.config.target !== "gsm8k");
+  const mainToy = quick.filter((r) => r.config.trainK === STUDY_SETTINGS.quick.mainTrainK && r.config.valK === 0.5 && r.config.delta === 0.8 && r.config.target !== "gsm8k" && r.config.regime === "steps");
+  assert.ok(quick.some((r) => r.config.regime === "epochs"), "the epochs-matched regime is in the grid");
   assert.is(mainToy.length, 5 * SELECTION_METHODS.length, "main block: every toy target × every method");
   assert.is(quick.filter((r) => r.config.target === "gsm8k").length, SELECTION_METHODS.length);
   assert.ok(quick.every((r) => runBlocks(r.config as never, STUDY_SETTINGS.quick).length > 0));

@@ -2,7 +2,9 @@
  * One arm of the study = select → fine-tune → evaluate → describe:
  *  - the selection (selection.ts) for a target, budget, valK, δ;
  *  - a fresh LoRA on the base model trained on the selected pool examples with the SAME settings
- *    for every arm (fixed number of updates, so small and large selections get equal compute);
+ *    for every arm: either a fixed number of updates ("steps-matched": equal compute, but a 1%
+ *    selection is repeated many more epochs than a 10% one) or, with `epochs`, a fixed number of
+ *    passes over the selection ("epochs-matched", as the papers fine-tune: compute grows with B);
  *  - every target's held-out test: exact match of greedy decoding (toy) and mean response loss;
  *    the union target is scored on the pooled predictions of its parts;
  *  - the selection's composition (share of each pool group), conflicting and duplicate shares.
@@ -16,9 +18,17 @@ import type { PreparedPipeline } from "./prepare";
 import { SelectionOutcome, SelectionRequest, selectForTarget } from "./selection";
 
 export interface FinetuneSettings {
+  /** Optimizer updates (steps-matched regime); ignored when `epochs` is set. */
   steps: number;
   batchSize: number;
   learningRate: number;
+  /** Epochs-matched regime: ceil(epochs · |selection| / batchSize) updates instead of `steps`. */
+  epochs?: number;
+}
+
+/** The number of updates an arm trains for under `finetune` on `selected` examples. */
+export function finetuneSteps(finetune: FinetuneSettings, selected: number): number {
+  return finetune.epochs === undefined ? finetune.steps : Math.max(1, Math.ceil((finetune.epochs * selected) / finetune.batchSize));
 }
 
 export interface TargetScores {
@@ -112,7 +122,8 @@ export function runArm(p: PreparedPipeline, request: SelectionRequest, finetune:
   if (cached === undefined) {
     let params: Float32Array | null = null, finetuneSeconds = 0, tokens = 0;
     if (sorted.length > 0) {
-      const tuned = fineTuneLora(p.base, sorted.map((i) => p.dataset.pool[i].example), { lora: p.loraOptions, training: { ...finetune, schedule: "linear" } }, request.seed);
+      const training = { steps: finetuneSteps(finetune, sorted.length), batchSize: finetune.batchSize, learningRate: finetune.learningRate, schedule: "linear" as const };
+      const tuned = fineTuneLora(p.base, sorted.map((i) => p.dataset.pool[i].example), { lora: p.loraOptions, training }, request.seed);
       params = tuned.params;
       finetuneSeconds = tuned.seconds;
       tokens = tuned.tokens;

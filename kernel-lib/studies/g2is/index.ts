@@ -34,12 +34,13 @@ export {
 export type { SelectionMethod, SelectionRequest, SelectionOutcome } from "./selection";
 export { WALK_SPACES, meanRow, centreRows, centredCheckpointFeatures, plantedConflictRates, spaceNegativePairs } from "./conflict-space";
 export type { WalkSpace, PlantedConflictRate } from "./conflict-space";
-export { runArm, scoreTargets } from "./arms";
+export { ORACLE_GROUPS, oracleSelection } from "./oracle";
+export { runArm, scoreTargets, finetuneSteps } from "./arms";
 export type { ArmResult, TargetScores, FinetuneSettings as ArmFinetuneSettings } from "./arms";
 export { pca2d, compositionBarsSpec, walkPictureSpec } from "./charts";
 export type { Projection2d, CompositionRow, WalkPoint, WalkStep } from "./charts";
 export {
-  STUDY_SETTINGS, STUDY_TARGETS, VALK_TARGETS, runBlocks, studyAxes, studyPipeline, releaseStudyPipelines, runStudyArm,
+  STUDY_SETTINGS, STUDY_TARGETS, VALK_TARGETS, FINETUNE_REGIMES, runBlocks, studyAxes, studyPipeline, releaseStudyPipelines, runStudyArm,
 } from "./study-runs";
 export type { StudySettings, ToyStudySettings, RealStudySettings, StudyRunConfig } from "./study-runs";
 export { studyRows, meanStd, aggregateRows, compareMethods, selectionStabilityRows } from "./report";

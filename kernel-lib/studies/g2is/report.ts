@@ -22,6 +22,10 @@ export interface StudyRow {
   trainK: number;
   valK: number;
   delta: number;
+  /** Fine-tuning regime: "steps" (fixed updates) or "epochs" (fixed passes over the selection). */
+  regime: string;
+  /** Updates the arm's fine-tune took (0 for base). */
+  finetuneSteps: number;
   seed: number;
   blocks: string[];
   dataset: string;
@@ -57,6 +61,7 @@ export function studyRows(records: readonly RunRecord[]): StudyRow[] {
     const c = r.config as Record<string, unknown>, m = r.metrics as Record<string, unknown>;
     return {
       target: String(c.target), method: String(c.method), trainK: Number(c.trainK), valK: Number(c.valK), delta: Number(c.delta), seed: r.seed,
+      regime: String(c.regime ?? "steps"), finetuneSteps: Number(m.finetuneSteps ?? NaN),
       blocks: String(m.blocks ?? "").split("+").filter((b) => b.length > 0), dataset: String(m.dataset),
       exactMatch: m.exactMatch === null || m.exactMatch === undefined ? null : Number(m.exactMatch),
       testLoss: Number(m.testLoss),
@@ -104,7 +109,7 @@ export function aggregateRows<K extends keyof StudyRow>(rows: readonly StudyRow[
 }
 
 /** Which rows of the study a comparison reads: one target, one budget/valK/δ point. */
-export interface ComparisonPoint { target: string; trainK: number; valK?: number; delta?: number }
+export interface ComparisonPoint { target: string; trainK: number; valK?: number; delta?: number; regime?: string }
 
 /**
  * Method a vs method b through the statistics layer, item by item: every method of a seed is
@@ -118,7 +123,7 @@ export function compareMethods(rows: readonly StudyRow[], point: ComparisonPoint
   const pointB = options.pointB ?? point;
   if (pointB.target !== point.target) throw new InvalidArgumentError("options.pointB.target", `the same target as point (${point.target}): items pair only within one test set`, pointB.target);
   const matches = (r: StudyRow, method: string, at: ComparisonPoint) => r.method === method && r.target === at.target && r.trainK === at.trainK
-    && (at.valK === undefined || r.valK === at.valK) && (at.delta === undefined || r.delta === at.delta);
+    && (at.valK === undefined || r.valK === at.valK) && (at.delta === undefined || r.delta === at.delta) && r.regime === (at.regime ?? "steps");
   const bySeed = (method: string, at: ComparisonPoint) => new Map(rows.filter((r) => matches(r, method, at)).map((r) => [r.seed, metric === "correct" ? r.itemCorrect : r.itemLoss]));
   const sa = bySeed(a, point), sb = bySeed(b, pointB);
   const seeds = [...sa.keys()].filter((s) => sb.has(s)).sort((x, y) => x - y);

@@ -6,6 +6,8 @@
  *   g2is-mean-aligned  ablation: the same walk with components flipped towards the mean target
  *                   gradient (gradlab's earlier default; NOT the official algorithm)
  *   less            LESS scores (checkpoint-weighted cosines, mean per subtask, max over subtasks)
+ *   less-last       LESS ablation: the last warm-up checkpoint only
+ *   oracle          reference: B clean rows of the groups the target is hypothesised to need (oracle.ts)
  *   sim-tfidf       mean cosine to the target's validation texts, n-gram TF-IDF (a STAND-IN for
  *                   Sentence-BERT: surface similarity)
  *   sim-hidden      the same on the base model's mean-pooled hidden states (a STAND-IN for
@@ -37,8 +39,9 @@ import { fitTfidf } from "../../g2is/tfidf";
 import type { FeatureStore } from "../../features/feature-store";
 import type { PreparedPipeline } from "./prepare";
 import { centredCheckpointFeatures } from "./conflict-space";
+import { oracleSelection } from "./oracle";
 
-export const SELECTION_METHODS = ["g2is", "g2is-mean-aligned", "g2is-centred", "less", "sim-tfidf", "sim-hidden", "random", "full", "g2is-no-graph", "g2is-no-grad", "base"] as const;
+export const SELECTION_METHODS = ["g2is", "g2is-mean-aligned", "g2is-centred", "less", "less-last", "oracle", "sim-tfidf", "sim-hidden", "random", "full", "g2is-no-graph", "g2is-no-grad", "base"] as const;
 export type SelectionMethod = (typeof SELECTION_METHODS)[number];
 
 export interface SelectionRequest {
@@ -199,6 +202,11 @@ export function selectForTarget(p: PreparedPipeline, request: SelectionRequest):
       const scores = lessScoresFromStores(p.poolStores, v.byCheckpoint, checkpointWeights(p), v.subtasks);
       return plain(topKIndices(scores, B));
     }
+    case "less-last": {
+      const v = p.validation[target], c = p.poolStores.length - 1;
+      return plain(topKIndices(lessScoresFromStores([p.poolStores[c]], [v.byCheckpoint[c]], [1], v.subtasks), B));
+    }
+    case "oracle": return plain(oracleSelection(p.dataset, target, B, `${request.seed}/oracle-arm`));
     case "sim-tfidf": { const t = tfidfFeatures(p, target); return plain(selectBySimilarity(t.pool, t.target, B).indices); }
     case "sim-hidden": return plain(selectBySimilarity(p.poolHidden, Object.values(p.validationHidden[target]).flat(), B).indices);
     case "g2is":

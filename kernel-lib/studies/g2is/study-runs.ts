@@ -4,11 +4,15 @@
  * JSON metrics for the run store. study.ts registers the study with these; the
  * notebook uses the same functions to reach the cached pipeline (walk picture, planted check).
  *
- * Grid: axes target × method × trainK × valK × delta, cut down by `includeRun` to four blocks —
+ * Grid: axes target × method × trainK × valK × delta × regime, cut down by `runBlocks` to five blocks —
  *   main     every method × every target at the preset's main budget (valK 0.5, δ 0.8);
  *   budget   {g2is, less, random} × `budgetTargets` × every budget fraction;
  *   valK     g2is × {multi, single-ADD} × every valK;
- *   delta    g2is × `deltaTargets` × every δ.
+ *   delta    g2is × `deltaTargets` × every δ;
+ *   epochs   the epochs-matched fine-tuning regime (`epochsMatched` passes over the selection):
+ *            {g2is, less, random, oracle, full} × toy targets at the main budget, and
+ *            {g2is, less, random} × `budgetTargets` × every budget — beside the steps-matched runs
+ *            of the other blocks (regime "steps"), so budget is not confounded with repetition.
  * Methods that ignore a parameter (random ignores valK and δ; full and base ignore all three) only
  * appear at its main value, so no run is a disguised duplicate. The real-text target "gsm8k" is
  * in the main block only, at `real.trainK`.
@@ -19,7 +23,7 @@ import { JsonObject } from "../../experiments/canonical";
 import { UnknownOptionError } from "../../errors";
 import { checkOptions, option } from "../../options";
 import type { PresetName } from "../../notebook";
-import { ArmResult, FinetuneSettings, runArm } from "./arms";
+import { ArmResult, FinetuneSettings, finetuneSteps, runArm } from "./arms";
 import { SelectionDataset, toySelectionDataset } from "./dataset";
 import { PipelineSettings, PreparedPipeline, preparePipeline } from "./prepare";
 import { RealTextOptions, realSelectionDataset } from "./real-text";
@@ -49,6 +53,8 @@ export interface StudySettings {
   deltas: number[];
   budgetTargets: string[];
   deltaTargets: string[];
+  /** Passes over the selection in the epochs-matched regime (the papers fine-tune for a few epochs). */
+  epochsMatched: number;
   seeds: number[];
 }
 
@@ -92,27 +98,36 @@ function real(scale: number, pretrainSteps: number, finetuneSteps: number): Real
 export const STUDY_SETTINGS: Readonly<Record<PresetName, StudySettings>> = Object.freeze({
   quick: {
     toy: toy(800, 800, 60, 48), real: real(0.5, 40, 30), mainTrainK: 0.05, graphK: 10,
-    budgets: [0.01, 0.05, 0.1], valKs: [0.3, 0.5, 0.9], deltas: [0.5, 0.8, 0.95], budgetTargets: ["multi", "single-ADD"], deltaTargets: ["multi"], seeds: [0],
+    budgets: [0.01, 0.05, 0.1], valKs: [0.3, 0.5, 0.9], deltas: [0.5, 0.8, 0.95], budgetTargets: ["multi", "single-ADD"], deltaTargets: ["multi"], epochsMatched: 3, seeds: [0],
   },
   default: {
     toy: toy(2000, 2000, 100, 48), real: real(1, 60, 40), mainTrainK: 0.05, graphK: 10,
-    budgets: [0.01, 0.05, 0.1], valKs: [0.3, 0.5, 0.7, 0.9], deltas: [0.5, 0.65, 0.8, 0.95], budgetTargets: ["MULN", "multi", "single-ADD"], deltaTargets: ["MULN", "multi"], seeds: [0, 1, 2],
+    budgets: [0.01, 0.05, 0.1], valKs: [0.3, 0.5, 0.7, 0.9], deltas: [0.5, 0.65, 0.8, 0.95], budgetTargets: ["MULN", "multi", "single-ADD"], deltaTargets: ["MULN", "multi"], epochsMatched: 3, seeds: [0, 1, 2],
   },
   paper: {
     toy: toy(4000, 3000, 150, 64), real: real(1, 60, 60), mainTrainK: 0.01, graphK: 10,
-    budgets: [0.01, 0.05, 0.1], valKs: [0.2, 0.35, 0.5, 0.7, 0.9], deltas: [0.5, 0.65, 0.8, 0.9, 0.95], budgetTargets: [...TOY_TARGETS], deltaTargets: ["MULN", "multi", "single-ADD"], seeds: [0, 1, 2, 3, 4],
+    budgets: [0.01, 0.05, 0.1], valKs: [0.2, 0.35, 0.5, 0.7, 0.9], deltas: [0.5, 0.65, 0.8, 0.9, 0.95], budgetTargets: [...TOY_TARGETS], deltaTargets: ["MULN", "multi", "single-ADD"], epochsMatched: 3, seeds: [0, 1, 2, 3, 4],
   },
 });
 
 export const STUDY_TARGETS: readonly string[] = [...TOY_TARGETS, "gsm8k"];
 export const VALK_TARGETS: readonly string[] = ["multi", "single-ADD"];
-const IGNORES_VALK_DELTA: readonly string[] = ["less", "sim-tfidf", "sim-hidden", "random", "full", "base"];
+const IGNORES_VALK_DELTA: readonly string[] = ["less", "less-last", "oracle", "sim-tfidf", "sim-hidden", "random", "full", "base"];
 const IGNORES_BUDGET: readonly string[] = ["full", "base"];
 
-/** Which block(s) of the study a grid point belongs to (empty = not run). */
-export function runBlocks(config: { target: string; method: string; trainK: number; valK: number; delta: number }, settings: StudySettings): string[] {
+export const FINETUNE_REGIMES = ["steps", "epochs"] as const;
+const EPOCHS_MAIN_METHODS: readonly string[] = ["g2is", "less", "random", "oracle", "full"];
+
+/** Which block(s) of the study a grid point belongs to (empty = not run). A missing regime is "steps". */
+export function runBlocks(config: { target: string; method: string; trainK: number; valK: number; delta: number; regime?: string }, settings: StudySettings): string[] {
   const { target, method, trainK, valK, delta } = config;
   const atMainValK = valK === 0.5, atMainDelta = delta === 0.8;
+  if ((config.regime ?? "steps") === "epochs") {
+    if (target === "gsm8k" || !atMainValK || !atMainDelta) return [];
+    const mainPoint = trainK === settings.mainTrainK && EPOCHS_MAIN_METHODS.includes(method);
+    const budgetPoint = ["g2is", "less", "random"].includes(method) && settings.budgetTargets.includes(target) && settings.budgets.includes(trainK);
+    return mainPoint || budgetPoint ? ["epochs"] : [];
+  }
   if (target === "gsm8k") return trainK === settings.real.trainK && atMainValK && atMainDelta ? ["main"] : [];
   const blocks: string[] = [];
   if (trainK === settings.mainTrainK && atMainValK && atMainDelta) blocks.push("main");
@@ -129,6 +144,7 @@ export function studyAxes(settings: StudySettings): Record<string, (string | num
   return {
     target: [...STUDY_TARGETS], method: [...SELECTION_METHODS], trainK: trainKs,
     valK: [...new Set([0.5, ...settings.valKs])].sort((a, b) => a - b), delta: [...new Set([0.8, ...settings.deltas])].sort((a, b) => a - b),
+    regime: [...FINETUNE_REGIMES],
   };
 }
 
@@ -176,6 +192,8 @@ export interface StudyRunConfig extends JsonObject {
   trainK: number;
   valK: number;
   delta: number;
+  /** "steps" (fixed updates; a config without it is read as "steps") or "epochs" (fixed passes over the selection). */
+  regime: string;
 }
 
 /** One grid point → its metrics (the study's runOne body). */
@@ -183,7 +201,7 @@ export function runStudyArm(config: StudyRunConfig, settings: StudySettings, see
   // A grid point with a misspelt axis would otherwise run with that axis at its default. The study's
   // fixed keys (preset, settings hash, version) identify the run in the store and are allowed.
   checkOptions("config", config, {
-    target: option.string, method: option.any, trainK: option.positiveNumber, valK: option.positiveNumber, delta: option.finiteNumber,
+    target: option.string, method: option.any, trainK: option.positiveNumber, valK: option.positiveNumber, delta: option.finiteNumber, regime: option.oneOf(FINETUNE_REGIMES),
     preset: option.string, settingsHash: option.string, studyVersion: option.positiveInteger,
   });
   if (!(SELECTION_METHODS as readonly string[]).includes(config.method)) throw new UnknownOptionError("config.method", config.method, SELECTION_METHODS);
@@ -191,7 +209,8 @@ export function runStudyArm(config: StudyRunConfig, settings: StudySettings, see
   onProgress?.(0, `${kind} pipeline`);
   const pipeline = studyPipeline(kind, settings, seed);
   onProgress?.(0.5, `${config.method}: select, fine-tune, evaluate`);
-  const finetune = kind === "toy" ? settings.toy.finetune : settings.real.finetune;
+  const stepsMatched = kind === "toy" ? settings.toy.finetune : settings.real.finetune;
+  const finetune: FinetuneSettings = config.regime === "epochs" ? { ...stepsMatched, epochs: settings.epochsMatched } : stepsMatched;
   const arm: ArmResult = runArm(pipeline, {
     method: config.method as SelectionMethod, target: config.target, trainK: config.trainK, valK: config.valK, delta: config.delta, k: settings.graphK, seed,
   }, finetune);
@@ -205,6 +224,8 @@ export function runStudyArm(config: StudyRunConfig, settings: StudySettings, see
     itemCorrect: scores.itemCorrect,
     itemLoss: scores.itemLoss.map((x) => Number(x.toPrecision(6))),
     selected: arm.selection.indices.length,
+    regime: config.regime ?? "steps",
+    finetuneSteps: arm.selection.indices.length === 0 ? 0 : finetuneSteps(finetune, arm.selection.indices.length),
     // The selected rows themselves (not for full / base): selection stability across seeds.
     selection: config.method === "full" || config.method === "base" ? null : arm.selection.indices,
     budget: arm.selection.budget,
@@ -222,5 +243,5 @@ export function runStudyArm(config: StudyRunConfig, settings: StudySettings, see
     evaluationSeconds: arm.evaluationSeconds,
     reusedFinetune: arm.reused,
   };
-  return { metrics, cost: { optimizerSteps: arm.reused || arm.selection.indices.length === 0 ? 0 : finetune.steps, tokens: arm.reused ? 0 : arm.tokens } };
+  return { metrics, cost: { optimizerSteps: arm.reused || arm.selection.indices.length === 0 ? 0 : finetuneSteps(finetune, arm.selection.indices.length), tokens: arm.reused ? 0 : arm.tokens } };
 }

@@ -1,0 +1,37 @@
+/**
+ * Study arms added for issue 18: the oracle arm's draw and the epochs-matched fine-tuning length.
+ */
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { ORACLE_GROUPS, oracleSelection, toySelectionDataset, finetuneSteps, runBlocks, STUDY_SETTINGS } from "../kernel-lib/studies/g2is";
+import { UnknownOptionError } from "../kernel-lib/errors";
+import { expectError } from "./helpers";
+
+test("oracle arm: B clean rows of the target's hypothesised groups, seeded; all of them when fewer than B", async () => {
+  const ds = toySelectionDataset({ poolSize: 300, pretrainSize: 50, validationPerSubtask: 2, validationSingle: 2, testPerTarget: 6, maxLen: 20, seed: 2 });
+  for (const target of ["MULN", "SORTDESC", "single-ADD", "multi", "union"]) {
+    const picked = oracleSelection(ds, target, 12, 7);
+    assert.is(picked.length, 12, target);
+    assert.is(new Set(picked).size, 12, `${target}: distinct`);
+    for (const i of picked) {
+      assert.ok(ORACLE_GROUPS[target].includes(ds.pool[i].group), `${target}: ${ds.pool[i].group} is not a hypothesised group`);
+      assert.not.ok(ds.pool[i].conflict, `${target}: a conflicting item`);
+    }
+    assert.equal(oracleSelection(ds, target, 12, 7), picked, `${target}: a pure function of the seed`);
+  }
+  assert.not.equal(oracleSelection(ds, "MULN", 12, 8), oracleSelection(ds, "MULN", 12, 7), "another seed, another draw");
+  const eligible = ds.pool.map((e, i) => (e.group === "ADD" && !e.conflict ? i : -1)).filter((i) => i >= 0);
+  assert.equal(oracleSelection(ds, "single-ADD", eligible.length + 5, 1), eligible, "fewer eligible rows than B: all of them");
+  await expectError(() => oracleSelection(ds, "nope", 3, 1), UnknownOptionError, "target");
+});
+
+test("epochs-matched regime: ceil(epochs · n / batch) updates; steps-matched ignores n", () => {
+  assert.is(finetuneSteps({ steps: 100, batchSize: 16, learningRate: 1e-3 }, 20), 100);
+  assert.is(finetuneSteps({ steps: 100, batchSize: 16, learningRate: 1e-3, epochs: 3 }, 20), 4, "3 · 20 / 16 = 3.75 → 4");
+  assert.is(finetuneSteps({ steps: 100, batchSize: 16, learningRate: 1e-3, epochs: 3 }, 2000), 375);
+  assert.is(finetuneSteps({ steps: 100, batchSize: 16, learningRate: 1e-3, epochs: 1 }, 1), 1);
+  const S = STUDY_SETTINGS.quick;
+  assert.equal(runBlocks({ target: "multi", method: "g2is", trainK: S.mainTrainK, valK: 0.5, delta: 0.8 }, S), ["main"], "no regime = steps");
+});
+
+test.run();
