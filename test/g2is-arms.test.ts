@@ -3,8 +3,8 @@
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { ORACLE_GROUPS, oracleSelection, toySelectionDataset, finetuneSteps, runBlocks, STUDY_SETTINGS } from "../kernel-lib/studies/g2is";
-import { UnknownOptionError } from "../kernel-lib/errors";
+import { ORACLE_GROUPS, oracleSelection, toySelectionDataset, finetuneSteps, runBlocks, STUDY_SETTINGS, realSelectionDataset, realTextEncodingStats } from "../kernel-lib/studies/g2is";
+import { InvalidArgumentError, UnknownOptionError } from "../kernel-lib/errors";
 import { expectError } from "./helpers";
 
 test("oracle arm: B clean rows of the target's hypothesised groups, seeded; all of them when fewer than B", async () => {
@@ -32,6 +32,23 @@ test("epochs-matched regime: ceil(epochs · n / batch) updates; steps-matched ig
   assert.is(finetuneSteps({ steps: 100, batchSize: 16, learningRate: 1e-3, epochs: 1 }, 1), 1);
   const S = STUDY_SETTINGS.quick;
   assert.equal(runBlocks({ target: "multi", method: "g2is", trainK: S.mainTrainK, valK: 0.5, delta: 0.8 }, S), ["main"], "no regime = steps");
+});
+
+test("real text: encoding stats per split; the source oracle draws GSM8K rows only", async () => {
+  const base = { ...STUDY_SETTINGS.quick.real.data };
+  const ds = realSelectionDataset(base);
+  const stats = realTextEncodingStats(ds);
+  assert.equal(stats.map((s) => s.split), ["pool/gsm8k", "pool/codealpaca", "pool/alpaca-seed", "gsm8k/validation", "gsm8k/test"]);
+  for (const g of ds.groups) assert.is(stats.find((s) => s.split === `pool/${g}`)!.pairs, ds.pool.filter((e) => e.group === g).length);
+  const test = stats.find((s) => s.split === "gsm8k/test")!;
+  assert.is(test.pairs, ds.targets.gsm8k.test.length);
+  assert.is(test.responseTokens, ds.targets.gsm8k.test.reduce((n, e) => n + e.example.lossMask.filter((m) => m > 0).length, 0), "response tokens = loss-masked tokens");
+  assert.ok(test.unknownResponseTokens > 0 && test.unknownResponseTokens < test.responseTokens);
+  const roomy = realTextEncodingStats(realSelectionDataset({ ...base, maxLen: 400, maxPromptTokens: 200 })).find((s) => s.split === "gsm8k/test")!;
+  assert.ok(roomy.truncated < test.truncated, `a longer context cuts fewer answers (${roomy.truncated} vs ${test.truncated})`);
+  const oracle = oracleSelection(ds, "gsm8k", 20, 0);
+  assert.ok(oracle.length === 20 && oracle.every((i) => ds.pool[i].group === "gsm8k"), "source oracle");
+  await expectError(() => realTextEncodingStats({ kind: "toy" } as never), InvalidArgumentError, "dataset");
 });
 
 test.run();

@@ -122,3 +122,32 @@ export function realSelectionDataset(options: RealTextOptions): SelectionDataset
     maxAnswerTokens: options.maxLen, fingerprint: fingerprintOf({ kind: "real", options: { ...options, dataDir: undefined }, pool: poolEntries.map((p) => p.example.tokens), validation: target.validation.gsm8k.map((e) => e.example.tokens), test: target.test.map((e) => e.example.tokens), pretrain: pretrain.map((p) => p.prompt) }),
   };
 }
+
+/** How much of a split survives encoding: truncated pairs and <unk> share of the loss-masked tokens. */
+export interface EncodingStats { split: string; pairs: number; truncated: number; responseTokens: number; unknownResponseTokens: number }
+
+/**
+ * Per split of a real-text dataset (pool per source, the target's validation and test): how many
+ * pairs the codec cut (prompt beyond maxPromptTokens or response beyond maxLen), and how many of the
+ * response tokens the loss is computed on are <unk>. What the held-out loss measures follows from
+ * these: with every GSM8K answer cut after a few words, it is the answers' opening, not the math.
+ */
+export function realTextEncodingStats(dataset: SelectionDataset): EncodingStats[] {
+  if (dataset === null || typeof dataset !== "object" || dataset.kind !== "real") throw new InvalidArgumentError("dataset", "a real-text SelectionDataset", dataset === null || typeof dataset !== "object" ? dataset : dataset.kind);
+  const codec = dataset.codec as WordCodec;
+  const stats = (split: string, pairs: readonly { prompt: string; answer: string }[]): EncodingStats => {
+    let truncated = 0, responseTokens = 0, unknown = 0;
+    for (const p of pairs) {
+      const e = codec.encodePair(p.prompt, p.answer);
+      if (e.truncated) truncated++;
+      e.lossMask.forEach((m, i) => { if (m > 0) { responseTokens++; if (e.tokens[i] === codec.unkId) unknown++; } });
+    }
+    return { split, pairs: pairs.length, truncated, responseTokens, unknownResponseTokens: unknown };
+  };
+  const out = dataset.groups.map((g) => stats(`pool/${g}`, dataset.pool.filter((e) => e.group === g)));
+  for (const [name, t] of Object.entries(dataset.targets)) {
+    out.push(stats(`${name}/validation`, Object.values(t.validation).flat()));
+    out.push(stats(`${name}/test`, t.test));
+  }
+  return out;
+}
