@@ -28,11 +28,16 @@ def read_safetensors(path):
     header = json.loads(raw[8 : 8 + header_len])
     meta = header.pop("__metadata__", {})
     data = raw[8 + header_len :]
-    dtypes = {"F32": np.float32, "F64": np.float64, "I32": np.int32, "I64": np.int64}
+    dtypes = {"F32": np.float32, "F64": np.float64, "F16": np.float16, "I32": np.int32, "I64": np.int64}
     tensors = {}
     for name, info in header.items():
         start, end = info["data_offsets"]
-        arr = np.frombuffer(data[start:end], dtype=dtypes[info["dtype"]]).reshape(info["shape"])
+        if info["dtype"] == "BF16":  # the top half of a float32 (PEFT adapters are often saved so)
+            arr = (np.frombuffer(data[start:end], dtype="<u2").astype(np.uint32) << 16).view(np.float32).reshape(info["shape"])
+        elif info["dtype"] in dtypes:
+            arr = np.frombuffer(data[start:end], dtype=dtypes[info["dtype"]]).reshape(info["shape"])
+        else:
+            raise ValueError(f"{path}: {name} has dtype {info['dtype']}, which this reader does not know")
         tensors[name] = torch.from_numpy(arr.copy())
     return tensors, meta
 
@@ -61,7 +66,19 @@ class TinyTransformerTorch(torch.nn.Module):
 
 
 def forward_with(c, P, tokens):
-    """Logits [B, T, V] from a config and a dict of weights (functional, so vmap can use it)."""
+    """Logits [B, T, V] from a config and a dict of weights (functional, so vmap can use it).
+
+    LoRA: where P holds `<matrix>.loraA` [r, in] and `<matrix>.loraB` [out, r], the projection is
+    x W^T + (s * (x A^T)) B^T with s = c["loraScale"] (alpha / r), in gradlab's order of operations
+    (kernel-lib/models/lora.ts)."""
+    scale = c.get("loraScale", 1.0)
+
+    def lin(x, name):
+        y = x @ P[name].T
+        if name + ".loraA" in P:
+            y = y + ((x @ P[name + ".loraA"].T) * scale) @ P[name + ".loraB"].T
+        return y
+
     def rms(x, name):
         eps = c.get("normEps", 1e-5)
         return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * P[name]
@@ -76,18 +93,18 @@ def forward_with(c, P, tokens):
     mask = torch.triu(torch.full((T, T), -1e9, device=tokens.device), diagonal=1)
     for l in range(c["nLayers"]):
         a = rms(h, f"layer{l}.attnNorm")
-        q = (a @ P[f"layer{l}.q"].T).view(B, T, H, hd).transpose(1, 2)
-        k = (a @ P[f"layer{l}.k"].T).view(B, T, Hkv, hd).transpose(1, 2)
-        v = (a @ P[f"layer{l}.v"].T).view(B, T, Hkv, hd).transpose(1, 2)
+        q = (lin(a, f"layer{l}.q")).view(B, T, H, hd).transpose(1, 2)
+        k = (lin(a, f"layer{l}.k")).view(B, T, Hkv, hd).transpose(1, 2)
+        v = (lin(a, f"layer{l}.v")).view(B, T, Hkv, hd).transpose(1, 2)
         k = k.repeat_interleave(G, dim=1)
         v = v.repeat_interleave(G, dim=1)
         att = torch.softmax(q @ k.transpose(-1, -2) / hd**0.5 + mask, dim=-1)
         out = (att @ v).transpose(1, 2).reshape(B, T, H * hd)
-        h = h + out @ P[f"layer{l}.o"].T
+        h = h + lin(out, f"layer{l}.o")
         m = rms(h, f"layer{l}.mlpNorm")
-        gate = m @ P[f"layer{l}.gate"].T
-        up = m @ P[f"layer{l}.up"].T
-        h = h + (torch.nn.functional.silu(gate) * up) @ P[f"layer{l}.down"].T
+        gate = lin(m, f"layer{l}.gate")
+        up = lin(m, f"layer{l}.up")
+        h = h + lin(torch.nn.functional.silu(gate) * up, f"layer{l}.down")
     return rms(h, "finalNorm") @ P["head"].T
 
 
