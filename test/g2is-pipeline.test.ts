@@ -14,7 +14,7 @@ import {
   CharCodec, WordCodec, loraGradientRows, gradientFeatures, meanPooledHiddenStates,
   greedyDecode, exactMatch, exampleLosses, fineTuneLora, lessScoresFromStores, combineCheckpoints, toySelectionDataset,
   preparePipeline, runArm, selectForTarget, SELECTION_METHODS, pca2d, compositionBarsSpec, walkPictureSpec, runBlocks, runStudyArm, STUDY_SETTINGS,
-  realSelectionDataset, meanStd, aggregateRows, studyRows, LogitsModel, PipelineSettings, StudyRow,
+  realSelectionDataset, meanStd, aggregateRows, studyRows, LogitsModel, PipelineSettings, StudyRow, ldsExperiment, ATTRIBUTION_SCORINGS,
 } from "../kernel-lib/studies/g2is";
 import { FlatAdam, linearScheduleLr, trainLora, loraParameterNames, readLoraParameters, writeLoraParameters, TrainingExample } from "../kernel-lib/train";
 import { FeatureStoreWriter, openFeatureStore, writeFeatureStore } from "../kernel-lib/features";
@@ -467,6 +467,14 @@ for (const backend of TEST_BACKENDS) {
     const direct = lessScores(second.poolFeatures.map((pool, c) => ({ pool, targets: Object.fromEntries(second.validation.multi.subtasks.map((s, si) => [s, second.validation.multi.byCheckpoint[c][si]])), weight: second.checkpoints[c].learningRate })));
     const top = Array.from(direct.scores.keys()).sort((a, b) => direct.scores[b] - direct.scores[a] || a - b).slice(0, 12);
     assert.equal(less.indices, top, "LESS arm (streamed from the stores) = top-k of in-memory LESS scores");
+    const ldsSettings = { subsets: 3, fraction: 0.5, finetune: { steps: 2, batchSize: 4, learningRate: 1e-3 }, seed: 0, cacheRoot };
+    const lds = ldsExperiment(second, "multi", ldsSettings);
+    assert.ok(lds.subsets.length === 3 && lds.subsets.every((sub) => sub.length === 60 && new Set(sub).size === 60), "3 half-pool subsets");
+    const nVal = second.validation.multi.byCheckpoint[0].flat().length;
+    assert.ok(lds.losses.every((l) => l.length === nVal && l.every((x) => Number.isFinite(x) && x > 0)), "a loss per validation example per subset");
+    assert.equal(Object.keys(lds.results), [...ATTRIBUTION_SCORINGS]);
+    assert.ok(Object.values(lds.results).every((r) => r.perTarget.length === nVal), "one ρ per validation example");
+    assert.equal(ldsExperiment(second, "multi", ldsSettings).losses, lds.losses, "the fine-tunes come from the disk cache");
     assert.ok(runs[0].reused === false && runArm(second, { method: "full", target: "MULN", trainK: 0.1, valK: 0.5, delta: 0.8, k: 5, seed: 2 }, { steps: 3, batchSize: 4, learningRate: 1e-3 }).reused, "the full-data fine-tune is reused across targets");
     await expectError(() => selectForTarget(second, { method: "magic" as never, target: "multi", trainK: 0.1, valK: 0.5, delta: 0.8, k: 5, seed: 0 }), UnknownOptionError, "request.method");
     await expectError(() => selectForTarget(second, { method: "g2is", target: "nope", trainK: 0.1, valK: 0.5, delta: 0.8, k: 5, seed: 0 }), UnknownOptionError, "request.target");

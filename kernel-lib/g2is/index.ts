@@ -18,6 +18,8 @@ export { exactKnnGraph, hnswKnnGraph, buildKnnGraph, neighborsOf, recallAtK, GRA
 export type { KnnGraph, GraphMethod, ExactGraphOptions, HnswGraphOptions } from "./knn-graph";
 export { gradientWalk } from "./walk";
 export type { WalkOptions, WalkResult, ComponentWalk, AcceptanceKind, UnderfillReport, RejectionCounts, WalkRejections } from "./walk";
+export { linearDatamodelingScore, kernelScores } from "./lds";
+export type { LdsResult, KernelScoreOptions } from "./lds";
 export { totalRejections, jaccard, selectionStability, negativePairFraction } from "./diagnostics";
 export type { SelectionStability, NegativePairOptions } from "./diagnostics";
 export { selectG2IS, selectNoGraph, selectRandom, selectBySimilarity, AUTO_EXACT_LIMIT } from "./select";

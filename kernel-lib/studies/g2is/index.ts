@@ -35,6 +35,8 @@ export type { SelectionMethod, SelectionRequest, SelectionOutcome } from "./sele
 export { WALK_SPACES, meanRow, centreRows, centredCheckpointFeatures, plantedConflictRates, spaceNegativePairs } from "./conflict-space";
 export type { WalkSpace, PlantedConflictRate } from "./conflict-space";
 export { ORACLE_GROUPS, oracleSelection } from "./oracle";
+export { ATTRIBUTION_SCORINGS, attributionScores, ldsExperiment } from "./attribution";
+export type { AttributionScoring, LdsSettings, LdsExperiment } from "./attribution";
 export { runArm, scoreTargets, finetuneSteps } from "./arms";
 export type { ArmResult, TargetScores, FinetuneSettings as ArmFinetuneSettings } from "./arms";
 export { pca2d, compositionBarsSpec, walkPictureSpec } from "./charts";
