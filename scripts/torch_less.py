@@ -13,7 +13,8 @@ Checkpoints (--checkpoint DIR, repeat it; a PEFT / Hugging Face Trainer checkpoi
   adapter_model.safetensors   <prefix><module path>.lora_A.weight [r, in], .lora_B.weight [out, r]
                               (or adapter_model.bin); prefixes "base_model.model." and ".default" are dropped
   optimizer.pt | optimizer.bin  torch.save(optimizer.state_dict()) of an Adam/AdamW over the adapters:
-                              exp_avg, exp_avg_sq, step per parameter; betas, eps, lr per param group.
+                              exp_avg, exp_avg_sq, step per parameter; betas, eps, lr per param group
+                              (or optimizer.safetensors as gradlab's bridge.writePeftCheckpoint writes it).
   Integer state keys are matched to the adapters in model order (A then B per adapted matrix), the
   order Trainer and torch give them; every shape is checked. Name keys are matched by name.
 Base model: --model (a gradlab TinyTransformer saved without adapters), --module or --hf as in
@@ -166,7 +167,7 @@ def load_checkpoint(folder, module_order):
         if parts["A"].shape[0] != r or parts["B"].shape[1] != r:
             raise tp.BridgeError(f"{where}: {module} has A {tuple(parts['A'].shape)}, B {tuple(parts['B'].shape)}; r is {r}")
     order = [(m, p) for m in module_order if m in adapters for p in ("A", "B")]
-    optimizer_path = next((os.path.join(folder, f) for f in ("optimizer.pt", "optimizer.bin") if os.path.isfile(os.path.join(folder, f))), None)
+    optimizer_path = next((os.path.join(folder, f) for f in ("optimizer.pt", "optimizer.bin", "optimizer.safetensors") if os.path.isfile(os.path.join(folder, f))), None)
     return scale, adapters, order, optimizer_path
 
 
@@ -174,7 +175,7 @@ def adam_state(optimizer_path, order, adapters, where):
     """m, v (flat float64, in `order`), step, beta1, beta2, eps, lr of one checkpoint's optimizer."""
     if optimizer_path is None:
         raise tp.BridgeError(f"{where}: no optimizer.pt / optimizer.bin (role pool needs the Adam state)")
-    sd = torch.load(optimizer_path, map_location="cpu")
+    sd = gradlab_adam_state(optimizer_path) if optimizer_path.endswith(".safetensors") else torch.load(optimizer_path, map_location="cpu")
     if not isinstance(sd, dict) or "state" not in sd or "param_groups" not in sd:
         raise tp.BridgeError(f"{optimizer_path}: not an optimizer state_dict (no state / param_groups)")
     groups = sd["param_groups"]
@@ -208,6 +209,23 @@ def adam_state(optimizer_path, order, adapters, where):
         raise tp.BridgeError(f"{optimizer_path}: the adapters' steps / betas / eps differ ({steps}, {betas}, {eps})")
     (b1, b2), = betas
     return {"m": torch.cat(ms), "v": torch.cat(vs), "step": steps.pop(), "beta1": b1, "beta2": b2, "eps": eps.pop(), "lr": groups_used[0].get("lr")}
+
+
+def gradlab_adam_state(path):
+    """optimizer.safetensors (bridge.writePeftCheckpoint) as a state_dict keyed by parameter name."""
+    from gradlab_torch import read_safetensors
+    tensors, meta = read_safetensors(path)
+    if meta.get("format") != "gradlab-adam":
+        raise tp.BridgeError(f"{path}: metadata format {meta.get('format')!r}; expected gradlab-adam")
+    step = int(meta["step"])
+    state = {}
+    for name, t in tensors.items():
+        for moment in ("exp_avg_sq", "exp_avg"):
+            if name.endswith("." + moment):
+                state.setdefault(name[: -len(moment) - 1], {"step": step})[moment] = t
+                break
+    group = {"lr": float(meta["lr"]), "betas": (float(meta["beta1"]), float(meta["beta2"])), "eps": float(meta["eps"]), "params": list(state)}
+    return {"state": state, "param_groups": [group]}
 
 
 def precondition(g, st, form):

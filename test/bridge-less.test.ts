@@ -1,8 +1,8 @@
 /**
  * Issue 20 (2): LESS features from PyTorch. gradlab warms up LoRA adapters on a tiny transformer
- * (two checkpoints: weights, Adam m/v/step, each epoch's mean learning rate), writes them as PEFT /
- * Trainer checkpoint folders (adapter_config.json, adapter_model.safetensors, and an optimizer.pt
- * that real torch.save writes with integer state keys), and scripts/torch_less.py computes LESS
+ * (two checkpoints: weights, Adam m/v/step, each epoch's mean learning rate), writes them as PEFT
+ * checkpoint folders (bridge.writePeftCheckpoint; checkpoint 0's Adam state converted to the
+ * optimizer.pt a Trainer writes, by real torch.save with integer state keys), and scripts/torch_less.py computes LESS
  * features from them in PyTorch: pool in two shards, target in one. The merged bridge features
  * must equal gradlab's own `features.lessFeatures` on the same model, checkpoints and projection
  * to 1e-4 (both Adam forms), and the LESS scores from both to 1e-4. A run killed half-way
@@ -17,12 +17,12 @@ import { spawn, spawnSync } from "node:child_process";
 import { TinyTransformer, TransformerConfig } from "../kernel-lib/models/transformer";
 import { attachLora } from "../kernel-lib/models/lora";
 import { saveModel } from "../kernel-lib/models/io";
-import { trainLora, loraParameterNames, writeLoraParameters, LoraCheckpoint } from "../kernel-lib/train/lora-training";
+import { trainLora, writeLoraParameters, LoraCheckpoint } from "../kernel-lib/train/lora-training";
 import { lessFeatures } from "../kernel-lib/features/model-features";
 import { RandomProjector } from "../kernel-lib/features/projection";
-import { writeSafetensors } from "../kernel-lib/io/safetensors";
 import { lessScores } from "../kernel-lib/g2is/less";
 import { readLessFeatures, lessCheckpointsFromBridge } from "../kernel-lib/bridge/less";
+import { writePeftCheckpoint } from "../kernel-lib/bridge/peft-checkpoint";
 import { Rng } from "../kernel-lib/random";
 import { FileFormatError, InvalidArgumentError } from "../kernel-lib/errors";
 import { expectError, useBackend } from "./helpers";
@@ -53,39 +53,26 @@ function examples(n: number, seed: number): Example[] {
 const jsonl = (file: string, rows: Example[]) => fs.writeFileSync(file, rows.map((e) => JSON.stringify({ tokens: e.tokens, loss_mask: e.lossMask })).join("\n") + "\n");
 const batchOf = (rows: Example[]) => ({ tokens: rows.map((e) => e.tokens), lossMask: rows.map((e) => e.lossMask) });
 
-/** A PEFT / Trainer checkpoint folder from a gradlab LoRA checkpoint (optimizer.pt via torch.save). */
-function writePeftCheckpoint(dir: string, model: TinyTransformer, ckpt: LoraCheckpoint): void {
-  fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, "adapter_config.json"), JSON.stringify({ peft_type: "LORA", r: 2, lora_alpha: 4, target_modules: ["q", "v"] }));
-  const names = loraParameterNames(model);
-  const adapters: Record<string, { data: Float32Array; shape: number[]; dtype: "float32" }> = {};
-  const moments: Record<string, { data: Float32Array; shape: number[]; dtype: "float32" }> = {};
-  let offset = 0;
-  for (const name of names) {
-    const shape = model.weight(name).shape;
-    const size = shape[0] * shape[1];
-    const peft = `base_model.model.${name.replace(/\.lora([AB])$/, ".lora_$1.weight")}`;
-    adapters[peft] = { data: ckpt.params.slice(offset, offset + size), shape, dtype: "float32" };
-    moments[`${name}.m`] = { data: ckpt.adam.m.slice(offset, offset + size), shape, dtype: "float32" };
-    moments[`${name}.v`] = { data: ckpt.adam.v.slice(offset, offset + size), shape, dtype: "float32" };
-    offset += size;
-  }
-  writeSafetensors(path.join(dir, "adapter_model.safetensors"), adapters);
-  writeSafetensors(path.join(dir, "moments.safetensors"), moments);
+/**
+ * Checkpoint 0 as a Trainer would leave it: bridge.writePeftCheckpoint's optimizer.safetensors is
+ * turned into an optimizer.pt by real torch.save (integer state keys in parameter order); checkpoint
+ * 1 keeps gradlab's optimizer.safetensors. Both readers are exercised.
+ */
+function toTorchOptimizer(dir: string): void {
   const code = `
-import json, sys, torch
+import sys, torch
 sys.path.insert(0, ${JSON.stringify(path.join(ROOT, "scripts"))})
 from gradlab_torch import read_safetensors
-folder, names, step, lr, b1, b2, eps = sys.argv[1], json.loads(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5]), float(sys.argv[6]), float(sys.argv[7])
-t, _ = read_safetensors(folder + "/moments.safetensors")
-state = {i: {"step": torch.tensor(float(step)), "exp_avg": t[n + ".m"], "exp_avg_sq": t[n + ".v"]} for i, n in enumerate(names)}
-groups = [{"lr": lr, "betas": (b1, b2), "eps": eps, "weight_decay": 0.0, "amsgrad": False, "params": list(range(len(names)))}]
+folder = sys.argv[1]
+t, meta = read_safetensors(folder + "/optimizer.safetensors")
+names = sorted({k.rsplit(".", 1)[0] for k in t}, key=lambda n: list(t).index(n + ".exp_avg"))
+state = {i: {"step": torch.tensor(float(meta["step"])), "exp_avg": t[n + ".exp_avg"], "exp_avg_sq": t[n + ".exp_avg_sq"]} for i, n in enumerate(names)}
+groups = [{"lr": float(meta["lr"]), "betas": (float(meta["beta1"]), float(meta["beta2"])), "eps": float(meta["eps"]), "weight_decay": 0.0, "amsgrad": False, "params": list(range(len(names)))}]
 torch.save({"state": state, "param_groups": groups}, folder + "/optimizer.pt")
 `;
-  const a = ckpt.adam;
-  const r = spawnSync(torchPython(), ["-c", code, dir, JSON.stringify(names), String(a.step), String(ckpt.learningRate), String(a.beta1), String(a.beta2), String(a.eps)], { encoding: "utf8" });
+  const r = spawnSync(torchPython(), ["-c", code, dir], { encoding: "utf8" });
   assert.is(r.status, 0, r.stderr);
-  fs.rmSync(path.join(dir, "moments.safetensors"));
+  fs.rmSync(path.join(dir, "optimizer.safetensors"));
 }
 
 interface Setup { dir: string; model: TinyTransformer; checkpoints: LoraCheckpoint[]; pool: Example[]; target: Example[]; base: string; ckptDirs: string[] }
@@ -99,7 +86,14 @@ async function setup(): Promise<Setup> {
   saveModel(model, base); // before the adapters: the bridge adds them from the checkpoints
   attachLora(model, { rank: 2, alpha: 4, seed: 3, targets: ["q", "v"] });
   const warm = trainLora(model, examples(16, 1), { epochs: 2, batchSize: 4, learningRate: 2e-2, warmupFraction: 0.25, seed: 2 });
-  const ckptDirs = warm.checkpoints.map((c, k) => { const d = path.join(dir, `checkpoint-${k}`); writePeftCheckpoint(d, model, c); return d; });
+  const ckptDirs = warm.checkpoints.map((c, k) => {
+    const d = path.join(dir, `checkpoint-${k}`);
+    const keys = writePeftCheckpoint(d, model, c);
+    assert.is(keys[0], "base_model.model.layer0.q.lora_A.weight");
+    if (k === 0) toTorchOptimizer(d);
+    return d;
+  });
+  assert.ok(fs.existsSync(path.join(ckptDirs[0], "optimizer.pt")) && fs.existsSync(path.join(ckptDirs[1], "optimizer.safetensors")));
   const pool = examples(11, 4), target = examples(4, 5);
   jsonl(path.join(dir, "pool.jsonl"), pool);
   jsonl(path.join(dir, "target.jsonl"), target);
