@@ -29,11 +29,12 @@
  * `policyGradient` gives the REINFORCE part of the gradient in closed form (float64), whose norm
  * is the "meta-gradient norm" of figure F5.
  *
- * What it learns (measured on the toy, test/maestro.test.ts): the payoff Â of a response contains
- * the Conductor's own choice — E[Â | a] grows with (1 − η)·r_a of that very response — so the
- * bandit converges on the component with the highest LEVEL, for every task type: "format" (which
- * most responses pass) with normalised components, raw "brevity" (the largest scale) without.
- * Nothing in the payoff carries the hidden true utility, so type-dependent weights do not emerge.
+ * What it optimises (meta-reward.ts): paid with Â, its expected payoff J(φ) = E[mean Â] is 0 for
+ * every φ (Â sums to zero in every group), so REINFORCE on Â is not the gradient of an objective;
+ * each response's payoff Â contains the Conductor's own choice — E[Â | a] grows with (1 − η)·r_a
+ * of that very response — so the bandit drifts toward the component with the highest LEVEL. On the
+ * toy's default configuration that is "format" for every task type (notebook 04's F2 and its "Why"
+ * finding; test/maestro.test.ts asserts favourite action = highest-level component on one seed).
  */
 import { tf } from "../tf";
 import { EmptyInputError, InvalidArgumentError, NonFiniteError, ShapeError, assertKnownKeys, assertOneOf } from "../errors";
