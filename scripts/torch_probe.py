@@ -5,10 +5,12 @@ For every example of a JSONL file this computes the gradient of the example's lo
 next-token cross-entropy over its target tokens; loss_mask[t] = 1 means token t is predicted
 from tokens < t, exactly gradlab's PRISM probe loss) with respect to a set of weight matrices, and
 writes, per example, the Frobenius norm of each matrix's gradient (the PRISM probe vector) and,
-optionally, a seeded Rademacher projection of the concatenated gradient that is bit-for-bit the
-projection gradlab's RandomProjector defines (kernel-lib/features/projection.ts), so features made
-here and features made in gradlab from the same gradients agree. gradlab reads the output folder
-with kernel-lib/bridge/read.ts (readBridgeOutput).
+optionally, a seeded Rademacher projection of the concatenated gradient whose matrix R is bit for
+bit the one gradlab's RandomProjector defines (kernel-lib/features/projection.ts), so features made
+here and in gradlab from the same gradients agree to float32 rounding. gradlab reads the output
+folder with kernel-lib/bridge/read.ts (readBridgeOutput). These are plain full-weight gradients;
+LESS features (LoRA checkpoints, Adam preconditioning before the projection) come from
+scripts/torch_less.py.
 
 Which mode when:
   --model FILE.safetensors   a gradlab model (saveModel): the PyTorch twin in gradlab_torch.py.

@@ -4,8 +4,11 @@
  *  - `bridgeToProbeResult(output)`: a PRISM ProbeResult (prism/probe.ts), so `routeByMetric`,
  *    `probeRecords`, `probeDataFrame`, concentration plots and the routing rules run unchanged on
  *    PyTorch-computed probe vectors. Normalisation "sqrt-numel" divides by √numel as the probe does.
- *  - `bridgeFeatures(output)`: the projected per-example gradients (Float32Array rows), the input
- *    G2IS / LESS selection takes (normalise rows with features/l2NormalizeRows first for cosines).
+ *  - `bridgeFeatures(output)`: the projected plain per-example gradients of the full weights
+ *    (Float32Array rows; normalise them with features/l2NormalizeRows for cosines). These are NOT
+ *    LESS features (no LoRA, no warm-up checkpoint, no Adam preconditioning, which must come before
+ *    the projection): for LESS / G2IS on a PyTorch model use scripts/torch_less.py and
+ *    bridge.readLessFeatures (bridge/less.ts).
  *  - `bridgeProjector(output)`: a RandomProjector with the run's exact R (same seed, dim,
  *    blockRows and matrix order), to project gradients computed in gradlab (e.g. target examples)
  *    into the same feature space as the PyTorch pool.
