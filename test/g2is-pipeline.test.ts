@@ -475,6 +475,15 @@ for (const backend of TEST_BACKENDS) {
     assert.equal(Object.keys(lds.results), [...ATTRIBUTION_SCORINGS]);
     assert.ok(Object.values(lds.results).every((r) => r.perTarget.length === nVal), "one ρ per validation example");
     assert.equal(ldsExperiment(second, "multi", ldsSettings).losses, lds.losses, "the fine-tunes come from the disk cache");
+    // LESS's ablation stores come from the same gradient pass as the Adam store: recompute 5 rows the slow way.
+    const ablationProjector = new RandomProjector({ inputDim: second.gradientDim, outputDim: 32, kind: "rademacher", seed: "1/projection" });
+    attachLora(second.base, { ...second.loraOptions, seed: "check" });
+    writeLoraParameters(second.base, second.checkpoints[0].params);
+    const five = second.dataset.pool.slice(0, 5).map((e) => e.example);
+    assertClose(gradientFeatures(second.base, five, { role: "target", projector: ablationProjector }).flatMap((r) => Array.from(r)), second.poolFeaturesSgd[0].slice(0, 5).flatMap((r) => Array.from(r)), 1e-5, "pool-sgd = plain gradients");
+    assertClose(gradientFeatures(second.base, five, { role: "pool", projector: ablationProjector, adam: second.checkpoints[0].adam, form: "bias-corrected" }).flatMap((r) => Array.from(r)), second.poolFeaturesBiasCorrected[0].slice(0, 5).flatMap((r) => Array.from(r)), 1e-5, "pool-bias-corrected");
+    assertClose(gradientFeatures(second.base, five, { role: "pool", projector: ablationProjector, adam: second.checkpoints[0].adam }).flatMap((r) => Array.from(r)), second.poolFeatures[0].slice(0, 5).flatMap((r) => Array.from(r)), 1e-5, "pool (LESS form)");
+    detachLora(second.base);
     assert.ok(runs[0].reused === false && runArm(second, { method: "full", target: "MULN", trainK: 0.1, valK: 0.5, delta: 0.8, k: 5, seed: 2 }, { steps: 3, batchSize: 4, learningRate: 1e-3 }).reused, "the full-data fine-tune is reused across targets");
     await expectError(() => selectForTarget(second, { method: "magic" as never, target: "multi", trainK: 0.1, valK: 0.5, delta: 0.8, k: 5, seed: 0 }), UnknownOptionError, "request.method");
     await expectError(() => selectForTarget(second, { method: "g2is", target: "nope", trainK: 0.1, valK: 0.5, delta: 0.8, k: 5, seed: 0 }), UnknownOptionError, "request.target");

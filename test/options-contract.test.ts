@@ -233,6 +233,7 @@ const CALLS: Record<string, Call> = {
   "train.trainLora": (x) => lab.train.trainLora(loraModel(), examples(), { steps: 1, batchSize: 2, learningRate: 1e-9, seed: 1, ...x }),
   "features.FeatureStoreWriter.create": (x) => lab.features.FeatureStoreWriter.create(fresh("store"), { dim: 2, ...x }),
   "features.writeFeatureStore": (x) => lab.features.writeFeatureStore(fresh("store"), rows(2, 2), { ...x }),
+  "studies.g2is.poolFeatureForms": (x) => lab.studies.g2is.poolFeatureForms(loraModel(), examples(), { projector: projector(), ...x } as never),
   "studies.g2is.gradientFeatures": (x) => lab.studies.g2is.gradientFeatures(loraModel(), examples(), { role: "target", projector: projector(), ...x }),
   "studies.g2is.greedyDecode": (x) => lab.studies.g2is.greedyDecode(model(), new lab.studies.g2is.CharCodec("ab", 8), ["a"], { maxNewTokens: 1, ...x }),
   "studies.g2is.cachedStage": (x) => lab.studies.g2is.cachedStage(dir, `stage${fileCounter++}`, "k", () => ({}), () => 1, { ...x }),

@@ -8,6 +8,8 @@
  *  - `loraGradientRows`: raw flat gradients (the probe for checks such as conflict cosines);
  *  - `gradientFeatures`: projected, normalised features; pass `sink` (a FeatureStoreWriter) to
  *    stream a large pool to disk batch by batch instead of returning the rows;
+ *  - `poolFeatureForms`: one gradient pass, several pool forms streamed to one sink each — LESS's
+ *    Adam form, the bias-corrected Adam form and the plain (SGD) gradient — for LESS's ablations;
  *  - `meanPooledHiddenStates`: the base model's mean-pooled final hidden states over the
  *    non-padding tokens — the stand-in for a sentence embedding (Sentence-BERT is not available
  *    offline), used by the similarity baseline and the "G2IS without gradients" ablation.
@@ -90,6 +92,36 @@ export function gradientFeatures(model: TinyTransformer, examples: readonly Trai
     if (options.sink) options.sink.append(features); else for (const row of features) out.push(row);
   });
   return out;
+}
+
+/** Pool feature forms `poolFeatureForms` can stream: LESS's Adam form, the bias-corrected form, the plain gradient. */
+export const POOL_FEATURE_FORMS = ["less", "bias-corrected", "sgd"] as const;
+export type PoolFeatureForm = (typeof POOL_FEATURE_FORMS)[number];
+
+/** Options of `poolFeatureForms`. */
+export interface PoolFeatureFormOptions {
+  projector: RandomProjector;
+  /** The checkpoint's optimizer state (for the Adam forms). */
+  adam: AdamCheckpointState;
+  /** One sink per form wanted. */
+  sinks: Partial<Record<PoolFeatureForm, FeatureStoreWriter>>;
+  /** Examples per per-example-gradient batch. Default 64. */
+  batchSize?: number;
+}
+
+/** Pool features in several forms from one per-example gradient pass (each projected with the same projector, unit rows). */
+export function poolFeatureForms(model: TinyTransformer, examples: readonly TrainingExample[], options: PoolFeatureFormOptions): void {
+  checkOptions("options", options, { projector: option.any, adam: option.object, sinks: option.object, batchSize: option.positiveInteger });
+  if (!(options.projector instanceof RandomProjector)) throw new InvalidArgumentError("options.projector", "a RandomProjector (one shared by pool and target)", options.projector);
+  const forms = Object.keys(options.sinks) as PoolFeatureForm[];
+  if (forms.length === 0) throw new InvalidArgumentError("options.sinks", `at least one of ${POOL_FEATURE_FORMS.join(", ")}`, options.sinks);
+  forms.forEach((f) => assertOneOf("options.sinks", f, POOL_FEATURE_FORMS));
+  loraGradientRows(model, examples, options.batchSize ?? 64, (_start, rows) => {
+    for (const form of forms) {
+      const directions = form === "sgd" ? rows : adamPreconditionedFeatures(rows, options.adam, { form });
+      options.sinks[form]!.append(l2NormalizeRows(options.projector.project(directions), { zeroRows: "keep" }));
+    }
+  });
 }
 
 /** Mean over non-padding positions of the final hidden states (after the final norm). */

@@ -6,7 +6,8 @@
  *             (LoRA weights, Adam m/v/step, the epoch's mean learning rate)
  *   features  per checkpoint: pool → Adam-preconditioned LoRA gradients, validation → plain
  *             gradients, one shared seeded Rademacher projection, unit rows; the pool is streamed
- *             into an on-disk feature store batch by batch
+ *             into an on-disk feature store batch by batch, with two more pool stores from the
+ *             same gradient pass for LESS's ablations (plain SGD gradients; bias-corrected Adam)
  *   hidden    the base model's mean-pooled hidden states (the semantic-embedding stand-in)
  *
  * The base model depends on the dataset and model settings only (it plays the pre-trained LLM);
@@ -27,12 +28,12 @@ import { RandomProjector, ProjectionKind } from "../../features/projection";
 import { readSafetensors, writeSafetensors } from "../../io/safetensors";
 import type { SelectionDataset } from "./dataset";
 import { FeatureStore, FeatureStoreWriter, openFeatureStore, writeFeatureStore } from "../../features/feature-store";
-import { gradientFeatures, meanPooledHiddenStates } from "./features";
+import { gradientFeatures, meanPooledHiddenStates, poolFeatureForms } from "./features";
 import { LoraCheckpoint, trainLora, writeLoraParameters } from "../../train/lora-training";
 import { cachedStage, defaultCacheRoot, stageKey } from "./stage-cache";
 
-/** Bumped when the features stage writes different files (2: plain twin/conflict gradients added). */
-const FEATURES_LAYOUT = 2;
+/** Bumped when the features stage writes different files (2: plain twin/conflict gradients added; 3: pool-sgd and pool-bias-corrected stores for LESS's ablations). */
+const FEATURES_LAYOUT = 3;
 
 export interface PipelineSettings {
   model: { dModel: number; nLayers: number; nHeads: number; dFF: number };
@@ -64,6 +65,9 @@ export interface PreparedPipeline {
   poolStores: FeatureStore[];
   /** Pool features [checkpoint][example] (unit rows). */
   poolFeatures: Float32Array[][];
+  /** LESS ablations: the pool as plain (SGD) gradients and in the bias-corrected Adam form, [checkpoint][example]. */
+  poolFeaturesSgd: Float32Array[][];
+  poolFeaturesBiasCorrected: Float32Array[][];
   /** Target name → validation features. */
   validation: Record<string, ValidationFeatures>;
   /** Clean twins of conflicting items, pool-style (Adam) features [checkpoint][twin]. */
@@ -156,9 +160,10 @@ export function preparePipeline(dataset: SelectionDataset, settings: PipelineSet
         attachLora(model, { ...loraOptions, seed: "checkpoint" });
         try {
           writeLoraParameters(model, c.params);
-          const sink = FeatureStoreWriter.create(path.join(dir, `ckpt-${ci}`, "pool"), { dim: settings.projection.dim, chunkRows: settings.chunkRows ?? 1024, attributes: { checkpoint: ci, role: "pool" } });
-          gradientFeatures(model, dataset.pool.map((p) => p.example), { role: "pool", projector, adam: c.adam, batchSize: featureBatch, sink });
-          sink.finish();
+          const sinkOf = (name: string, form: string) => FeatureStoreWriter.create(path.join(dir, `ckpt-${ci}`, name), { dim: settings.projection.dim, chunkRows: settings.chunkRows ?? 1024, attributes: { checkpoint: ci, role: "pool", form } });
+          const sinks = { less: sinkOf("pool", "less"), sgd: sinkOf("pool-sgd", "sgd"), "bias-corrected": sinkOf("pool-bias-corrected", "bias-corrected") };
+          poolFeatureForms(model, dataset.pool.map((p) => p.example), { projector, adam: c.adam, batchSize: featureBatch, sinks });
+          for (const sink of Object.values(sinks)) sink.finish();
           for (const name of targetNames) {
             const subtasks = Object.keys(dataset.targets[name].validation);
             const rows = gradientFeatures(model, subtasks.flatMap((s) => dataset.targets[name].validation[s].map((e) => e.example)), { role: "target", projector, batchSize: featureBatch });
@@ -180,6 +185,8 @@ export function preparePipeline(dataset: SelectionDataset, settings: PipelineSet
       return { checkpoints: checkpoints.length, gradientDim, projectionDim: settings.projection.dim };
     }, (dir) => checkpoints.map((_, ci) => ({
       pool: openFeatureStore(path.join(dir, `ckpt-${ci}`, "pool")),
+      poolSgd: openFeatureStore(path.join(dir, `ckpt-${ci}`, "pool-sgd")),
+      poolBiasCorrected: openFeatureStore(path.join(dir, `ckpt-${ci}`, "pool-bias-corrected")),
       validation: Object.fromEntries(targetNames.map((name) => [name, openFeatureStore(path.join(dir, `ckpt-${ci}`, `val-${name}`))])),
       twins: dataset.twins.length > 0 ? openFeatureStore(path.join(dir, `ckpt-${ci}`, "twins")).readAll() : [],
       twinsPlain: dataset.twins.length > 0 ? openFeatureStore(path.join(dir, `ckpt-${ci}`, "twins-plain")).readAll() : [],
@@ -211,6 +218,8 @@ export function preparePipeline(dataset: SelectionDataset, settings: PipelineSet
       dataset, settings, seed, base: model, loraOptions, checkpoints, gradientDim,
       poolStores: features.value.map((f) => f.pool),
       poolFeatures: features.value.map((f) => f.pool.readAll()),
+      poolFeaturesSgd: features.value.map((f) => f.poolSgd.readAll()),
+      poolFeaturesBiasCorrected: features.value.map((f) => f.poolBiasCorrected.readAll()),
       validation,
       twinFeatures: features.value.map((f) => f.twins),
       twinPlainFeatures: features.value.map((f) => f.twinsPlain),

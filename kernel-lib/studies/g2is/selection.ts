@@ -7,6 +7,8 @@
  *                   gradient (gradlab's earlier default; NOT the official algorithm)
  *   less            LESS scores (checkpoint-weighted cosines, mean per subtask, max over subtasks)
  *   less-last       LESS ablation: the last warm-up checkpoint only
+ *   less-sgd        LESS ablation: plain (SGD) pool gradients instead of the Adam form
+ *   less-bias-corrected  LESS ablation: the bias-corrected Adam form m̂/(√v̂+ε)
  *   oracle          reference: B clean rows of the groups the target is hypothesised to need (oracle.ts)
  *   sim-tfidf       mean cosine to the target's validation texts, n-gram TF-IDF (a STAND-IN for
  *                   Sentence-BERT: surface similarity)
@@ -41,7 +43,7 @@ import type { PreparedPipeline } from "./prepare";
 import { centredCheckpointFeatures } from "./conflict-space";
 import { oracleSelection } from "./oracle";
 
-export const SELECTION_METHODS = ["g2is", "g2is-mean-aligned", "g2is-centred", "less", "less-last", "oracle", "sim-tfidf", "sim-hidden", "random", "full", "g2is-no-graph", "g2is-no-grad", "base"] as const;
+export const SELECTION_METHODS = ["g2is", "g2is-mean-aligned", "g2is-centred", "less", "less-last", "less-sgd", "less-bias-corrected", "oracle", "sim-tfidf", "sim-hidden", "random", "full", "g2is-no-graph", "g2is-no-grad", "base"] as const;
 export type SelectionMethod = (typeof SELECTION_METHODS)[number];
 
 export interface SelectionRequest {
@@ -205,6 +207,12 @@ export function selectForTarget(p: PreparedPipeline, request: SelectionRequest):
     case "less-last": {
       const v = p.validation[target], c = p.poolStores.length - 1;
       return plain(topKIndices(lessScoresFromStores([p.poolStores[c]], [v.byCheckpoint[c]], [1], v.subtasks), B));
+    }
+    case "less-sgd":
+    case "less-bias-corrected": {
+      const v = p.validation[target], pools = method === "less-sgd" ? p.poolFeaturesSgd : p.poolFeaturesBiasCorrected;
+      const checkpoints: LessCheckpoint[] = pools.map((pool, c) => ({ pool, targets: Object.fromEntries(v.subtasks.map((s, si) => [s, v.byCheckpoint[c][si]])), weight: checkpointWeights(p)[c] }));
+      return plain(topKIndices(lessScores(checkpoints).scores, B));
     }
     case "oracle": return plain(oracleSelection(p.dataset, target, B, `${request.seed}/oracle-arm`));
     case "sim-tfidf": { const t = tfidfFeatures(p, target); return plain(selectBySimilarity(t.pool, t.target, B).indices); }

@@ -55,6 +55,8 @@ export interface StudySettings {
   deltaTargets: string[];
   /** Passes over the selection in the epochs-matched regime (the papers fine-tune for a few epochs). */
   epochsMatched: number;
+  /** The attribution-quality experiment (attribution.ts): M random subsets of `fraction` of the pool, on `target`. */
+  lds: { subsets: number; fraction: number; target: string };
   seeds: number[];
 }
 
@@ -98,21 +100,21 @@ function real(scale: number, pretrainSteps: number, finetuneSteps: number): Real
 export const STUDY_SETTINGS: Readonly<Record<PresetName, StudySettings>> = Object.freeze({
   quick: {
     toy: toy(800, 800, 60, 48), real: real(0.5, 40, 30), mainTrainK: 0.05, graphK: 10,
-    budgets: [0.01, 0.05, 0.1], valKs: [0.3, 0.5, 0.9], deltas: [0.5, 0.8, 0.95], budgetTargets: ["multi", "single-ADD"], deltaTargets: ["multi"], epochsMatched: 3, seeds: [0],
+    budgets: [0.01, 0.05, 0.1], valKs: [0.3, 0.5, 0.9], deltas: [0.5, 0.8, 0.95], budgetTargets: ["multi", "single-ADD"], deltaTargets: ["multi"], epochsMatched: 3, lds: { subsets: 12, fraction: 0.5, target: "multi" }, seeds: [0],
   },
   default: {
     toy: toy(2000, 2000, 100, 48), real: real(1, 60, 40), mainTrainK: 0.05, graphK: 10,
-    budgets: [0.01, 0.05, 0.1], valKs: [0.3, 0.5, 0.7, 0.9], deltas: [0.5, 0.65, 0.8, 0.95], budgetTargets: ["MULN", "multi", "single-ADD"], deltaTargets: ["MULN", "multi"], epochsMatched: 3, seeds: [0, 1, 2],
+    budgets: [0.01, 0.05, 0.1], valKs: [0.3, 0.5, 0.7, 0.9], deltas: [0.5, 0.65, 0.8, 0.95], budgetTargets: ["MULN", "multi", "single-ADD"], deltaTargets: ["MULN", "multi"], epochsMatched: 3, lds: { subsets: 40, fraction: 0.5, target: "multi" }, seeds: [0, 1, 2],
   },
   paper: {
     toy: toy(4000, 3000, 150, 64), real: real(1, 60, 60), mainTrainK: 0.01, graphK: 10,
-    budgets: [0.01, 0.05, 0.1], valKs: [0.2, 0.35, 0.5, 0.7, 0.9], deltas: [0.5, 0.65, 0.8, 0.9, 0.95], budgetTargets: [...TOY_TARGETS], deltaTargets: ["MULN", "multi", "single-ADD"], epochsMatched: 3, seeds: [0, 1, 2, 3, 4],
+    budgets: [0.01, 0.05, 0.1], valKs: [0.2, 0.35, 0.5, 0.7, 0.9], deltas: [0.5, 0.65, 0.8, 0.9, 0.95], budgetTargets: [...TOY_TARGETS], deltaTargets: ["MULN", "multi", "single-ADD"], epochsMatched: 3, lds: { subsets: 64, fraction: 0.5, target: "multi" }, seeds: [0, 1, 2, 3, 4],
   },
 });
 
 export const STUDY_TARGETS: readonly string[] = [...TOY_TARGETS, "gsm8k"];
 export const VALK_TARGETS: readonly string[] = ["multi", "single-ADD"];
-const IGNORES_VALK_DELTA: readonly string[] = ["less", "less-last", "oracle", "sim-tfidf", "sim-hidden", "random", "full", "base"];
+const IGNORES_VALK_DELTA: readonly string[] = ["less", "less-last", "less-sgd", "less-bias-corrected", "oracle", "sim-tfidf", "sim-hidden", "random", "full", "base"];
 const IGNORES_BUDGET: readonly string[] = ["full", "base"];
 
 export const FINETUNE_REGIMES = ["steps", "epochs"] as const;
@@ -224,7 +226,6 @@ export function runStudyArm(config: StudyRunConfig, settings: StudySettings, see
     itemCorrect: scores.itemCorrect,
     itemLoss: scores.itemLoss.map((x) => Number(x.toPrecision(6))),
     selected: arm.selection.indices.length,
-    regime: config.regime ?? "steps",
     finetuneSteps: arm.selection.indices.length === 0 ? 0 : finetuneSteps(finetune, arm.selection.indices.length),
     // The selected rows themselves (not for full / base): selection stability across seeds.
     selection: config.method === "full" || config.method === "base" ? null : arm.selection.indices,
