@@ -5,8 +5,8 @@
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { coreKnowledge, componentBudgets, gradientWalk, selectG2IS, totalRejections, jaccard, selectionStability, negativePairFraction, neighborsOf, KnnGraph } from "../kernel-lib/g2is";
-import { EmptyInputError, InvalidArgumentError, UnknownOptionError } from "../kernel-lib/errors";
+import { coreKnowledge, componentBudgets, gradientWalk, selectG2IS, totalRejections, jaccard, selectionStability, negativePairFraction, neighborsOf, KnnGraph, exactKnnGraph, graphAgreement } from "../kernel-lib/g2is";
+import { EmptyInputError, InvalidArgumentError, ShapeError, UnknownOptionError } from "../kernel-lib/errors";
 import { Rng } from "../kernel-lib/random";
 import { selectionStabilityRows, StudyRow } from "../kernel-lib/studies/g2is";
 import { OFFICIAL_CASE_SPECS, buildOfficialCase, officialCaseGraph } from "./fixtures/official-walk-cases";
@@ -132,6 +132,28 @@ test("selectionStabilityRows: one row per arm point with ≥ 2 seeds' selections
   assertClose(out[0].meanJaccard, (0.5 + 1 + 0.5) / 3, 1e-12);
   assert.is(out[0].minJaccard, 0.5);
   await expectError(() => selectionStabilityRows(null as never), InvalidArgumentError, "rows");
+});
+
+test("graphAgreement: the exact graph agrees fully; a graph with two neighbours swapped loses order, not recall; HNSW is reported by selectG2IS", async () => {
+  await useBackend(TEST_BACKENDS[0]);
+  const rng = new Rng("graph-agree");
+  const rows = Array.from({ length: 120 }, () => Float32Array.from({ length: 10 }, () => rng.normal()));
+  const exact = exactKnnGraph(rows, { k: 6 });
+  assert.equal(graphAgreement(exact, rows, { sampleRows: 500 }), { sampledNodes: 120, k: 6, recallAtK: 1, orderedAgreement: 1, firstNeighbourAgreement: 1 });
+  const swapped = { ...exact, neighbors: Int32Array.from(exact.neighbors) };
+  for (let i = 0; i < 120; i++) { const a = swapped.neighbors[i * 6]; swapped.neighbors[i * 6] = swapped.neighbors[i * 6 + 1]; swapped.neighbors[i * 6 + 1] = a; }
+  const s = graphAgreement(swapped, rows, { sampleRows: 500 });
+  assert.is(s.recallAtK, 1);
+  assertClose(s.orderedAgreement, 4 / 6, 1e-12);
+  assert.is(s.firstNeighbourAgreement, 0);
+  const sampled = graphAgreement(exact, rows, { sampleRows: 30, seed: 2 });
+  assert.is(sampled.sampledNodes, 30);
+  const viaHnsw = selectG2IS(rows, rows.slice(0, 6), { budget: 10, graph: "hnsw", k: 6, hnswCheckRows: 50 });
+  assert.ok(viaHnsw.graphStats.agreement !== null && viaHnsw.graphStats.agreement.sampledNodes === 50, "HNSW graphs built by selectG2IS carry their agreement");
+  assert.ok(viaHnsw.graphStats.agreement!.recallAtK > 0.8, `HNSW recall ${viaHnsw.graphStats.agreement!.recallAtK}`);
+  assert.is(selectG2IS(rows, rows.slice(0, 6), { budget: 10, graph: "exact", k: 6 }).graphStats.agreement, null, "exact graphs are not re-checked");
+  await expectError(() => graphAgreement(exact, rows.slice(0, 50)), ShapeError, "graph");
+  await expectError(() => selectG2IS(rows, rows.slice(0, 6), { budget: 10, graph: "hnsw", hnswCheckRows: -1 }), InvalidArgumentError, "options.hnswCheckRows");
 });
 
 test.run();

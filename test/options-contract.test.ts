@@ -225,6 +225,7 @@ const CALLS: Record<string, Call> = {
   "g2is.tfidfVectors": (x) => lab.g2is.tfidfVectors(["a b", "b c"], { ...x }),
   "g2is.ngramsOf": (x) => lab.g2is.ngramsOf("a b", { ...x }),
   "g2is.negativePairFraction": (x) => lab.g2is.negativePairFraction(rows(4, 3), { ...x }),
+  "g2is.graphAgreement": (x) => lab.g2is.graphAgreement(lab.g2is.exactKnnGraph(rows(4, 3), { k: 1 }), rows(4, 3), { ...x }),
   "g2is.kernelScores": (x) => lab.g2is.kernelScores(rows(4, 3), rows(2, 3), { ...x }),
   "studies.g2is.buildToyDataset": (x) => lab.studies.g2is.buildToyDataset({ poolSize: 8, pretrainSize: 4, seed: 1, ...x }),
   "studies.g2is.toySelectionDataset": (x) => lab.studies.g2is.toySelectionDataset({ poolSize: 8, pretrainSize: 4, seed: 1, maxLen: 24, ...x }),

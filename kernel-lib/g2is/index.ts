@@ -18,6 +18,8 @@ export { exactKnnGraph, hnswKnnGraph, buildKnnGraph, neighborsOf, recallAtK, GRA
 export type { KnnGraph, GraphMethod, ExactGraphOptions, HnswGraphOptions } from "./knn-graph";
 export { gradientWalk } from "./walk";
 export type { WalkOptions, WalkResult, ComponentWalk, AcceptanceKind, UnderfillReport, RejectionCounts, WalkRejections } from "./walk";
+export { graphAgreement } from "./graph-check";
+export type { GraphAgreement, GraphAgreementOptions } from "./graph-check";
 export { linearDatamodelingScore, kernelScores } from "./lds";
 export type { LdsResult, KernelScoreOptions } from "./lds";
 export { totalRejections, jaccard, selectionStability, negativePairFraction } from "./diagnostics";

@@ -19,6 +19,7 @@ import { ComponentSign, CoreKnowledge, PcaMethod, ValKCut, coreKnowledge } from 
 import { BudgetFloor, RemainderTies, componentBudgets } from "./budget";
 import { HnswGraphOptions, KnnGraph, buildKnnGraph, checkGraph } from "./knn-graph";
 import { AcceptanceKind, UnderfillReport, WalkRejections, gradientWalk } from "./walk";
+import { GraphAgreement, graphAgreement } from "./graph-check";
 import {
   FeatureRows, TargetSubtasks, argsortDescending, assertInRange, checkRowsNamed, dotAt, flattenTargets, normalizePacked, packRows, topKIndices,
 } from "./rows";
@@ -54,6 +55,8 @@ export interface G2ISOptions extends SelectionCommonOptions {
   hnsw?: Omit<HnswGraphOptions, "k">;
   /** Rows per matMul block of the exact graph. */
   blockRows?: number;
+  /** Nodes on which an HNSW graph built here is checked against exact lists (graph-check.ts); 0 = no check. Default 200. */
+  hnswCheckRows?: number;
 }
 
 export interface SelectedComponent {
@@ -76,12 +79,12 @@ export interface G2ISSelection {
   components: SelectedComponent[];
   underfilled: UnderfillReport[];
   graph: KnnGraph;
-  graphStats: { method: string; n: number; k: number; buildSeconds: number; params: Record<string, number | string>; reused: boolean };
+  graphStats: { method: string; n: number; k: number; buildSeconds: number; params: Record<string, number | string>; reused: boolean; agreement: GraphAgreement | null };
   coreKnowledge: CoreKnowledge;
 }
 
 const COMMON_KEYS = ["trainK", "budget", "valK", "sign", "valKCut", "remainderTies", "budgetFloor", "pcaMethod"];
-const G2IS_KEYS = [...COMMON_KEYS, "delta", "k", "graph", "hnsw", "blockRows"];
+const G2IS_KEYS = [...COMMON_KEYS, "delta", "k", "graph", "hnsw", "blockRows", "hnswCheckRows"];
 
 /** Validates pool and target (non-empty, finite, equal widths) and returns the flat target rows. */
 function checkPoolAndTarget(pool: FeatureRows, target: FeatureRows | TargetSubtasks): FeatureRows {
@@ -122,6 +125,10 @@ export function selectG2IS(pool: FeatureRows, target: FeatureRows | TargetSubtas
       ? buildKnnGraph(pool, "exact", { k, ...(options.blockRows === undefined ? {} : { blockRows: options.blockRows }) })
       : buildKnnGraph(pool, "hnsw", { k, ...(options.hnsw ?? {}) });
   }
+  const checkRows = options.hnswCheckRows ?? 200;
+  if (!Number.isInteger(checkRows) || checkRows < 0) throw new InvalidArgumentError("options.hnswCheckRows", "a non-negative integer", checkRows);
+  // An approximate graph built here is reported with its measured agreement with the exact one.
+  const agreement = !reused && graph.method === "hnsw" && checkRows > 0 ? graphAgreement(graph, pool, { sampleRows: checkRows }) : null;
   const walk = gradientWalk(pool, knowledge.components, budgets, graph, { delta });
   return {
     indices: walk.indices,
@@ -132,7 +139,7 @@ export function selectG2IS(pool: FeatureRows, target: FeatureRows | TargetSubtas
     })),
     underfilled: walk.underfilled,
     graph,
-    graphStats: { method: graph.method, n: graph.n, k: graph.k, buildSeconds: graph.buildSeconds, params: graph.params, reused },
+    graphStats: { method: graph.method, n: graph.n, k: graph.k, buildSeconds: graph.buildSeconds, params: graph.params, reused, agreement },
     coreKnowledge: knowledge,
   };
 }
