@@ -8,7 +8,8 @@ import { TinyTransformer, TransformerConfig, TRANSFORMER_MODULES } from "../kern
 import { GruLanguageModel } from "../kernel-lib/models/gru";
 import { MlpModel } from "../kernel-lib/models/mlp";
 import { attachLora, detachLora } from "../kernel-lib/models/lora";
-import { decodeSafetensors, encodeSafetensors, loadModel, loadWeightsInto, saveModel } from "../kernel-lib/models/io";
+import { loadModel, loadWeightsInto, readModelTensors, saveModel, serializeModel } from "../kernel-lib/models/io";
+import { encodeSafetensors, parseSafetensors } from "../kernel-lib/io/safetensors";
 import { EmptyInputError, FileFormatError, InvalidArgumentError, NonFiniteError, ShapeError, UnknownOptionError } from "../kernel-lib/errors";
 import { Rng } from "../kernel-lib/random";
 import { TEST_BACKENDS, assertClose, expectError, expectNoLeak, maxRelativeError, useBackend } from "./helpers";
@@ -294,7 +295,7 @@ for (const backend of TEST_BACKENDS) {
       const kept = read(other.weight("layer0.weight"));
       await expectError(() => loadWeightsInto(other, file), ShapeError, "layer0.weight");
       assert.equal(read(other.weight("layer0.weight")), kept);
-      await expectError(() => loadWeightsInto(gru, file), FileFormatError, "unexpected tensor layer0.weight");
+      await expectError(() => loadWeightsInto(gru, file), FileFormatError, "unexpected tensor layer0."); // the MLP file's first tensor by the codec's order (item size, then name)
       [gru, gru2, mlp, mlp2, other].forEach((m) => m.dispose());
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
@@ -302,29 +303,37 @@ for (const backend of TEST_BACKENDS) {
   });
 }
 
-test("safetensors: byte layout follows the spec; malformed files raise FileFormatError naming the file", async () => {
-  const bytes = encodeSafetensors([{ name: "a", shape: [2, 3], data: Float32Array.from([1, 2, 3, 4, 5, 6]) }, { name: "b", shape: [1], data: Float32Array.from([-1.5]) }], { kind: "x" });
+test("model files go through io's one safetensors codec and atomic writer; malformed files raise FileFormatError naming the file", async () => {
+  const mlp = new MlpModel({ inputSize: 2, hiddenSizes: [3], outputSize: 1, task: "regression", seed: 1 });
+  const bytes = serializeModel(mlp, { note: "x" });
   const headerLength = Number(bytes.readBigUInt64LE(0));
   assert.is((8 + headerLength) % 8, 0, "data is 8-byte aligned");
   const header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString());
-  assert.equal(header.a, { dtype: "F32", shape: [2, 3], data_offsets: [0, 24] });
-  assert.equal(header.b.data_offsets, [24, 28]);
-  assert.equal(header.__metadata__, { kind: "x" });
-  assert.is(bytes.readFloatLE(8 + headerLength + 24), -1.5);
-  const decoded = decodeSafetensors(bytes, "mem");
-  assert.equal(Array.from(decoded.tensors.get("a")!.data), [1, 2, 3, 4, 5, 6]);
+  assert.equal([header["layer0.weight"].dtype, header["layer0.weight"].shape], ["F32", [3, 2]]);
+  assert.equal([header.__metadata__.format, header.__metadata__.kind, header.__metadata__.note], ["gradlab", "mlp", "x"]);
+  // The general reader (io/) reads what the model writer wrote, value for value.
+  assert.equal(Array.from(parseSafetensors(bytes, "mem").tensors["layer0.weight"].data as Float32Array), Array.from(mlp.weight("layer0.weight").dataSync()));
+  assert.equal(Array.from(readModelTensors(bytes, "mem").tensors.get("layer0.bias")!.data), [0, 0, 0]);
 
-  await expectError(() => decodeSafetensors(bytes.subarray(0, 5), "f.safetensors"), FileFormatError, "f.safetensors: truncated");
-  await expectError(() => decodeSafetensors(bytes.subarray(0, bytes.length - 4), "f.safetensors"), FileFormatError, "beyond the data");
+  await expectError(() => readModelTensors(bytes.subarray(0, 5), "f.safetensors"), FileFormatError, "f.safetensors: truncated");
+  await expectError(() => readModelTensors(bytes.subarray(0, bytes.length - 4), "f.safetensors"), FileFormatError, "f.safetensors");
   const garbage = Buffer.concat([Buffer.from([4, 0, 0, 0, 0, 0, 0, 0]), Buffer.from("{oops")]);
-  await expectError(() => decodeSafetensors(garbage, "g"), FileFormatError, "not valid JSON");
-  const f16 = Buffer.from(bytes);
-  const text = f16.subarray(8, 8 + headerLength).toString().replace('"F32"', '"F16"');
-  f16.write(text, 8);
-  await expectError(() => decodeSafetensors(f16, "h"), FileFormatError, "only F32");
+  await expectError(() => readModelTensors(garbage, "g"), FileFormatError, "not valid UTF-8 JSON");
+  const f16 = encodeSafetensors({ "layer0.weight": { dtype: "float16", shape: [3, 2], data: [1, 2, 3, 4, 5, 6] } });
+  await expectError(() => readModelTensors(f16, "h"), FileFormatError, "must be float32");
+  await expectError(() => serializeModel(mlp, { kind: "gru" }), InvalidArgumentError, "extraMetadata.kind");
   const missing = path.join(os.tmpdir(), "gradlab-no-such-file.safetensors");
   await expectError(() => loadModel(missing), FileFormatError, "cannot read");
-  await expectError(() => saveModel(new MlpModel({ inputSize: 1, hiddenSizes: [], outputSize: 1, task: "regression", seed: 1 }), "/no/such/dir/x.safetensors"), InvalidArgumentError, "does not exist");
+  await expectError(() => saveModel(mlp, "/no/such/dir/x.safetensors"), InvalidArgumentError, "does not exist");
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gradlab-model-file-"));
+  try {
+    saveModel(mlp, path.join(dir, "m.safetensors"));
+    assert.equal(fs.readdirSync(dir), ["m.safetensors"], "no temporary file left behind");
+    assert.equal(fs.readFileSync(path.join(dir, "m.safetensors")), serializeModel(mlp));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+    mlp.dispose();
+  }
 });
 
 for (const backend of TEST_BACKENDS) {

@@ -14,7 +14,8 @@ import { FileFormatError, InvalidArgumentError } from "../errors";
 import { checkOptions, option } from "../options";
 import { tokenizerFor } from "../envs/tokenizer";
 import type { AgentEnv, EnvName } from "../envs/types";
-import { decodeSafetensors, encodeSafetensors, loadModel, writeFileAtomic } from "../models/io";
+import { loadModel, readModelTensors, serializeModel } from "../models/io";
+import { atomicWriteFile } from "../io/atomic";
 import { TinyTransformer } from "../models/transformer";
 import { TransformerAgent, TransformerAgentOptions } from "./policy";
 
@@ -26,11 +27,8 @@ export function saveAgent(agent: TransformerAgent, env: Pick<AgentEnv, "name">, 
   if (env === null || typeof env !== "object" || typeof env.name !== "string") throw new InvalidArgumentError("env", "the env the agent acts in", env);
   const model = agent.model;
   const meta: AgentMetadata = { env: env.name, contextLength: agent.contextLength, vocab: [...agent.tokenizer.vocab] };
-  // The same entries saveModel writes, plus `agent`.
-  const metadata: Record<string, string> = { format: "gradlab", kind: model.kind, config: JSON.stringify(model.config), agent: JSON.stringify(meta) };
-  if (model.loraAdapters !== null) metadata.lora = JSON.stringify(model.loraAdapters.options);
-  const tensors = model.namedWeights().map(({ name, variable }) => ({ name, shape: variable.shape.slice() as number[], data: variable.dataSync() as Float32Array }));
-  writeFileAtomic(file, encodeSafetensors(tensors, metadata));
+  // The entries saveModel writes, plus `agent`.
+  atomicWriteFile(file, serializeModel(model, { agent: JSON.stringify(meta) }));
 }
 
 /** Reads a saved agent (or a plain saved transformer) for `env`. Missing / malformed files raise FileFormatError naming the file. */
@@ -43,7 +41,7 @@ export function loadAgent(file: string, env: AgentEnv, options: Pick<Transformer
   } catch (e) {
     throw new FileFormatError(file, `cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
-  const { metadata } = decodeSafetensors(bytes, file);
+  const { metadata } = readModelTensors(bytes, file);
   const tokenizer = tokenizerFor(env);
   let contextLength: number | undefined;
   if (metadata.agent !== undefined) {
