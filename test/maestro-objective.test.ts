@@ -13,7 +13,10 @@ import { Rng } from "../kernel-lib/random";
 import { computeAdvantages, groupNormalize } from "../kernel-lib/train/advantages";
 import { EmptyInputError, InvalidArgumentError, ShapeError } from "../kernel-lib/errors";
 import { Conductor, META_REWARDS, MetaReward, groupSumCheck, leaveOneOutMeans, metaRewards } from "../kernel-lib/maestro";
-import { MaestroEnv, NUM_COMPONENTS, ResponseBankPolicy, RewardModel, buildResponseBank, runMaestroArm } from "../kernel-lib/studies/maestro";
+import {
+  MaestroEnv, NUM_COMPONENTS, ResponseBankPolicy, RewardModel, bagOfTokens, bankTargetUtility, bankTrueUtilities, bankUtilityAlignment, buildResponseBank,
+  resolveRunConfig, runMaestroArm,
+} from "../kernel-lib/studies/maestro";
 import { TEST_BACKENDS, assertClose, expectError, expectNoLeak, useBackend } from "./helpers";
 
 const env = new MaestroEnv({ seed: 3 });
@@ -48,7 +51,7 @@ interface Enumeration { J: number; gradW: Float64Array; gradB: Float64Array }
  * J = E[mean payoff] and E[the REINFORCE estimator] (conductor.policyGradient: the gradient of
  * −mean(payoff · log π(a|h)), so at an unbiased estimator it is −∇J).
  */
-function enumerate(conductor: Conductor, hidden: number[][], r: number[][], kind: MetaReward): Enumeration {
+function enumerate(conductor: Conductor, hidden: number[][], r: number[][], kind: MetaReward, alignment?: number[]): Enumeration {
   const G = hidden.length, ids = hidden.map(() => "g");
   const probs = conductor.probabilities(hidden);
   const D = conductor.inputSize;
@@ -63,7 +66,7 @@ function enumerate(conductor: Conductor, hidden: number[][], r: number[][], kind
     const samples = R.map((reward) => ({ groupId: "g", reward, tokens: [0, 0], actionMask: [0, 1] }));
     const payoff = metaRewards(kind, {
       advantages: computeAdvantages(samples).episode, rewards: R, fixedRewards: fixed, groupIds: ids,
-      fixedAdvantages: groupNormalize(fixed, ids),
+      fixedAdvantages: groupNormalize(fixed, ids), alignment,
     });
     out.J += p * payoff.reduce((a, b) => a + b, 0) / G;
     const g = conductor.policyGradient(actions.map((a, j) => ({ hidden: hidden[j], action: a, z: null, advantage: payoff[j] })));
@@ -107,6 +110,17 @@ test(`[${backend}] E[Â] ≡ 0 by exact enumeration; the paper's per-response up
         };
         const fd = (shifted(eps) - shifted(-eps)) / (2 * eps);
         assertClose(-loo.gradB[k], fd, 2e-3 * Math.max(1, Math.abs(fd)), `loo: E[estimator]_b${k} = −∂J/∂b${k}`);
+        // The target-informed payoff (fixed alignments g) is unbiased for its objective too.
+        const g = [0.3, -0.2, 0.5];
+        const aligned = enumerate(conductor, hidden, r, "alignment", g);
+        const shiftedAligned = (delta: number) => {
+          tf.tidy(() => conductor.b.assign(tf.add(conductor.b, tf.oneHot(tf.tensor1d([k], "int32"), K).reshape([K]).mul(delta))));
+          const J = enumerate(conductor, hidden, r, "alignment", g).J;
+          tf.tidy(() => conductor.b.assign(tf.sub(conductor.b, tf.oneHot(tf.tensor1d([k], "int32"), K).reshape([K]).mul(delta))));
+          return J;
+        };
+        const fdAligned = (shiftedAligned(eps) - shiftedAligned(-eps)) / (2 * eps);
+        assertClose(-aligned.gradB[k], fdAligned, 2e-3 * Math.max(1, Math.abs(fdAligned)), `alignment: E[estimator]_b${k} = −∂J/∂b${k}`);
         const Jpaper = (() => {
           tf.tidy(() => conductor.b.assign(tf.add(conductor.b, tf.oneHot(tf.tensor1d([k], "int32"), K).reshape([K]).mul(0.5))));
           const J = enumerate(conductor, hidden, r, "advantage").J;
@@ -140,12 +154,52 @@ test(`[${backend}] runs: Σ_group Â is 0 on every step (logged per step); the p
 });
 }
 
+for (const backend of TEST_BACKENDS) {
+  test(`[${backend}] bankUtilityAlignment = the directional derivative of the validation true utility along ∇log π(y_j|x_j) (central differences); the aligned-meta arm runs on tier A only`, async () => {
+    await useBackend(backend);
+    const policy = new ResponseBankPolicy(env);
+    tf.tidy(() => { policy.model.W.assign(tf.randomNormal(policy.model.W.shape, 0, 0.5, "float32", 3)); policy.model.b.assign(tf.randomNormal(policy.model.b.shape, 0, 0.5, "float32", 4)); });
+    const targets = env.promptSet("validation", 5);
+    const utilities = bankTrueUtilities(policy, rewards, targets);
+    const rollouts = policy.sample(env.samplePrompts(3, 21), 4, new Rng(2));
+    const g = await expectNoLeak("alignment", () => bankUtilityAlignment(policy, targets, utilities, rollouts));
+    const W0 = Float64Array.from(policy.model.W.dataSync()), b0 = Float64Array.from(policy.model.b.dataSync());
+    const B = policy.bankSize, P = env.promptLength;
+    const probs = policy.model.probabilities(rollouts.map((r) => r.prompt));
+    const eps = 1e-3;
+    rollouts.forEach((r, j) => {
+      const slot = r.tokens[r.tokens.length - 1];
+      const x = bagOfTokens(r.prompt.tokens, P);
+      const dir = probs[j].map((p, k) => (k === slot ? 1 : 0) - p);
+      const at = (h: number) => {
+        tf.tidy(() => {
+          policy.model.W.assign(tf.tensor2d(Float32Array.from(W0.map((w, i) => w + h * x[Math.floor(i / B)] * dir[i % B])), policy.model.W.shape as [number, number]));
+          policy.model.b.assign(tf.tensor1d(Float32Array.from(b0.map((v, k) => v + h * dir[k]))));
+        });
+        return bankTargetUtility(policy, targets, utilities);
+      };
+      const fd = (at(eps) - at(-eps)) / (2 * eps);
+      assertClose(g[j], fd, 2e-3 * Math.max(0.05, Math.abs(fd)), `g_${j} vs central difference`);
+    });
+    tf.tidy(() => { policy.model.W.assign(tf.tensor2d(Float32Array.from(W0), policy.model.W.shape as [number, number])); policy.model.b.assign(tf.tensor1d(Float32Array.from(b0))); });
+    assert.ok(g.some((v) => Math.abs(v) > 1e-4), "alignments are not all 0");
+    policy.dispose();
+    const run = runMaestroArm({ arm: "aligned-meta", steps: 8, conductorEvery: 4, curveEvalEvery: 0, evalPromptsPerType: 2, validationPromptsPerType: 3 }, 1);
+    assert.is(run.config.metaReward, "alignment");
+    assert.is(run.curves.metaGradient.norm.length, 2);
+    assert.ok(run.curves.metaReward.some((m) => m !== 0));
+    await expectError(() => resolveRunConfig({ arm: "aligned-meta", tier: "gru" }), InvalidArgumentError, "config.metaReward");
+  });
+}
+
 test("metaRewards / groupSumCheck: typed errors name the argument", async () => {
   await expectError(() => metaRewards("mean" as never, { advantages: [0], rewards: [0], fixedRewards: [0], fixedAdvantages: [0], groupIds: ["a"] }), InvalidArgumentError, "kind");
   await expectError(() => metaRewards("loo-fixed", { advantages: [0], rewards: [0, 1], fixedRewards: [0], fixedAdvantages: [0], groupIds: ["a"] }), ShapeError, "inputs.rewards");
   await expectError(() => groupSumCheck([], []), EmptyInputError, "groupIds");
+  await expectError(() => metaRewards("alignment", { advantages: [0], rewards: [0], fixedRewards: [0], fixedAdvantages: [0], groupIds: ["a"] }), InvalidArgumentError, "inputs.alignment");
+  assert.equal(metaRewards("alignment", { advantages: [0, 0], rewards: [1, 2], fixedRewards: [0.5, 3], fixedAdvantages: [0, 0], groupIds: ["a", "a"], alignment: [2, -1] }), [1, 1]);
   await expectError(() => groupSumCheck([NaN], ["a"]), Error, "values");
-  assert.equal([...META_REWARDS], ["advantage", "fixed-advantage", "loo-fixed"]);
+  assert.equal([...META_REWARDS], ["advantage", "fixed-advantage", "loo-fixed", "alignment"]);
 });
 
 test.run();

@@ -22,11 +22,18 @@
  *    REINFORCE estimator of ∇ E[w(a)ᵀr]: a real objective, but one that still prefers whichever
  *    component is highest for the response (the level-chasing the paper's payoff shows), now by
  *    construction rather than by accident. Stated so a reader does not expect it to find the
- *    hidden true utility, which no payoff here sees.
+ *    hidden true utility, which no payoff above sees.
+ *  - "alignment" (ours, target-informed): g_j · (R_j(w(a_j)) − R_j(w_fixed)), where g_j = ∇_θU ·
+ *    ∇_θ log π(y_j | x_j) says how much raising response j's probability would raise a TARGET
+ *    objective U of the policy (the caller computes it; the study uses the true utility on a
+ *    validation set, so this payoff sees what the paper's does not — an upper bound on what a
+ *    better payoff could buy, like the oracle arm). The subtracted term does not depend on a_j, so
+ *    REINFORCE on it is unbiased for ∇ Σ_j g_j E[w(a_j)ᵀr_j]: emphasise, on each response, the
+ *    components that are high where pushing the response up helps U.
  */
 import { EmptyInputError, InvalidArgumentError, NonFiniteError, ShapeError } from "../errors";
 
-export const META_REWARDS = ["advantage", "fixed-advantage", "loo-fixed"] as const;
+export const META_REWARDS = ["advantage", "fixed-advantage", "loo-fixed", "alignment"] as const;
 export type MetaReward = (typeof META_REWARDS)[number];
 
 /** Members of each group, in first-seen order of the group ids. */
@@ -94,6 +101,8 @@ export interface MetaRewardInputs {
   /** GRPO advantages of fixedRewards (the same normalisation as `advantages`). */
   fixedAdvantages: readonly number[];
   groupIds: readonly string[];
+  /** "alignment" only: g_j = ∇U · ∇log π(y_j | x_j) per response. */
+  alignment?: readonly number[];
 }
 
 /** Each response's payoff to the Conductor under `kind` (see the module header). */
@@ -103,6 +112,13 @@ export function metaRewards(kind: MetaReward, inputs: MetaRewardInputs): number[
   if (kind === "advantage") { checkValues("inputs.advantages", inputs.advantages, n); return inputs.advantages.slice(); }
   if (kind === "fixed-advantage") { checkValues("inputs.fixedAdvantages", inputs.fixedAdvantages, n); return inputs.fixedAdvantages.slice(); }
   checkValues("inputs.rewards", inputs.rewards, n);
+  checkValues("inputs.fixedRewards", inputs.fixedRewards, n);
+  if (kind === "alignment") {
+    const g = inputs.alignment;
+    if (g === undefined) throw new InvalidArgumentError("inputs.alignment", "one ∇U·∇log π value per response for the \"alignment\" payoff", g);
+    checkValues("inputs.alignment", g, n);
+    return inputs.rewards.map((r, i) => g[i] * (r - inputs.fixedRewards[i]));
+  }
   const baseline = leaveOneOutMeans(inputs.fixedRewards, inputs.groupIds);
   return inputs.rewards.map((r, i) => r - baseline[i]);
 }

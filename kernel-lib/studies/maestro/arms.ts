@@ -13,6 +13,8 @@
  * |                      | independent payoff: expected meta-gradient 0)            |
  * | loo-meta             | maestro paid R(w(a)) − leave-one-out mean of R(equal)    |
  * |                      | (non-zero expectation; meta-reward.ts)                   |
+ * | aligned-meta         | maestro paid g_j·(R(w(a)) − R(equal)), g_j = ∇U_val·∇log π |
+ * |                      | (target-informed: reads validation true utility; tier A)  |
  * | uniform-conductor    | the Conductor's action space, φ = 0 frozen (never updated)|
  * | no-entropy           | maestro with λ = 0                                      |
  * | every-step           | maestro with M = 1                                      |
@@ -42,7 +44,7 @@ export const MAESTRO_ARMS = [
   "maestro", "prompt-level", "no-entropy", "every-step", "unnormalised",
   "equal", "random", "tuned", "oracle",
   "single-faithfulness", "single-format", "single-creativity", "single-brevity", "single-preference",
-  "shared-action", "fixed-advantage", "loo-meta", "uniform-conductor", "maestro-group", "equal-group", "em-grpo", "init",
+  "shared-action", "fixed-advantage", "loo-meta", "uniform-conductor", "maestro-group", "equal-group", "em-grpo", "init", "aligned-meta",
 ] as const;
 export type MaestroArm = (typeof MAESTRO_ARMS)[number];
 
@@ -83,7 +85,7 @@ export interface MaestroRunConfig {
   entropyBonus?: number;
   /** Adam rate of the Conductor (default 0.05). */
   conductorLearningRate?: number;
-  /** The Conductor's payoff (meta-reward.ts): "advantage" (default, the paper), "fixed-advantage", "loo-fixed". */
+  /** The Conductor's payoff (meta-reward.ts): "advantage" (default, the paper), "fixed-advantage", "loo-fixed", "alignment" (tier bank). */
   metaReward?: MetaReward;
   /** Multiplies the format component of the TRAINING reward (default 1; the true utility is unchanged): sensitivity to a saturated component. */
   formatScale?: number;
@@ -181,7 +183,7 @@ export function resolveRunConfig(config: MaestroRunConfig): ResolvedRunConfig {
     noise: 0.2, maxResponseLength: 12, creativeFaithfulness: "topic", normalizeRewards: config.arm !== "unnormalised", componentCentering: config.arm === "maestro-group" || config.arm === "equal-group" ? "group" : "none",
     mapping: "discrete", eta: 0.3, pMin: 0.02, sigma: 0.5, conductorTemperature: 1,
     conductorEvery: config.arm === "every-step" ? 1 : 4, entropyBonus: config.arm === "no-entropy" ? 0 : 0.01, conductorLearningRate: 0.05,
-    metaReward: config.arm === "fixed-advantage" ? "fixed-advantage" : config.arm === "loo-meta" ? "loo-fixed" : "advantage", formatScale: 1,
+    metaReward: config.arm === "fixed-advantage" ? "fixed-advantage" : config.arm === "loo-meta" ? "loo-fixed" : config.arm === "aligned-meta" ? "alignment" : "advantage", formatScale: 1,
     aggregation: "sequenceLevel", normalizeStd: true, stdEstimator: "population", advantageEps: 1e-6, ppoEpochs: 1, minibatchSize: 0, stopAtEos: true,
     curveEvalEvery: Math.max(1, Math.ceil(steps / (bank ? 20 : 5))),
     policyLearningRate: bank ? 0.05 : 0.01, klBeta: 0.01, clipEpsilon: 0.2,
@@ -200,6 +202,7 @@ export function resolveRunConfig(config: MaestroRunConfig): ResolvedRunConfig {
   armSetting("componentCentering", ["maestro-group", "equal-group"], "group");
   armSetting("metaReward", ["fixed-advantage"], "fixed-advantage");
   armSetting("metaReward", ["loo-meta"], "loo-fixed");
+  armSetting("metaReward", ["aligned-meta"], "alignment");
   integer(r, "steps", 1);
   integer(r, "ppoEpochs", 1);
   integer(r, "minibatchSize", 0);
@@ -228,6 +231,7 @@ export function resolveRunConfig(config: MaestroRunConfig): ResolvedRunConfig {
   assertOneOf("config.stdEstimator", r.stdEstimator, STD_ESTIMATORS);
   for (const key of ["normalizeStd", "stopAtEos"] as const) if (typeof r[key] !== "boolean") throw new InvalidArgumentError(`config.${key}`, "true or false", r[key]);
   if (typeof r.normalizeRewards !== "boolean") throw new InvalidArgumentError("config.normalizeRewards", "true or false", r.normalizeRewards);
+  if (r.metaReward === "alignment" && tier !== "bank") throw new InvalidArgumentError("config.metaReward", "\"alignment\" only on tier bank (its gradient is exact for the response bank)", r.metaReward);
   if (r.tunedSearch === "argmax" && tier !== "bank" && config.arm === "tuned") throw new InvalidArgumentError("config.tunedSearch", "\"runs\" for tier gru (argmax needs the response bank)", r.tunedSearch);
   return r;
 }
@@ -253,7 +257,7 @@ export function armBehaviour(arm: MaestroArm): ArmBehaviour {
     case "prompt-level": return conductor("prompt-level");
     case "shared-action": return conductor("shared-action");
     case "uniform-conductor": return conductor("per-response", true);
-    default: return conductor("per-response"); // maestro, no-entropy, every-step, unnormalised, maestro-group, fixed-advantage, loo-meta
+    default: return conductor("per-response"); // maestro, no-entropy, every-step, unnormalised, maestro-group, fixed-advantage, loo-meta, aligned-meta
   }
 }
 

@@ -12,6 +12,7 @@
  *   run-context.ts  one run's context and result types
  *   train.ts        the bi-level loop, runMaestroArm
  *   evaluate.ts     held-out true utility of a policy
+ *   alignment.ts    ∇U·∇log π per response for the target-informed Conductor payoff (tier A)
  *   tuning.ts       static weight search (tuned arm, grid + 1/K) and the true-utility conflict
  *   study-grid.ts   presets, settings and the sweep grid
  *   study.ts        what a run stores, the registered sweep study, reading runs back
@@ -27,6 +28,7 @@ export * from "./run-context";
 export * from "./train";
 export * from "./evaluate";
 export * from "./tuning";
+export * from "./alignment";
 export * from "./study-grid";
 export * from "./study";
 export * from "./report";

@@ -34,6 +34,8 @@ import { ArmBehaviour, MaestroRunConfig, armBehaviour, resolveRunConfig } from "
 import { Conductor, ConductorAction, ConductorExperience, sampleDirichlet } from "../../maestro/conductor";
 import { groupSumCheck, metaRewards } from "../../maestro/meta-reward";
 import { evaluatePolicy } from "./evaluate";
+import { ResponseBankPolicy } from "./bank-policy";
+import { bankTrueUtilities, bankUtilityAlignment } from "./alignment";
 import { MaestroPrompt, TASK_TYPES, repetitionRate } from "./env";
 import type { MaestroRollout } from "./policy-types";
 import { NUM_COMPONENTS, TRUE_UTILITY_WEIGHTS, componentIndex, dot } from "./rewards";
@@ -98,6 +100,13 @@ export function trainPolicy(ctx: RunContext, behaviour: ArmBehaviour, steps = ct
     curves.heldOut.step.push(s);
     curves.heldOut.trueUtility.push(evaluatePolicy(ctx, evalPrompts, `${label}-curve-${s}`).trueUtilityOverall);
   };
+  // The target-informed payoff reads the true utility on the VALIDATION prompts (never the eval set).
+  let alignmentTargets: { prompts: MaestroPrompt[]; utilities: number[][] } | null = null;
+  if (conductor !== null && c.metaReward === "alignment") {
+    if (!(policy instanceof ResponseBankPolicy)) throw new InvalidArgumentError("config.metaReward", "\"alignment\" only on tier bank (its gradient is exact for the response bank)", c.metaReward);
+    const prompts = env.promptSet("validation", c.validationPromptsPerType);
+    alignmentTargets = { prompts, utilities: bankTrueUtilities(policy, rewards, prompts) };
+  }
   let buffer: ConductorExperience[] = [];
   try {
     heldOut(0);
@@ -138,6 +147,7 @@ export function trainPolicy(ctx: RunContext, behaviour: ArmBehaviour, steps = ct
         ? rollouts.map((r) => r.logProb / Math.max(1, r.actionMask.reduce((a, m) => a + m, 0)))
         : rollouts.map((_, i) => dot(weights[i], rewardComponents[i]));
       const samples: RolloutSample[] = rollouts.map((r, i) => ({ groupId: r.groupId, reward: R[i], tokens: r.tokens, actionMask: r.actionMask }));
+      const alignment = alignmentTargets === null ? undefined : bankUtilityAlignment(policy as ResponseBankPolicy, alignmentTargets.prompts, alignmentTargets.utilities, rollouts);
       const grpo = grpoStep(policy.model, policy.reference, samples, { ...grpoOptions, oldLogProbs: rollouts.map((r) => r.behaviourLogProbs) });
       forwardTokens += grpo.cost.forwardTokens;
       const identity = groupSumCheck(grpo.advantages, groupIds);
@@ -146,7 +156,7 @@ export function trainPolicy(ctx: RunContext, behaviour: ArmBehaviour, steps = ct
         const { contexts, actions } = acted;
         const fixedRewards = rollouts.map((_, i) => dot(EQUAL_WEIGHTS, rewardComponents[i]));
         const payoff = metaRewards(c.metaReward, {
-          advantages: grpo.advantages, rewards: R, fixedRewards, groupIds,
+          advantages: grpo.advantages, rewards: R, fixedRewards, groupIds, alignment,
           fixedAdvantages: c.metaReward === "fixed-advantage" ? computeAdvantages(samples.map((x, i) => ({ ...x, reward: fixedRewards[i] })), normalizeOptions).episode : grpo.advantages,
         });
         curves.metaReward.push(mean(payoff));
