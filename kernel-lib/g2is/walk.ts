@@ -15,7 +15,10 @@
  *  - b_i = 0 skips the component (no anchor), as the official code does.
  * Rows are unit-normalised first (the official code does the same; zero rows stay zero), so
  * g means the normalised feature row; a norm below 1e-10 counts as cosine 0, as there.
- * Deterministic: no sampling; every ordering breaks ties by the lower index.
+ * Deterministic: no sampling; every ordering breaks ties by the lower index. The official code
+ * orders anchors and fallbacks with np.argsort(…)[::-1] / argpartition, whose order among EXACTLY
+ * tied rows (exact-duplicate pool items have identical features) is numpy's introsort's and cannot
+ * be reproduced; with no exact ties the selections are identical (test/g2is-official.test.ts).
  *
  * Diagnostics: every candidate the walk tests and turns down is counted once per test, under the
  * first constraint it fails, in the order the walk tests them — excluded (already selected),
