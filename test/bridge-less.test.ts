@@ -201,6 +201,32 @@ test("a run killed half-way (SIGKILL) is refused by the reader, and rerunning th
   again.checkpoints.forEach((c, k) => assert.ok(maxAbsDiff(c.rows, whole.checkpoints[k].rows) <= 1e-6, `checkpoint ${k} after resume`));
 });
 
+test("--module: LoRA on a model's own nn.Linear layers (forward hooks) equals the adapters merged into the weights (W + s·B·A), PEFT .bin adapters", async () => {
+  const s = await setup();
+  const fixture = path.join(ROOT, "test", "fixtures", "less_module.py");
+  const dir = path.join(s.dir, "module");
+  fs.mkdirSync(dir, { recursive: true });
+  const rng = new Rng(9);
+  const rows = Array.from({ length: 5 }, () => { const tokens = Array.from({ length: 7 }, () => rng.int(11)); return { tokens, loss_mask: tokens.map((_, t) => Number(t >= 3)) }; });
+  const data = path.join(dir, "rows.jsonl");
+  fs.writeFileSync(data, rows.map((r) => JSON.stringify(r)).join("\n") + "\n");
+  const folders = [path.join(dir, "checkpoint-1"), path.join(dir, "checkpoint-2")];
+  for (const f of folders) { const w = spawnSync(torchPython(), [fixture, "write", f], { encoding: "utf8" }); assert.is(w.status, 0, w.stderr); }
+  const out = path.join(dir, "out");
+  const r = spawnSync(torchPython(), [SCRIPT, "--module", `${fixture}:factory`, ...folders.flatMap((f) => ["--checkpoint", f]), "--lr-weights", "2,1", "--role", "pool",
+    "--data", data, "--project", "16", "--seed", "3", "--block-rows", "32", "--out", out, "--threads", "1", "--quiet"], { encoding: "utf8", cwd: ROOT });
+  assert.is(r.status, 0, r.stderr);
+  const oracle = spawnSync(torchPython(), [fixture, "oracle", path.join(ROOT, "scripts"), data, folders.join(","), "16", "3", "32"], { encoding: "utf8", maxBuffer: 1 << 26 });
+  assert.is(oracle.status, 0, oracle.stderr);
+  const expected = JSON.parse(oracle.stdout) as number[][][];
+  const got = readLessFeatures(out);
+  assert.equal(got.checkpoints.map((c) => c.weight), [2, 1]);
+  got.checkpoints.forEach((c, k) => {
+    const d = maxAbsDiff(c.rows, expected[k].map((row) => Float32Array.from(row)));
+    assert.ok(d <= 1e-5, `checkpoint ${k}: max |diff| ${d.toExponential(2)} vs the merged-weights oracle`);
+  });
+});
+
 test.after(() => { if (cached) { cached.model.dispose(); fs.rmSync(cached.dir, { recursive: true, force: true }); } });
 
 test.run();
