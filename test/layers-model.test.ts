@@ -6,6 +6,9 @@
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { fromLayersModel, LayersModelAdapter } from "../kernel-lib/models/layers-adapter";
 import { perExampleGradients } from "../kernel-lib/grads/per-example";
@@ -16,8 +19,10 @@ import { adamStateFromOptimizer } from "../kernel-lib/features/tfjs-adam";
 import { lessFeatures } from "../kernel-lib/features/model-features";
 import { RandomProjector, explicitProjectionMatrix } from "../kernel-lib/features/projection";
 import { adamPreconditionedFeatures } from "../kernel-lib/features/adam";
+import { FeatureStoreWriter, openFeatureStore } from "../kernel-lib/features/feature-store";
+import { writeNpy } from "../kernel-lib/io/npy";
 import { Rng } from "../kernel-lib/random";
-import { InvalidArgumentError, ShapeError, UnknownOptionError } from "../kernel-lib/errors";
+import { FileFormatError, InvalidArgumentError, ShapeError, UnknownOptionError } from "../kernel-lib/errors";
 import { TEST_BACKENDS, assertClose, expectError, expectNoLeak, useBackend } from "./helpers";
 
 const B = 6, IN = 5, CLASSES = 3;
@@ -237,6 +242,39 @@ for (const backend of TEST_BACKENDS) {
     net.dispose();
   });
 }
+
+test("resumable featurisation: a FeatureStoreWriter left by a dead run is resumed (resume: true) and lessFeatures continues at start = writer.rows", async () => {
+  await useBackend("cpu");
+  const net = sequentialModel(41);
+  const model = fromLayersModel(net, { loss: "sparse-categorical-crossentropy" });
+  const { x, y } = data(42);
+  const P = model.parameterGroups().reduce((n, g) => n + g.shape[0] * g.shape[1], 0);
+  const projector = new RandomProjector({ inputDim: P, outputDim: 4, seed: 2 });
+  const whole = lessFeatures(model, { inputs: x, targets: y }, { role: "target", projector });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gradlab-resume-"));
+  try {
+    // The "dead" run: 5 rows appended with chunkRows 2 → two full chunks on disk, one row lost, no meta.json.
+    const first = FeatureStoreWriter.create(dir, { dim: 4, chunkRows: 2 });
+    lessFeatures(model, { inputs: x.slice(0, 5), targets: y.slice(0, 5) }, { role: "target", projector, sink: first });
+    writeNpy(path.join(dir, "chunk-000002.npy"), { data: new Float32Array(4), shape: [1, 4] }); // a short chunk only finish() may write
+    await expectError(() => openFeatureStore(dir), FileFormatError, "incomplete");
+    await expectError(() => FeatureStoreWriter.create(dir, { dim: 3, chunkRows: 2, resume: true }), FileFormatError, "same dim and chunkRows");
+    const writer = FeatureStoreWriter.create(dir, { dim: 4, chunkRows: 2, resume: true });
+    assert.is(writer.rows, 4);
+    const progress: Array<[number, number]> = [];
+    const returned = lessFeatures(model, { inputs: x, targets: y }, { role: "target", projector, sink: writer, start: writer.rows, batchSize: 1, onProgress: (d, t) => progress.push([d, t]) });
+    assert.equal(returned, []);
+    assert.equal(progress, [[5, B], [6, B]]);
+    const store = writer.finish();
+    assert.is(store.rows, B);
+    store.readAll().forEach((row, i) => assertClose(row, whole[i], 1e-6, `row ${i}`));
+    await expectError(() => lessFeatures(model, { inputs: x, targets: y }, { role: "target", projector, start: B + 1 }), InvalidArgumentError, "options.start");
+    assert.equal(lessFeatures(model, { inputs: x, targets: y }, { role: "target", projector, start: B }), []);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+    net.dispose();
+  }
+});
 
 test("typed errors name the argument: loss, inputs, targets, options, projector width", async () => {
   await useBackend("cpu");

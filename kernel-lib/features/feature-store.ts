@@ -50,10 +50,17 @@ export class FeatureStoreWriter {
 
   private constructor(readonly dir: string, readonly dim: number, readonly chunkRows: number, readonly attributes: Record<string, unknown>) {}
 
-  /** Starts a store in `dir` (created; it must not already hold a meta.json). */
-  static create(dir: string, options: { dim: number; chunkRows?: number; attributes?: Record<string, unknown> }): FeatureStoreWriter {
+  /**
+   * Starts a store in `dir` (created; it must not already hold a meta.json). With `resume: true`
+   * a folder left by a writer that died keeps its complete chunks (each written atomically and
+   * full, checked here: float32 [chunkRows, dim], consecutive from chunk-000000): `rows` then says
+   * how many rows are already on disk, so the caller continues from that example (e.g.
+   * `lessFeatures(model, batch, { sink: writer, start: writer.rows, … })`). Pass the same dim and
+   * chunkRows as the first run.
+   */
+  static create(dir: string, options: { dim: number; chunkRows?: number; attributes?: Record<string, unknown>; resume?: boolean }): FeatureStoreWriter {
     if (options === undefined) throw new InvalidArgumentError("options", "{dim}");
-    checkOptions("options", options, { dim: option.any, chunkRows: option.any, attributes: option.object }); // dim, chunkRows: below
+    checkOptions("options", options, { dim: option.any, chunkRows: option.any, attributes: option.object, resume: option.boolean }); // dim, chunkRows: below
     if (typeof dir !== "string" || dir.length === 0) throw new InvalidArgumentError("dir", "a folder path", dir);
     const { dim } = options;
     const chunkRows = options.chunkRows ?? 1024;
@@ -62,7 +69,30 @@ export class FeatureStoreWriter {
     if (fs.existsSync(path.join(dir, "meta.json"))) throw new InvalidArgumentError("dir", "a folder without a finished store (meta.json exists)", dir);
     fs.mkdirSync(dir, { recursive: true });
     JSON.stringify(options.attributes ?? {}); // fail now on non-JSON attributes, not at finish()
-    return new FeatureStoreWriter(dir, dim, chunkRows, options.attributes ?? {});
+    const writer = new FeatureStoreWriter(dir, dim, chunkRows, options.attributes ?? {});
+    // Without resume, chunks a dead writer left are overwritten from row 0 (meta.json lists only ours).
+    if (options.resume === true) writer.adoptChunks();
+    return writer;
+  }
+
+  /** Rows appended so far, including those found on disk when resuming. */
+  get rows(): number {
+    return this.written + this.buffer.length;
+  }
+
+  /** Takes over the consecutive full chunks a dead writer left (resume); removes a partial one. */
+  private adoptChunks(): void {
+    for (let k = 0; ; k++) {
+      const file = `chunk-${String(k).padStart(6, "0")}.npy`, full = path.join(this.dir, file);
+      if (!fs.existsSync(full)) break;
+      const array = readNpy(full);
+      if (array.dtype !== "float32" || array.shape.length !== 2 || array.shape[1] !== this.dim) {
+        throw new FileFormatError(full, `dtype ${array.dtype}, shape [${array.shape.join(", ")}]; resuming needs float32 [${this.chunkRows}, ${this.dim}] (same dim and chunkRows as the first run)`);
+      }
+      if (array.shape[0] !== this.chunkRows) { fs.rmSync(full); break; } // only finish() writes a short chunk
+      this.chunks.push({ file, rows: this.chunkRows });
+      this.written += this.chunkRows;
+    }
   }
 
   /** Adds rows (each of length dim, finite); full chunks are written immediately. */

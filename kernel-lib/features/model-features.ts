@@ -47,6 +47,11 @@ export interface LessFeatureOptions extends GradientRowOptions {
   sink?: { append(rows: readonly Float32Array[]): void };
   /** Called after each batch with the examples done so far and the total. */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * First example to compute (default 0): the rows of examples before it are already in `sink`,
+   * e.g. `start: writer.rows` after `FeatureStoreWriter.create(dir, { …, resume: true })`.
+   */
+  start?: number;
 }
 
 /** What a batch of gradient rows carries. */
@@ -95,8 +100,10 @@ export function perExampleGradientRows<M extends AnyPerExampleModel>(
 }
 
 /**
- * Projected, unit-normalised LESS features of every example (see the module header); returns
- * the rows in the caller's order, or an empty array when `sink` took them.
+ * Projected, unit-normalised LESS features of every example (from `start`, default 0; see the
+ * module header); returns the rows in the caller's order, or an empty array when `sink` took them.
+ * For a pool too large for one job, split `batch` into slices (one job each, the same projector
+ * seed) or stream into a FeatureStoreWriter and resume with `start` after a crash.
  *
  * @example
  * const projector = new lab.features.RandomProjector({ inputDim: P, outputDim: 256, seed: 0 });
@@ -108,6 +115,7 @@ export function lessFeatures<M extends AnyPerExampleModel>(model: M, batch: Batc
   if (options === undefined || options === null) throw new InvalidArgumentError("options", "{role, projector, …}");
   checkOptions("options", options, {
     ...ROW_SPEC, role: option.any, projector: option.any, adam: option.object, form: option.oneOf(ADAM_FEATURE_FORMS), sink: option.object, onProgress: option.function,
+    start: option.nonNegativeInteger,
   });
   assertOneOf("options.role", options.role, ["pool", "target"]);
   if (!(options.projector instanceof RandomProjector)) throw new InvalidArgumentError("options.projector", "a RandomProjector (one shared by pool and target)", options.projector);
@@ -115,8 +123,13 @@ export function lessFeatures<M extends AnyPerExampleModel>(model: M, batch: Batc
   if (options.sink !== undefined && typeof options.sink.append !== "function") throw new InvalidArgumentError("options.sink", "an object with append(rows) (a FeatureStoreWriter)", options.sink);
   const { projector } = options;
   const out: Float32Array[] = [];
-  const prepared: PreparedBatch = model.prepareBatch(batch);
-  let done = 0;
+  const all: PreparedBatch = model.prepareBatch(batch);
+  const start = options.start ?? 0;
+  if (start > all.size) throw new InvalidArgumentError("options.start", `an example index in [0, ${all.size}]`, start);
+  if (start > 0 && typeof all.rows !== "function") throw new InvalidArgumentError("options.start", "0 for a model whose batches cannot be cut (no rows())", start);
+  if (start === all.size) return out;
+  const prepared = start === 0 ? all : (all.rows as (indices: readonly number[]) => PreparedBatch)(Array.from({ length: all.size - start }, (_, j) => start + j));
+  let done = start;
   perExampleGradientRows(model, prepared, { groups: options.groups, strategy: options.strategy, batchSize: options.batchSize }, ({ rows }) => {
     const P = rows[0].length;
     if (projector.inputDim !== P) throw new ShapeError("options.projector", `a projector with inputDim ${P} (the selected parameter count)`, [projector.inputDim]);
@@ -127,7 +140,7 @@ export function lessFeatures<M extends AnyPerExampleModel>(model: M, batch: Batc
     const features = l2NormalizeRows(projector.project(directions), { zeroRows: "keep" });
     if (options.sink) options.sink.append(features); else for (const row of features) out.push(row);
     done += features.length;
-    if (options.onProgress) options.onProgress(done, prepared.size);
+    if (options.onProgress) options.onProgress(done, all.size);
   });
   return out;
 }
