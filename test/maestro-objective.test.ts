@@ -142,10 +142,12 @@ test(`[${backend}] runs: Σ_group Â is 0 on every step (logged per step); the p
   const maestro = run("maestro"), loo = run("loo-meta"), promptLevel = run("prompt-level"), shared = run("shared-action");
   for (const r of [maestro, loo, promptLevel, shared]) {
     assert.is(r.curves.advantageGroupSum.length, steps);
-    assert.ok(r.metrics.maxAdvantageGroupSum < 1e-9, `${r.arm}: max |Σ_group Â| = ${r.metrics.maxAdvantageGroupSum}`);
+    // Rounding bound: Σ(R − mean) is O(G·ε·|R|) in float64, divided by std + eps ≥ eps = 1e-6:
+    // 8 · 2.2e-16 · 1 / 1e-6 ≈ 2e-9 in a near-tie group (a default tier A run reached 1.7e-9).
+    assert.ok(r.metrics.maxAdvantageGroupSum < 1e-8, `${r.arm}: max |Σ_group Â| = ${r.metrics.maxAdvantageGroupSum}`);
     assert.ok(r.curves.zeroStdGroups.every((z) => z >= 0 && z <= 1));
   }
-  assert.ok(maestro.curves.metaReward.every((m) => Math.abs(m) < 1e-9), "mean Â per step is 0");
+  assert.ok(maestro.curves.metaReward.every((m) => Math.abs(m) < 1e-8), "mean Â per step is 0 (up to the rounding bound above)");
   assert.ok(loo.curves.metaReward.some((m) => Math.abs(m) > 1e-3), "leave-one-out payoff: non-zero mean");
   const pl = Math.max(...promptLevel.curves.metaGradient.norm), sa = Math.min(...shared.curves.metaGradient.norm);
   console.log(`  meta-gradient: prompt-level max ${pl.toExponential(2)}, shared-action (per-response h) min ${sa.toExponential(2)}, per-response min ${Math.min(...maestro.curves.metaGradient.norm).toExponential(2)}`);
