@@ -611,6 +611,7 @@ def parse_args(argv):
     ap.add_argument("--dtype", default="auto", help="--hf weights dtype: auto (bfloat16 on cuda, float32 on cpu) | float32 | bfloat16 | float16")
     ap.add_argument("--hash-weights", action="store_true", help="--hf: also hash every weight (slow for big models; the revision is always recorded)")
     ap.add_argument("--threads", type=int, help="torch.set_num_threads")
+    ap.add_argument("--quiet", action="store_true", help="no progress line on stderr")
     ap.add_argument("--sleep-per-batch", type=float, default=0.0, help=argparse.SUPPRESS)  # tests: make a run slow enough to interrupt
     args = ap.parse_args(argv)
     if not (args.mask_rule in ("response", "all") or (args.mask_rule.startswith("field:") and len(args.mask_rule) > 6)):
@@ -706,6 +707,7 @@ def run(args):
     meta_out = open(os.path.join(args.out, "examples.jsonl"), "w", encoding="utf-8")
     compute = gradients_vmap if args.vmap else gradients_loop
     context_length = 0
+    done, loop_started = 0, time.time()
     for batch in batches(args.data, args.mask_rule, target, args.batch_size, args.max_length):
         norms, losses, vectors = compute(target, matrices, batch, device, projector is not None)
         # A non-finite value (e.g. float16 overflow) stops the run here, naming the example, rather
@@ -725,6 +727,11 @@ def run(args):
             meta_out.write(json.dumps(meta) + "\n")
         meta_out.flush()
         context_length = max(context_length, max(m["n_tokens"] for _, _, m in batch))
+        done += len(batch)
+        if not args.quiet:
+            rate = done / max(time.time() - loop_started, 1e-9)
+            print(f"torch_probe: {done}/{n} examples ({100 * done / n:.1f}%), {rate:.1f} examples/s, eta {(n - done) / rate:.0f} s",
+                  file=sys.stderr, flush=True)
         if args.sleep_per_batch > 0:
             time.sleep(args.sleep_per_batch)
     for writer in (norms_out, losses_out, features_out):

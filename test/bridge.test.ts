@@ -109,9 +109,14 @@ function setup(): Setup {
   writeJsonlRows(dataFile, examples);
   const loopOut = path.join(dir, "loop"), vmapOut = path.join(dir, "vmap");
   // blockRows 100 splits P = 3840 into 39 blocks with a short last one; the vmap run uses the default 4096.
-  runProbeOk(["--model", modelFile, "--data", dataFile, "--out", loopOut, "--project", "32", "--seed", "11", "--block-rows", "100", "--batch-size", "4"]);
+  const loop = runProbe(["--model", modelFile, "--data", dataFile, "--out", loopOut, "--project", "32", "--seed", "11", "--block-rows", "100", "--batch-size", "4"]);
+  assert.is(loop.status, 0, loop.stderr);
+  // A progress line per batch on stderr (9 examples in batches of 4: 4, 8, 9).
+  assert.equal(loop.stderr.split("\n").filter((l) => l.startsWith("torch_probe: ") && l.includes("examples/s")).map((l) => l.split(" ")[1]), ["4/9", "8/9", "9/9"]);
   // No cache: the projection matrix is regenerated block by block for every batch (the large-P path).
-  runProbeOk(["--model", modelFile, "--data", dataFile, "--out", vmapOut, "--project", "24", "--seed", "run-7", "--batch-size", "5", "--vmap", "--projection-cache-mb", "0"]);
+  const vmap = runProbe(["--model", modelFile, "--data", dataFile, "--out", vmapOut, "--project", "24", "--seed", "run-7", "--batch-size", "5", "--vmap", "--projection-cache-mb", "0", "--quiet"]);
+  assert.is(vmap.status, 0, vmap.stderr);
+  assert.not.match(vmap.stderr, "examples/s", "--quiet prints no progress line");
   return (setupCache = { dir, examples, modelFile, dataFile, loopOut, vmapOut });
 }
 
