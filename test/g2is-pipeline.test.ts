@@ -14,7 +14,7 @@ import {
   CharCodec, WordCodec, loraGradientRows, gradientFeatures, meanPooledHiddenStates,
   greedyDecode, exactMatch, exampleLosses, fineTuneLora, lessScoresFromStores, combineCheckpoints, toySelectionDataset,
   preparePipeline, runArm, selectForTarget, SELECTION_METHODS, pca2d, compositionBarsSpec, walkPictureSpec, runBlocks, runStudyArm, STUDY_SETTINGS,
-  realSelectionDataset, meanStd, aggregateRows, studyRows, LogitsModel, PipelineSettings, StudyRow, ldsExperiment, ATTRIBUTION_SCORINGS,
+  realSelectionDataset, meanStd, aggregateRows, studyRows, LogitsModel, PipelineSettings, StudyRow, ldsExperiment, ATTRIBUTION_SCORINGS, lessAblationFeatures, LESS_ABLATION_DIM,
 } from "../kernel-lib/studies/g2is";
 import { FlatAdam, linearScheduleLr, trainLora, loraParameterNames, readLoraParameters, writeLoraParameters, TrainingExample } from "../kernel-lib/train";
 import { FeatureStoreWriter, openFeatureStore, writeFeatureStore } from "../kernel-lib/features";
@@ -484,6 +484,11 @@ for (const backend of TEST_BACKENDS) {
     assertClose(gradientFeatures(second.base, five, { role: "pool", projector: ablationProjector, adam: second.checkpoints[0].adam, form: "bias-corrected" }).flatMap((r) => Array.from(r)), second.poolFeaturesBiasCorrected[0].slice(0, 5).flatMap((r) => Array.from(r)), 1e-5, "pool-bias-corrected");
     assertClose(gradientFeatures(second.base, five, { role: "pool", projector: ablationProjector, adam: second.checkpoints[0].adam }).flatMap((r) => Array.from(r)), second.poolFeatures[0].slice(0, 5).flatMap((r) => Array.from(r)), 1e-5, "pool (LESS form)");
     detachLora(second.base);
+    const ablation = lessAblationFeatures(second);
+    assert.ok(ablation.lowDim.pool.length === 2 && ablation.lowDim.pool[0].length === 120 && ablation.lowDim.pool[0][0].length === LESS_ABLATION_DIM, "d64 pool per checkpoint");
+    assert.equal(ablation.lowDim.validation.multi.subtasks, second.validation.multi.subtasks);
+    assert.ok(ablation.noWarmup.pool.length === 120 && ablation.noWarmup.pool[0].length === 32 && ablation.noWarmup.validation.multi.byCheckpoint.length === 1, "no-warm-up: one plain-gradient checkpoint at d");
+    assert.ok(ablation.noWarmup.pool.every((r) => Math.abs(Math.hypot(...r) - 1) < 1e-4), "unit rows");
     assert.ok(runs[0].reused === false && runArm(second, { method: "full", target: "MULN", trainK: 0.1, valK: 0.5, delta: 0.8, k: 5, seed: 2 }, { steps: 3, batchSize: 4, learningRate: 1e-3 }).reused, "the full-data fine-tune is reused across targets");
     await expectError(() => selectForTarget(second, { method: "magic" as never, target: "multi", trainK: 0.1, valK: 0.5, delta: 0.8, k: 5, seed: 0 }), UnknownOptionError, "request.method");
     await expectError(() => selectForTarget(second, { method: "g2is", target: "nope", trainK: 0.1, valK: 0.5, delta: 0.8, k: 5, seed: 0 }), UnknownOptionError, "request.target");

@@ -35,6 +35,8 @@ export type { SelectionMethod, SelectionRequest, SelectionOutcome } from "./sele
 export { WALK_SPACES, meanRow, centreRows, centredCheckpointFeatures, plantedConflictRates, spaceNegativePairs } from "./conflict-space";
 export type { WalkSpace, PlantedConflictRate } from "./conflict-space";
 export { ORACLE_GROUPS, oracleSelection } from "./oracle";
+export { LESS_ABLATION_DIM, lessAblationFeatures } from "./less-ablations";
+export type { LessAblationFeatures } from "./less-ablations";
 export { ATTRIBUTION_SCORINGS, attributionScores, ldsExperiment } from "./attribution";
 export type { AttributionScoring, LdsSettings, LdsExperiment } from "./attribution";
 export { runArm, scoreTargets, finetuneSteps } from "./arms";

@@ -9,6 +9,8 @@
  *   less-last       LESS ablation: the last warm-up checkpoint only
  *   less-sgd        LESS ablation: plain (SGD) pool gradients instead of the Adam form
  *   less-bias-corrected  LESS ablation: the bias-corrected Adam form m̂/(√v̂+ε)
+ *   less-d64        LESS ablation: features projected to 64 dimensions (less-ablations.ts)
+ *   less-no-warmup  LESS ablation: plain gradients before any warm-up (less-ablations.ts)
  *   oracle          reference: B clean rows of the groups the target is hypothesised to need (oracle.ts)
  *   sim-tfidf       mean cosine to the target's validation texts, n-gram TF-IDF (a STAND-IN for
  *                   Sentence-BERT: surface similarity)
@@ -42,8 +44,9 @@ import type { FeatureStore } from "../../features/feature-store";
 import type { PreparedPipeline } from "./prepare";
 import { centredCheckpointFeatures } from "./conflict-space";
 import { oracleSelection } from "./oracle";
+import { lessAblationFeatures } from "./less-ablations";
 
-export const SELECTION_METHODS = ["g2is", "g2is-mean-aligned", "g2is-centred", "less", "less-last", "less-sgd", "less-bias-corrected", "oracle", "sim-tfidf", "sim-hidden", "random", "full", "g2is-no-graph", "g2is-no-grad", "base"] as const;
+export const SELECTION_METHODS = ["g2is", "g2is-mean-aligned", "g2is-centred", "less", "less-last", "less-sgd", "less-bias-corrected", "less-d64", "less-no-warmup", "oracle", "sim-tfidf", "sim-hidden", "random", "full", "g2is-no-graph", "g2is-no-grad", "base"] as const;
 export type SelectionMethod = (typeof SELECTION_METHODS)[number];
 
 export interface SelectionRequest {
@@ -212,6 +215,15 @@ export function selectForTarget(p: PreparedPipeline, request: SelectionRequest):
     case "less-bias-corrected": {
       const v = p.validation[target], pools = method === "less-sgd" ? p.poolFeaturesSgd : p.poolFeaturesBiasCorrected;
       const checkpoints: LessCheckpoint[] = pools.map((pool, c) => ({ pool, targets: Object.fromEntries(v.subtasks.map((s, si) => [s, v.byCheckpoint[c][si]])), weight: checkpointWeights(p)[c] }));
+      return plain(topKIndices(lessScores(checkpoints).scores, B));
+    }
+    case "less-d64":
+    case "less-no-warmup": {
+      const a = lessAblationFeatures(p);
+      const { pools, v, weights } = method === "less-d64"
+        ? { pools: a.lowDim.pool, v: a.lowDim.validation[target], weights: checkpointWeights(p) }
+        : { pools: [a.noWarmup.pool], v: a.noWarmup.validation[target], weights: [1] };
+      const checkpoints: LessCheckpoint[] = pools.map((pool, c) => ({ pool, targets: Object.fromEntries(v.subtasks.map((s, si) => [s, v.byCheckpoint[c][si]])), weight: weights[c] }));
       return plain(topKIndices(lessScores(checkpoints).scores, B));
     }
     case "oracle": return plain(oracleSelection(p.dataset, target, B, `${request.seed}/oracle-arm`));
