@@ -86,7 +86,7 @@ def parse_args(argv):
         if getattr(args, name) < 1:
             ap.error(f"--{name.replace('_', '-')}: expected a positive integer")
     try:
-        args.shard_index, args.shard_count = resolve_shard(args.shard)
+        args.shard_index, args.shard_count = tp.resolve_shard(args.shard)
     except ValueError as e:
         ap.error(f"--shard: {e}")
     if args.lr_weights != "optimizer":
@@ -97,25 +97,6 @@ def parse_args(argv):
         if len(args.weights) != len(args.checkpoint) or not all(w > 0 and math.isfinite(w) for w in args.weights):
             ap.error(f"--lr-weights: expected {len(args.checkpoint)} positive numbers (one per --checkpoint)")
     return args
-
-
-def resolve_shard(text):
-    if text == "auto":
-        env = os.environ
-        if "SLURM_ARRAY_TASK_ID" in env:
-            index, count = int(env["SLURM_ARRAY_TASK_ID"]), int(env.get("SLURM_ARRAY_TASK_COUNT", "0"))
-        elif "JOB_COMPLETION_INDEX" in env:
-            index, count = int(env["JOB_COMPLETION_INDEX"]), int(env.get("GRADLAB_SHARD_COUNT", "0"))
-        else:
-            raise ValueError("auto needs SLURM_ARRAY_TASK_ID (+ _COUNT) or JOB_COMPLETION_INDEX (+ GRADLAB_SHARD_COUNT)")
-    else:
-        parts = text.split("/")
-        if len(parts) != 2 or not all(p.isdigit() for p in parts):
-            raise ValueError(f"expected i/n with 0 <= i < n, got {text!r}")
-        index, count = int(parts[0]), int(parts[1])
-    if count < 1 or not 0 <= index < count:
-        raise ValueError(f"expected 0 <= i < n, got {index}/{count}")
-    return index, count
 
 
 # ---- checkpoints -------------------------------------------------------------------------------

@@ -31,6 +31,13 @@ and target counts), and manifest.json. Arrays are streamed: the .npy header carr
 shape (N is counted up front) and rows are appended batch by batch, so memory is bounded by a
 batch. manifest.json is first written with "complete": false and rewritten (atomically) with
 "complete": true only after every row is on disk: an interrupted run is always detectable.
+Rerunning the same command on the same --out resumes it (the rows every file holds completely are
+kept); a complete run of the same command is left as it is; other earlier outputs are replaced.
+A progress line per batch goes to stderr (--quiet: none).
+
+Scale-out: --shard i/n (0-based; or auto from SLURM_ARRAY_TASK_ID/COUNT or JOB_COMPLETION_INDEX +
+GRADLAB_SHARD_COUNT) processes the contiguous rows [floor(i N/n), floor((i+1) N/n)) into its own
+--out; gradlab's bridge.readBridgeOutputs(dirs) checks and concatenates the shards in order.
 
 Projection cost: the batch's gradients are held as [batch, P] float32 while projecting. R (P x D)
 is generated from sequential sfc32 streams, one per block of --block-rows rows (bit-exact with
@@ -466,9 +473,14 @@ def example_from_row(path, number, row, mask_rule, target, max_length):
     return tokens, mask
 
 
-def batches(path, mask_rule, target, batch_size, max_length):
+def batches(path, mask_rule, target, batch_size, max_length, first=0, stop=None):
+    """Batches of the data rows with index in [first, stop) (every row by default)."""
     batch = []
-    for number, row in read_rows(path):
+    for index, (number, row) in enumerate(read_rows(path)):
+        if index < first:
+            continue
+        if stop is not None and index >= stop:
+            break
         tokens, mask = example_from_row(path, number, row, mask_rule, target, max_length)
         meta = {"line": number, "n_tokens": len(tokens), "n_targets": int(sum(mask))}
         if isinstance(row, dict):
@@ -551,14 +563,64 @@ def gradients_vmap(target, matrices, examples, device, want_vectors):
 
 # ---- output ------------------------------------------------------------------------------------
 
+def resolve_shard(text):
+    """(index, count) from "i/n" (0-based) or "auto" (SLURM_ARRAY_TASK_ID + _COUNT, or
+    JOB_COMPLETION_INDEX + GRADLAB_SHARD_COUNT). Raises ValueError."""
+    if text == "auto":
+        env = os.environ
+        if "SLURM_ARRAY_TASK_ID" in env:
+            index, count = int(env["SLURM_ARRAY_TASK_ID"]), int(env.get("SLURM_ARRAY_TASK_COUNT", "0"))
+        elif "JOB_COMPLETION_INDEX" in env:
+            index, count = int(env["JOB_COMPLETION_INDEX"]), int(env.get("GRADLAB_SHARD_COUNT", "0"))
+        else:
+            raise ValueError("auto needs SLURM_ARRAY_TASK_ID (+ _COUNT) or JOB_COMPLETION_INDEX (+ GRADLAB_SHARD_COUNT)")
+    else:
+        parts = text.split("/")
+        if len(parts) != 2 or not all(p.isdigit() for p in parts):
+            raise ValueError(f"expected i/n with 0 <= i < n, got {text!r}")
+        index, count = int(parts[0]), int(parts[1])
+    if count < 1 or not 0 <= index < count:
+        raise ValueError(f"expected 0 <= i < n, got {index}/{count}")
+    return index, count
+
+
+def npy_rows_on_disk(path, row_bytes):
+    """Complete rows a float32 .npy holds after its header (0 if missing or unreadable)."""
+    try:
+        with open(path, "rb") as f:
+            np.lib.format.read_magic(f)
+            np.lib.format.read_array_header_1_0(f)
+            header_end = f.tell()
+        return max(0, (os.path.getsize(path) - header_end) // row_bytes)
+    except (OSError, ValueError):
+        return 0
+
+
+def complete_lines(path):
+    """The lines of a text file that end with a newline (a torn last line is dropped)."""
+    try:
+        with open(path, "r", encoding="utf-8") as f:
+            text = f.read()
+    except OSError:
+        return []
+    return text.split("\n")[:-1]
+
 class NpyRowWriter:
     """A float32 .npy whose header states the final shape; rows are appended and flushed per batch,
     so an interrupted run leaves a visibly short file."""
 
-    def __init__(self, path, shape):
-        self.path, self.shape, self.rows = path, tuple(shape), 0
-        self.file = open(path, "wb")
-        np.lib.format.write_array_header_1_0(self.file, {"descr": "<f4", "fortran_order": False, "shape": self.shape})
+    def __init__(self, path, shape, keep_rows=0):
+        """keep_rows > 0 resumes a file with that many complete rows: anything after them is cut."""
+        self.path, self.shape, self.rows = path, tuple(shape), keep_rows
+        if keep_rows > 0:
+            self.file = open(path, "r+b")
+            np.lib.format.read_magic(self.file)
+            np.lib.format.read_array_header_1_0(self.file)
+            self.file.truncate(self.file.tell() + keep_rows * 4 * int(np.prod(self.shape[1:], dtype=np.int64)))
+            self.file.seek(0, os.SEEK_END)
+        else:
+            self.file = open(path, "wb")
+            np.lib.format.write_array_header_1_0(self.file, {"descr": "<f4", "fortran_order": False, "shape": self.shape})
 
     def append(self, rows):
         rows = np.ascontiguousarray(rows, dtype="<f4")
@@ -596,7 +658,7 @@ def parse_args(argv):
     source.add_argument("--hf", metavar="NAME", help="a Hugging Face causal LM name or folder (needs transformers)")
     source.add_argument("--module", metavar="PATH:FACTORY", help="python.path:factory returning (model, tokenize) or a dict")
     ap.add_argument("--data", required=True, help="JSONL: rows with tokens + loss_mask, or prompt + response text")
-    ap.add_argument("--out", required=True, help="output folder (created; earlier outputs in it are replaced)")
+    ap.add_argument("--out", required=True, help="output folder (created; an unfinished run of the same command in it is resumed, other earlier outputs are replaced)")
     ap.add_argument("--mask-rule", default="response", help="response (loss_mask, or the response span of text rows) | all | field:NAME")
     ap.add_argument("--matrices", help="regex over parameter names (default: attention/MLP projection matrices)")
     ap.add_argument("--project", type=int, metavar="D", help="also write features.npy: D-dim seeded projection of each gradient")
@@ -611,6 +673,7 @@ def parse_args(argv):
     ap.add_argument("--dtype", default="auto", help="--hf weights dtype: auto (bfloat16 on cuda, float32 on cpu) | float32 | bfloat16 | float16")
     ap.add_argument("--hash-weights", action="store_true", help="--hf: also hash every weight (slow for big models; the revision is always recorded)")
     ap.add_argument("--threads", type=int, help="torch.set_num_threads")
+    ap.add_argument("--shard", default="0/1", help="i/n (0-based) or auto: only the contiguous rows [floor(i N/n), floor((i+1) N/n)); give each shard its own --out")
     ap.add_argument("--quiet", action="store_true", help="no progress line on stderr")
     ap.add_argument("--sleep-per-batch", type=float, default=0.0, help=argparse.SUPPRESS)  # tests: make a run slow enough to interrupt
     args = ap.parse_args(argv)
@@ -629,6 +692,10 @@ def parse_args(argv):
             ap.error("--block-rows: expected a positive integer")
     if args.max_length is not None and args.max_length < 2:
         ap.error("--max-length: expected an integer >= 2")
+    try:
+        args.shard_index, args.shard_count = resolve_shard(args.shard)
+    except ValueError as e:
+        ap.error(f"--shard: {e}")
     return args
 
 
@@ -657,16 +724,44 @@ def run(args):
         p.requires_grad_(True)
     info = [describe_matrix(n, tuple(p.shape)) for n, p in matrices]
 
-    n = validate_rows(args.data, args.mask_rule, target, args.max_length)
-    if n == 0:
+    n_total = validate_rows(args.data, args.mask_rule, target, args.max_length)
+    if n_total == 0:
         raise BridgeError(f"--data {args.data}: no rows")
+    start = args.shard_index * n_total // args.shard_count
+    end = (args.shard_index + 1) * n_total // args.shard_count
+    n = end - start
+    if n == 0:
+        raise BridgeError(f"--shard {args.shard_index}/{args.shard_count}: no rows (the data has {n_total}; use fewer shards)")
+    data_sha = sha256_file(args.data)
+    settings = {"model": target.description, "data": data_sha, "mask_rule": args.mask_rule, "matrices": args.matrices or target.default_matrices,
+                "max_length": args.max_length, "project": args.project, "seed": args.seed, "block_rows": args.block_rows, "vmap": args.vmap,
+                "shard": [args.shard_index, args.shard_count]}
+    settings_hash = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()
+    manifest_path = os.path.join(args.out, "manifest.json")
+    keep = 0
+    if os.path.isfile(manifest_path):
+        try:
+            old = json.load(open(manifest_path, encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            old = {}
+        if old.get("settings_hash") == settings_hash:
+            if old.get("complete"):
+                print(f"torch_probe: {args.out} already holds this run, complete", file=sys.stderr)
+                return old
+            # Resume: the rows every output file holds completely are kept (examples.jsonl lines too).
+            row_counts = [npy_rows_on_disk(os.path.join(args.out, "probe_norms.npy"), 4 * len(info)),
+                          npy_rows_on_disk(os.path.join(args.out, "losses.npy"), 4), len(complete_lines(os.path.join(args.out, "examples.jsonl")))]
+            if args.project:
+                row_counts.append(npy_rows_on_disk(os.path.join(args.out, "features.npy"), 4 * args.project))
+            keep = min(row_counts + [n])
     # Everything is validated; only now is the output folder touched. A stale complete manifest
-    # must never vouch for new, partial arrays, so earlier outputs go first.
+    # must never vouch for new, partial arrays, so earlier outputs go first (unless resumed).
     os.makedirs(args.out, exist_ok=True)
-    for name in OUTPUT_FILES:
-        path = os.path.join(args.out, name)
-        if os.path.exists(path):
-            os.remove(path)
+    if keep == 0:
+        for name in OUTPUT_FILES:
+            path = os.path.join(args.out, name)
+            if os.path.exists(path):
+                os.remove(path)
     projector = None
     if args.project:
         total = sum(m["numel"] for m in info)
@@ -681,8 +776,11 @@ def run(args):
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "tool": "scripts/torch_probe.py",
         "model": target.description,
-        "data": {"file": args.data, "sha256": sha256_file(args.data)},
+        "data": {"file": args.data, "sha256": data_sha},
         "n_examples": n,
+        "shard": {"index": args.shard_index, "count": args.shard_count, "start": start, "end": end, "total": n_total},
+        "settings_hash": settings_hash,
+        "resumed_rows": keep,
         "mask_rule": args.mask_rule,
         "loss": "mean next-token cross-entropy over target tokens (loss_mask[t] = 1: token t predicted from tokens < t)",
         "matrices_regex": args.matrices or target.default_matrices,
@@ -698,17 +796,20 @@ def run(args):
                   "features": "features.npy" if projector is not None else None},
         "versions": {"python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__},
     }
-    manifest_path = os.path.join(args.out, "manifest.json")
     write_json_atomic(manifest_path, manifest)  # "complete": false until the last row is on disk
 
-    norms_out = NpyRowWriter(os.path.join(args.out, "probe_norms.npy"), (n, len(info)))
-    losses_out = NpyRowWriter(os.path.join(args.out, "losses.npy"), (n,))
-    features_out = NpyRowWriter(os.path.join(args.out, "features.npy"), (n, args.project)) if projector else None
+    norms_out = NpyRowWriter(os.path.join(args.out, "probe_norms.npy"), (n, len(info)), keep)
+    losses_out = NpyRowWriter(os.path.join(args.out, "losses.npy"), (n,), keep)
+    features_out = NpyRowWriter(os.path.join(args.out, "features.npy"), (n, args.project), keep) if projector else None
+    kept_lines = complete_lines(os.path.join(args.out, "examples.jsonl"))[:keep]
     meta_out = open(os.path.join(args.out, "examples.jsonl"), "w", encoding="utf-8")
+    for line in kept_lines:
+        meta_out.write(line + "\n")
+    meta_out.flush()
     compute = gradients_vmap if args.vmap else gradients_loop
-    context_length = 0
-    done, loop_started = 0, time.time()
-    for batch in batches(args.data, args.mask_rule, target, args.batch_size, args.max_length):
+    context_length = max([json.loads(line)["n_tokens"] for line in kept_lines] + [0])
+    done, loop_started = keep, time.time()
+    for batch in batches(args.data, args.mask_rule, target, args.batch_size, args.max_length, start + keep, end):
         norms, losses, vectors = compute(target, matrices, batch, device, projector is not None)
         # A non-finite value (e.g. float16 overflow) stops the run here, naming the example, rather
         # than completing a run the reader would then reject.
@@ -729,7 +830,7 @@ def run(args):
         context_length = max(context_length, max(m["n_tokens"] for _, _, m in batch))
         done += len(batch)
         if not args.quiet:
-            rate = done / max(time.time() - loop_started, 1e-9)
+            rate = (done - keep) / max(time.time() - loop_started, 1e-9)
             print(f"torch_probe: {done}/{n} examples ({100 * done / n:.1f}%), {rate:.1f} examples/s, eta {(n - done) / rate:.0f} s",
                   file=sys.stderr, flush=True)
         if args.sleep_per_batch > 0:

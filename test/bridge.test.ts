@@ -32,6 +32,7 @@ import { writeSafetensors } from "../kernel-lib/io/safetensors";
 import { Rng } from "../kernel-lib/random";
 import { FileFormatError, InvalidArgumentError, NonFiniteError, UnknownOptionError } from "../kernel-lib/errors";
 import { readBridgeOutput, BridgeOutput } from "../kernel-lib/bridge/read";
+import { readBridgeOutputs } from "../kernel-lib/bridge/shards";
 import { bridgeToProbeResult, bridgeProjector, bridgeFeatures } from "../kernel-lib/bridge/convert";
 import { TEST_BACKENDS, useBackend, expectNoLeak, maxRelativeError, expectError } from "./helpers";
 
@@ -387,6 +388,40 @@ def make():
     await expectError(() => readBridgeOutput(out), FileFormatError, "of 60 rows");
     const manifest = JSON.parse(fs.readFileSync(path.join(out, "manifest.json"), "utf8"));
     assert.is(manifest.complete, false);
+    // Rerunning the same command (the test-only sleep is not a setting) resumes: the rows on disk are kept.
+    const args = ["--model", s.modelFile, "--data", data, "--out", out, "--batch-size", "1", "--project", "8", "--seed", "2"];
+    runProbeOk(args);
+    const resumed = readBridgeOutput(out);
+    assert.ok(resumed.manifest.resumed_rows as number >= 3 && (resumed.manifest.resumed_rows as number) < 60, `kept ${resumed.manifest.resumed_rows} rows`);
+    const fresh = path.join(s.dir, "unkilled");
+    runProbeOk(["--model", s.modelFile, "--data", data, "--out", fresh, "--batch-size", "1", "--project", "8", "--seed", "2", "--quiet"]);
+    const whole = readBridgeOutput(fresh);
+    assert.ok(maxRelativeError(resumed.norms.flat(), whole.norms.flat()) <= 1e-6, "norms after resume");
+    assert.ok(rowwiseRelative(resumed.features!, whole.features!) <= 1e-6, "features after resume");
+    assert.equal(resumed.examples!.map((e) => e.line), whole.examples!.map((e) => e.line));
+    // A complete run of the same command is left alone.
+    const again = runProbe(args);
+    assert.is(again.status, 0, again.stderr);
+    assert.match(again.stderr, "already holds this run, complete");
+  });
+
+  torchTest("--shard i/n: two shard folders merged by readBridgeOutputs equal one run; a missing or foreign shard is refused", async () => {
+    const s = setup();
+    const shards = [0, 1].map((i) => path.join(s.dir, `shard-${i}`));
+    shards.forEach((out, i) => runProbeOk(["--model", s.modelFile, "--data", s.dataFile, "--out", out, "--project", "32", "--seed", "11", "--block-rows", "100", "--batch-size", "4", "--shard", `${i}/2`, "--quiet"]));
+    const one = readBridgeOutput(s.loopOut), merged = readBridgeOutputs([shards[1], shards[0]]);
+    assert.equal([readBridgeOutput(shards[0]).norms.length, readBridgeOutput(shards[1]).norms.length], [4, 5]);
+    assert.is(merged.manifest.n_examples, 9);
+    assert.ok(maxRelativeError(merged.norms.flat(), one.norms.flat()) <= 1e-6, "norms");
+    assert.ok(maxRelativeError(merged.losses!, one.losses!) <= 1e-6, "losses");
+    assert.ok(rowwiseRelative(merged.features!, one.features!) <= 1e-6, "features");
+    assert.equal(merged.examples!.map((e) => e.id), one.examples!.map((e) => e.id));
+    assert.equal(bridgeToProbeResult(merged).examples.map((e) => e.id), bridgeToProbeResult(one).examples.map((e) => e.id));
+    await expectError(() => readBridgeOutputs([shards[0]]), InvalidArgumentError, "missing: 1");
+    await expectError(() => readBridgeOutputs([shards[0], s.loopOut]), InvalidArgumentError, "other settings");
+    const bad = runProbe(["--model", s.modelFile, "--data", s.dataFile, "--out", path.join(s.dir, "x"), "--shard", "2/2"]);
+    assert.is(bad.status, 2);
+    assert.match(bad.stderr, "--shard");
   });
 }
 

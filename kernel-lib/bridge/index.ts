@@ -2,4 +2,5 @@
 export * from "./read";
 export * from "./convert";
 export * from "./less";
+export * from "./shards";
 export * from "./peft-checkpoint";

@@ -55,6 +55,8 @@ export interface BridgeManifest {
   projection: BridgeProjection | null;
   dtype: "float32";
   per_example?: string;
+  /** This folder's rows of a sharded run (--shard i/n): rows [start, end) of `total`. */
+  shard?: { index: number; count: number; start: number; end: number; total: number };
   context_length?: number;
   seconds?: number;
   [key: string]: unknown;
