@@ -1,6 +1,6 @@
 /**
  * gradlab — the facade a notebook imports:
- *   import * as lab from "../dist/kernel-lib";
+ *   import * as lab from "gradlab";   // from any folder of the project (node_modules/gradlab links the root)
  *   const run = await lab.startNotebook({ preset, seed });
  *
  * Flat: errors, random streams, backend, notebook plumbing, figures and tables.
