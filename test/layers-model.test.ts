@@ -124,6 +124,26 @@ for (const backend of TEST_BACKENDS) {
     net.dispose();
   });
 
+  test(`[${backend}] a tf.sequential nested inside another model: inner weights keep distinct names, the loop matches the oracle`, async () => {
+    await useBackend(backend);
+    const inner = tf.sequential({ layers: [
+      tf.layers.dense({ units: 4, inputShape: [IN], activation: "tanh", kernelInitializer: tf.initializers.glorotNormal({ seed: 51 }) }),
+      tf.layers.dense({ units: 4, activation: "relu", kernelInitializer: tf.initializers.glorotNormal({ seed: 52 }) }),
+    ] });
+    const net = tf.sequential({ layers: [inner, tf.layers.dense({ units: CLASSES, activation: "softmax", name: "top", kernelInitializer: tf.initializers.glorotNormal({ seed: 53 }) })] });
+    const model = fromLayersModel(net, { loss: "sparse-categorical-crossentropy" });
+    const groups = model.parameterGroups();
+    assert.is(new Set(groups.map((g) => g.name)).size, 6, groups.map((g) => g.name).join(", "));
+    assert.equal(groups.map((g) => g.layer), [0, 0, 0, 0, 1, 1]);
+    assert.ok(model.batchedSupport(groups) !== null, "a nested model is not batched");
+    const { x, y } = data(54);
+    const oracle = oracleGradients(net, x, y, false);
+    const result = await expectNoLeak("nested", () => perExampleGradients(model, { inputs: x, targets: y }, { fullVectors: true }));
+    assert.is(result.strategy, "loop");
+    result.fullVectors!.forEach((parts, b) => parts.forEach((part, j) => assertClose(part, oracle.grads[b][j], 1e-4, `example ${b} ${result.matrices[j].name}`)));
+    net.dispose();
+  });
+
   test(`[${backend}] Embedding → Dense on [B, T, d] rows → Flatten → Dense: batched over the Dense weights, loop for the embeddings`, async () => {
     await useBackend(backend);
     const T = 3, V = 7;

@@ -4,7 +4,8 @@
  * features/lessFeatures take.
  *
  * Groups: one per weight of every layer, named `<layer name>.<weight name>` ("hidden.kernel",
- * "hidden.bias"), with `layer` = the layer's index in `model.layers` and `module` = the weight's
+ * "hidden.bias"; a nested model's weights by their inner layer), with `layer` = the index in
+ * `model.layers` of the layer that holds the weight and `module` = the weight's
  * own name ("kernel", "bias", "embeddings", "gamma" …), so `groups: ["kernel"]`, `["layer1"]`
  * or `["hidden.bias"]` select as for the built-in models. Full gradient vectors are in each
  * variable's own layout (a Dense kernel is [in, out]), the layout a tfjs optimizer's state has.
@@ -93,7 +94,9 @@ export class LayersModelAdapter implements PerExampleModel<LayersBatch, Prepared
         const role = dense && dense.kernel.read() === variable ? "kernel" : dense?.bias && dense.bias.read() === variable ? "bias" : "other";
         const shape = w.shape as number[];
         const group: ParameterGroup = {
-          name: `${layer.name}.${short}`, layer: index, module: short, part: "weight",
+          // The scoped name with "." for "/": "hidden/kernel" → "hidden.kernel"; a nested model's
+          // weights keep their inner layer's name ("dense_Dense3.kernel"), so they stay distinct.
+          name: w.originalName.split("/").join("."), layer: index, module: short, part: "weight",
           shape: shape.length === 0 ? [1, 1] : shape.length === 1 ? [shape[0], 1] : [product(shape.slice(0, -1)), shape[shape.length - 1]],
           trainable: layer.trainable && w.trainable,
         };
