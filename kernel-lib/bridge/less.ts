@@ -61,6 +61,7 @@ export interface LessBridgeFeatures {
   manifests: LessBridgeManifest[];
 }
 
+/** The `format` of torch_less.py's less-manifest.json. */
 export const LESS_BRIDGE_FORMAT = "gradlab-less-features";
 
 function readManifest(dir: string): LessBridgeManifest {

@@ -20,7 +20,9 @@
  *    selected weight is a Dense kernel or bias (the dense sites: other weights such as
  *    embeddings or conv kernels are only reachable by the loop). `batchedSupport` says why not.
  * Every layer runs in inference mode (Dropout off, BatchNormalization on moving statistics), so
- * a probe is a deterministic function of the weights.
+ * a probe is a deterministic function of the weights. Backend note: tfjs 4.22's wasm backend has
+ * no gradient for gather, so selecting Embedding weights needs the cpu (or tfjs-node) backend;
+ * gradients of the layers after an Embedding work everywhere.
  */
 import { tf } from "../tf";
 import { InvalidArgumentError, ShapeError, assertOneOf } from "../errors";
