@@ -3,6 +3,8 @@ import * as assert from "uvu/assert";
 import { route, median } from "../kernel-lib/prism/routing";
 import { probeTrajectories, routeByMetric, probeRecords, probeDataFrame } from "../kernel-lib/prism/probe";
 import { TinyTransformer } from "../kernel-lib/models/transformer";
+import { GruLanguageModel } from "../kernel-lib/models/gru";
+import { perExampleGradients } from "../kernel-lib/grads/per-example";
 import { gini, l2 } from "../kernel-lib/metrics/concentration";
 import { Rng } from "../kernel-lib/random";
 import { EmptyInputError, InvalidArgumentError, NonFiniteError, ShapeError, UnknownOptionError } from "../kernel-lib/errors";
@@ -126,5 +128,22 @@ for (const backend of TEST_BACKENDS) {
     model.dispose();
   });
 }
+
+test("probeTrajectories takes any token model: a GRU's probe vectors are its per-matrix loop norms (issue 20)", async () => {
+  await useBackend("cpu");
+  const gru = new GruLanguageModel({ vocabSize: 9, embedSize: 4, hiddenSize: 5, seed: 2 });
+  const rng = new Rng(3);
+  const examples = Array.from({ length: 5 }, () => {
+    const tokens = Array.from({ length: 6 }, () => rng.int(9));
+    return { tokens, lossMask: tokens.map((_, t) => Number(t >= 2)) };
+  });
+  const probe = await expectNoLeak("gru probe", () => probeTrajectories(gru, examples, { batchSize: 2, metrics: ["gini"] }));
+  const loop = perExampleGradients(gru, { tokens: examples.map((e) => e.tokens), lossMask: examples.map((e) => e.lossMask) }, { strategy: "loop" });
+  assert.equal(probe.matrices.map((m) => m.name), loop.matrices.map((m) => m.name));
+  assert.ok(probe.matrices.length >= 2);
+  probe.vectors.forEach((row, b) => assertClose(row, loop.norms[b], 1e-4, `trajectory ${b}`));
+  await expectError(() => probeTrajectories({} as never, examples), InvalidArgumentError, "token model");
+  gru.dispose();
+});
 
 test.run();

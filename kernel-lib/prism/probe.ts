@@ -14,7 +14,9 @@
 import { assertKnownKeys, assertOneOf, EmptyInputError, InvalidArgumentError, ShapeError } from "../errors";
 import { TinyTransformer, TRANSFORMER_MODULES } from "../models/transformer";
 import { perExampleGradients, GradientStrategy } from "../grads/per-example";
-import type { PreparedTokenBatch, TokenBatch } from "../models/token-batch";
+import { PreparedTokenBatch } from "../models/token-batch";
+import type { TokenBatch } from "../models/token-batch";
+import type { PerExampleModel } from "../models/dense-sites";
 import type { MatrixInfo } from "../grads/groups";
 import { concentrationScores, METRIC_NAMES, MetricName } from "../metrics/concentration";
 import { route, Routing, RoutingOptions } from "./routing";
@@ -60,14 +62,19 @@ export interface ProbeResult {
 
 const OPTION_KEYS = ["batchSize", "strategy", "normalisation", "metrics", "positions"];
 
+/** A per-example model on token trajectories (the built-in TinyTransformer and GruLanguageModel). */
+export type TokenProbeModel = PerExampleModel<TokenBatch, PreparedTokenBatch>;
+
 /**
  * Validates every trajectory for `model` as one batch in the caller's order, before anything is
  * probed: an error names the caller's example index (not its row in some batch or worker's
  * slice), and no minutes of probing are spent before a bad trajectory further down is found.
  * probeTrajectories and its parallel version cut the returned batch with `rows()`.
  */
-export function prepareProbeExamples(model: TinyTransformer, examples: readonly ProbeExample[]): PreparedTokenBatch {
-  if (!(model instanceof TinyTransformer)) throw new InvalidArgumentError("model", "a TinyTransformer", model);
+export function prepareProbeExamples(model: TokenProbeModel, examples: readonly ProbeExample[]): PreparedTokenBatch {
+  if (model === null || typeof model !== "object" || typeof model.prepareBatch !== "function" || typeof model.parameterGroups !== "function") {
+    throw new InvalidArgumentError("model", "a token model (TinyTransformer, GruLanguageModel, …); for any other per-example model use probeModel", model);
+  }
   if (!Array.isArray(examples)) throw new InvalidArgumentError("examples", "an array of {tokens, lossMask}", examples);
   if (examples.length === 0) throw new EmptyInputError("examples", "at least one trajectory");
   examples.forEach((e, i) => {
@@ -79,10 +86,18 @@ export function prepareProbeExamples(model: TinyTransformer, examples: readonly 
       throw new ShapeError(`examples[${i}]`, `tokens and lossMask of the one fixed context length ${T}`, [e.tokens.length, e.lossMask.length]);
     }
   });
-  return model.prepareBatch({ tokens: examples.map((e) => e.tokens), lossMask: examples.map((e) => e.lossMask) });
+  const prepared = model.prepareBatch({ tokens: examples.map((e) => e.tokens), lossMask: examples.map((e) => e.lossMask) });
+  if (!(prepared instanceof PreparedTokenBatch)) throw new InvalidArgumentError("model", "a model whose prepareBatch takes {tokens, lossMask} (a token model); otherwise use probeModel", model);
+  return prepared;
 }
 
-export function probeTrajectories(model: TinyTransformer, examples: readonly ProbeExample[], options: ProbeOptions = {}): ProbeResult {
+/**
+ * The PRISM probe on token trajectories (see the module header): one probe vector per trajectory,
+ * every concentration metric scored on it. For the TinyTransformer the vector has one entry per
+ * projection matrix (q … down of each layer, LoRA adapters excluded); for another token model (a
+ * GRU) one per trainable matrix. For models that do not take token batches, use `probeModel`.
+ */
+export function probeTrajectories(model: TokenProbeModel, examples: readonly ProbeExample[], options: ProbeOptions = {}): ProbeResult {
   assertKnownKeys("options", options, OPTION_KEYS);
   const normalisation = options.normalisation ?? "raw";
   assertOneOf("options.normalisation", normalisation, PROBE_NORMALISATIONS);
@@ -102,7 +117,7 @@ export function probeTrajectories(model: TinyTransformer, examples: readonly Pro
     const rows = Array.from({ length: Math.min(batchSize, examples.length - start) }, (_, j) => start + j);
     const grads = perExampleGradients<TokenBatch, PreparedTokenBatch>(model, all.rows(rows), {
       strategy: options.strategy ?? "auto",
-      groups: [...TRANSFORMER_MODULES],
+      groups: model instanceof TinyTransformer ? [...TRANSFORMER_MODULES] : undefined,
       positions: options.positions,
     });
     matrices = grads.matrices;
