@@ -16,7 +16,8 @@ Checkpoints (--checkpoint DIR, repeat it; a PEFT / Hugging Face Trainer checkpoi
                               exp_avg, exp_avg_sq, step per parameter; betas, eps, lr per param group
                               (or optimizer.safetensors as gradlab's bridge.writePeftCheckpoint writes it).
   Integer state keys are matched to the adapters in model order (A then B per adapted matrix), the
-  order Trainer and torch give them; every shape is checked. Name keys are matched by name.
+  order Trainer and torch give them; every shape is checked (shapes cannot tell two adapted matrices
+  of one shape apart). Name keys, or param_groups with "param_names", are matched by name.
 Base model: --model (a gradlab TinyTransformer saved without adapters), --module or --hf as in
 torch_probe.py (LoRA is then added with forward hooks on the adapted nn.Linear modules).
 
@@ -163,7 +164,14 @@ def adam_state(optimizer_path, order, adapters, where):
     ids = [i for g in groups for i in g["params"]]
     group_of = {i: g for g in groups for i in g["params"]}
     state = sd["state"]
-    if all(isinstance(k, str) for k in state):  # keyed by parameter name
+    if groups and all("param_names" in g for g in groups):  # torch >= 2.x with named parameters: match by name
+        by_module = {}
+        for g in groups:
+            for name, i in zip(g["param_names"], g["params"]):
+                by_module[adapter_key(name)] = (state.get(i), g)
+        pairs = [by_module.get((m, p), (None, groups[0])) for m, p in order]
+        entries, groups_used = [e for e, _ in pairs], [g for _, g in pairs]
+    elif all(isinstance(k, str) for k in state):  # keyed by parameter name
         by_module = {adapter_key(k): v for k, v in state.items()}
         entries = [by_module.get((m, p)) for m, p in order]
         group = groups[0]
@@ -232,7 +240,9 @@ class LoraTarget:
     def module_order(self):
         if self.gradlab:
             return self.target.module.matrix_names()
-        return [n for n, m in self.target.module.named_modules() if isinstance(m, torch.nn.Linear)]
+        # nn.Linear, and transformers' Conv1D (GPT-2 style, weight [in, out]): the hook's update
+        # s (x A^T) B^T does not depend on how the base weight is stored.
+        return [n for n, m in self.target.module.named_modules() if isinstance(m, torch.nn.Linear) or type(m).__name__ == "Conv1D"]
 
     def attach(self, scale, adapters, order, device):
         self.detach()

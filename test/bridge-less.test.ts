@@ -201,7 +201,7 @@ test("a run killed half-way (SIGKILL) is refused by the reader, and rerunning th
   again.checkpoints.forEach((c, k) => assert.ok(maxAbsDiff(c.rows, whole.checkpoints[k].rows) <= 1e-6, `checkpoint ${k} after resume`));
 });
 
-test("--module: LoRA on a model's own nn.Linear layers (forward hooks) equals the adapters merged into the weights (W + s·B·A), PEFT .bin adapters", async () => {
+test("--module: LoRA on a model's own nn.Linear layers (forward hooks) equals the adapters merged into the weights (W + s·B·A); PEFT .bin adapters; optimizer state by integer keys and by param_names", async () => {
   const s = await setup();
   const fixture = path.join(ROOT, "test", "fixtures", "less_module.py");
   const dir = path.join(s.dir, "module");
