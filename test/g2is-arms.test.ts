@@ -3,9 +3,13 @@
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { ORACLE_GROUPS, oracleSelection, toySelectionDataset, finetuneSteps, runBlocks, STUDY_SETTINGS, realSelectionDataset, realTextEncodingStats } from "../kernel-lib/studies/g2is";
+import {
+  ORACLE_GROUPS, oracleSelection, toySelectionDataset, finetuneSteps, runBlocks, STUDY_SETTINGS, realSelectionDataset, realTextEncodingStats,
+  runStudyArm, releaseStudyPipelines, FINETUNE_REGIMES, StudySettings,
+} from "../kernel-lib/studies/g2is";
+import { flattenRunRecord, RunRecord } from "../kernel-lib/experiments/run-store";
 import { InvalidArgumentError, UnknownOptionError } from "../kernel-lib/errors";
-import { expectError } from "./helpers";
+import { TEST_BACKENDS, expectError, useBackend } from "./helpers";
 
 test("oracle arm: B clean rows of the target's hypothesised groups, seeded; all of them when fewer than B", async () => {
   const ds = toySelectionDataset({ poolSize: 300, pretrainSize: 50, validationPerSubtask: 2, validationSingle: 2, testPerTarget: 6, maxLen: 20, seed: 2 });
@@ -49,6 +53,34 @@ test("real text: encoding stats per split; the source oracle draws GSM8K rows on
   const oracle = oracleSelection(ds, "gsm8k", 20, 0);
   assert.ok(oracle.length === 20 && oracle.every((i) => ds.pool[i].group === "gsm8k"), "source oracle");
   await expectError(() => realTextEncodingStats({ kind: "toy" } as never), InvalidArgumentError, "dataset");
+});
+
+test("a study run's metrics flatten beside its config: no metric is named like a grid column (both regimes, a walk arm and LESS)", async () => {
+  await useBackend(TEST_BACKENDS[0]);
+  const tiny: StudySettings = {
+    ...STUDY_SETTINGS.quick,
+    toy: {
+      data: { poolSize: 120, pretrainSize: 200, validationPerSubtask: 2, validationSingle: 3, testPerTarget: 12, maxLen: 20, seed: 5 },
+      pipeline: {
+        model: { dModel: 16, nLayers: 1, nHeads: 2, dFF: 32 }, pretrain: { steps: 10, batchSize: 32, learningRate: 3e-3, seed: 0 },
+        lora: { rank: 2, targets: ["q", "v"] }, warmup: { fraction: 0.1, epochs: 1, batchSize: 4, learningRate: 3e-3 }, projection: { dim: 16 },
+      },
+      finetune: { steps: 2, batchSize: 4, learningRate: 1e-3 },
+    },
+  };
+  try {
+    for (const method of ["g2is", "less"]) for (const regime of FINETUNE_REGIMES) {
+      const config = { target: "multi", method, trainK: tiny.mainTrainK, valK: 0.5, delta: 0.8, regime };
+      const { metrics, cost } = runStudyArm(config, tiny, 0);
+      const record: RunRecord = { study: "g2is", runId: "x", configHash: "0".repeat(64), config, seed: 0, status: "ok", metrics, cost: { counters: cost, seconds: 0 }, startedAt: "t", finishedAt: "t", wallSeconds: 0, backend: "cpu", gitCommit: null, gradlabVersion: "0" };
+      flattenRunRecord(record); // throws on a metric named like a config column
+      assert.is(metrics.finetuneSteps, regime === "steps" ? 2 : Math.ceil((3 * (metrics.selected as number)) / 4), `${method}/${regime}: updates`);
+      assert.ok(Array.isArray(metrics.selection) && (metrics.selection as number[]).length === metrics.selected, `${method}/${regime}: the selection is stored`);
+      if (method === "g2is") assert.ok(metrics.rejections !== null && Array.isArray(metrics.componentAlignment), "walk diagnostics stored");
+    }
+  } finally {
+    releaseStudyPipelines();
+  }
 });
 
 test.run();
