@@ -14,9 +14,11 @@ import { EmptyInputError, InvalidArgumentError, assertOneOf } from "../errors";
 import { checkOptions, option } from "../options";
 import { assertInRange } from "./rows";
 
+/** Remainder tie rules of `splitBudget`. */
 export const REMAINDER_TIES = ["higher-index", "lower-index"] as const;
 /** Which component gets a leftover unit when remainders tie: "higher-index" is numpy's (official). */
 export type RemainderTies = (typeof REMAINDER_TIES)[number];
+/** Floor rules of `totalBudget` / `splitBudget`. */
 export const BUDGET_FLOORS = ["bare", "tolerant"] as const;
 /** "bare": Math.floor as the official int()/np.floor; "tolerant": forgives 1e-9 relative below an integer. */
 export type BudgetFloor = (typeof BUDGET_FLOORS)[number];

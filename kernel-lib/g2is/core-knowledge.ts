@@ -37,6 +37,7 @@ import { FeatureRows, TargetSubtasks, assertInRange, checkRowsNamed, flattenTarg
 export const COMPONENT_SIGNS = ["mean-aligned", "largest-positive"] as const;
 export type ComponentSign = (typeof COMPONENT_SIGNS)[number];
 export const PCA_METHODS = ["auto", "gram", "covariance"] as const;
+/** valK cut rules (see the module header). */
 export const VALK_CUTS = ["exceed", "reach"] as const;
 /** "exceed": sklearn's float n_components rule (official); "reach": stop at cumulative ≥ valK. */
 export type ValKCut = (typeof VALK_CUTS)[number];

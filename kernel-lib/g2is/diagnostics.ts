@@ -47,6 +47,7 @@ export function jaccard(a: readonly number[], b: readonly number[]): number {
   return union === 0 ? 1 : both / union;
 }
 
+/** Pairwise Jaccard overlaps of several selections and their summary. */
 export interface SelectionStability {
   /** Jaccard of every pair (i < j), in order (0,1), (0,2), …, (1,2), … */
   pairs: { i: number; j: number; jaccard: number }[];

@@ -15,6 +15,7 @@ import { Rng } from "../random";
 import { KnnGraph, checkGraph } from "./knn-graph";
 import { FeatureRows, checkRowsNamed } from "./rows";
 
+/** Agreement of an approximate k-NN graph with exact lists on a node sample. */
 export interface GraphAgreement { sampledNodes: number; k: number; recallAtK: number; orderedAgreement: number; firstNeighbourAgreement: number }
 
 /** Options of `graphAgreement`. */

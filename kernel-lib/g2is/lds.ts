@@ -18,6 +18,7 @@ import { checkOptions, option } from "../options";
 import { spearman } from "../metrics/ranking";
 import { FeatureRows, checkRowsNamed } from "./rows";
 
+/** The LDS of one attribution: per target example, and their mean. */
 export interface LdsResult {
   /** ρ per target example (NaN where undefined). */
   perTarget: number[];

@@ -28,6 +28,7 @@ import { combinedPoolFeatures, combinedValidationFeatures, checkpointWeights } f
 import { cachedStage, defaultCacheRoot, stageKey } from "./stage-cache";
 import type { PreparedPipeline } from "./prepare";
 
+/** The scorings whose LDS the study compares (see the module header). */
 export const ATTRIBUTION_SCORINGS = ["less", "g2is-components", "trak-kernel", "hidden-cosine"] as const;
 export type AttributionScoring = (typeof ATTRIBUTION_SCORINGS)[number];
 
@@ -70,6 +71,7 @@ export interface LdsSettings {
   cacheRoot?: string;
 }
 
+/** One LDS experiment: the subsets, the measured losses and each scoring's LDS. */
 export interface LdsExperiment {
   target: string;
   subsets: number[][];

@@ -23,6 +23,7 @@ import type { PreparedPipeline, ValidationFeatures } from "./prepare";
 /** Projection dimension of the "less-d64" ablation. */
 export const LESS_ABLATION_DIM = 64;
 
+/** The features of the less-d64 and less-no-warmup arms. */
 export interface LessAblationFeatures {
   /** Pool [checkpoint][example] and validation features projected to LESS_ABLATION_DIM. */
   lowDim: { pool: Float32Array[][]; validation: Record<string, ValidationFeatures> };

@@ -118,6 +118,7 @@ export const VALK_TARGETS: readonly string[] = ["multi", "single-ADD"];
 const IGNORES_VALK_DELTA: readonly string[] = ["less", "less-last", "less-sgd", "less-bias-corrected", "less-d64", "less-no-warmup", "oracle", "sim-tfidf", "sim-hidden", "random", "full", "base"];
 const IGNORES_BUDGET: readonly string[] = ["full", "base"];
 
+/** Fine-tuning regimes of the study grid: a fixed number of updates, or a fixed number of epochs over the selection. */
 export const FINETUNE_REGIMES = ["steps", "epochs"] as const;
 const EPOCHS_MAIN_METHODS: readonly string[] = ["g2is", "less", "random", "oracle", "full"];
 
