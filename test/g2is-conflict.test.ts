@@ -28,6 +28,9 @@ function syntheticPipeline(): PreparedPipeline {
     checkpoints: [{ learningRate: 1 }],
     poolFeatures: [pool.map(unit)],
     twinFeatures: [twinDirections.map((u) => unit(plus(u, 1)))],
+    // Plain gradients: no shared offset — a conflict is the negation of its twin's direction.
+    poolFeaturesSgd: [[...clean.map((r) => unit(Float32Array.from(r, (x, q) => x - offset[q]))), ...twinDirections.map((u) => unit(Float32Array.from(u, (x) => -x)))]],
+    twinPlainFeatures: [twinDirections.map((u) => unit(u))],
     dataset: {
       pool: pool.map((_, i) => ({ group: i < 160 ? "ADD" : i % 2 === 0 ? "ADD-reversed" : "ADD-off-by-one", conflict: i >= 160 })),
       twins: twinDirections.map((_, k) => ({ poolIndex: 160 + k })),
@@ -53,7 +56,10 @@ test("planted conflicts: never negative in the offset space, negative with their
   assert.is(spaceNegativePairs(p, "less").negative, 0);
   assert.ok(spaceNegativePairs(p, "centred").fraction > 0.3, "centred pool pairs are often negative");
   assert.is(centredCheckpointFeatures(p), centredCheckpointFeatures(p), "memoised per pipeline");
-  await expectError(() => plantedConflictRates(p, "plain" as never), UnknownOptionError, "space");
+  const plain = plantedConflictRates(p, "plain");
+  assert.ok(plain.every((r) => r.negativeWithTwin === r.pairs), "plain space: every planted conflict is the negation of its twin");
+  assert.ok(spaceNegativePairs(p, "plain").fraction > 0.3);
+  await expectError(() => plantedConflictRates(p, "sgd" as never), UnknownOptionError, "space");
 });
 
 for (const backend of TEST_BACKENDS) {

@@ -8,7 +8,12 @@
  * then combined as for G2IS (√η̂ weights, selection.ts). Targets are not centred: the PCA centres
  * them already, and they are plain gradients, not Adam features.
  *
- * Which function when: `centredCheckpointFeatures` feeds the "g2is-centred" arm;
+ * The "plain" space is the other way to let the test fire: the pool's plain (SGD) projected
+ * gradients (the features stage's pool-sgd store), in which the targets already live; the planted
+ * check there compares a conflicting item's plain gradient with its twin's plain gradient.
+ *
+ * Which function when: `centredCheckpointFeatures` feeds the "g2is-centred" arm (and pool-sgd the
+ * "g2is-plain" arm);
  * `plantedConflictRates` and `spaceNegativePairs` are the notebook's measurements of whether the
  * conflict test can separate a planted conflicting item from its clean twin, per space.
  */
@@ -17,8 +22,8 @@ import { negativePairFraction } from "../../g2is/diagnostics";
 import { combineCheckpoints } from "./selection";
 import type { PreparedPipeline } from "./prepare";
 
-export const WALK_SPACES = ["less", "centred"] as const;
-/** "less": LESS's Adam features (what G2IS uses); "centred": the same minus the pool mean row. */
+export const WALK_SPACES = ["less", "centred", "plain"] as const;
+/** "less": LESS's Adam features (what G2IS uses); "centred": the same minus the pool mean row; "plain": plain (SGD) projected gradients. */
 export type WalkSpace = (typeof WALK_SPACES)[number];
 
 function checkSpace(space: string): asserts space is WalkSpace {
@@ -61,7 +66,9 @@ export function centredCheckpointFeatures(p: PreparedPipeline): { pool: Float32A
 }
 
 function spaceRows(p: PreparedPipeline, space: WalkSpace): { pool: Float32Array[][]; twins: Float32Array[][] } {
-  return space === "less" ? { pool: p.poolFeatures, twins: p.twinFeatures } : centredCheckpointFeatures(p);
+  if (space === "less") return { pool: p.poolFeatures, twins: p.twinFeatures };
+  if (space === "plain") return { pool: p.poolFeaturesSgd, twins: p.twinPlainFeatures };
+  return centredCheckpointFeatures(p);
 }
 
 /** One row per checkpoint and conflict kind of the planted check, in one space. */

@@ -29,7 +29,7 @@ export type { StageResult } from "./stage-cache";
 export { preparePipeline, clearPipelineCache } from "./prepare";
 export type { PipelineSettings, PreparedPipeline, ValidationFeatures, PrepareOptions } from "./prepare";
 export {
-  SELECTION_METHODS, selectForTarget, lessScoresFromStores, combineCheckpoints, combinedPoolFeatures, combinedCentredPoolFeatures, combinedValidationFeatures, checkpointWeights,
+  SELECTION_METHODS, selectForTarget, lessScoresFromStores, combineCheckpoints, combinedPoolFeatures, combinedCentredPoolFeatures, combinedPlainPoolFeatures, combinedValidationFeatures, checkpointWeights,
 } from "./selection";
 export type { SelectionMethod, SelectionRequest, SelectionOutcome } from "./selection";
 export { WALK_SPACES, meanRow, centreRows, centredCheckpointFeatures, plantedConflictRates, spaceNegativePairs } from "./conflict-space";

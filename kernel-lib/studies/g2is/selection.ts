@@ -19,6 +19,8 @@
  *   random          seeded uniform draw          full   the whole pool      base  nothing (no fine-tuning)
  *   g2is-centred    variant: the same walk on mean-centred pool features, where the conflict test
  *                   can fire (conflict-space.ts); the graph is built in that space too
+ *   g2is-plain      variant: the same walk on the pool's plain (SGD) projected gradients — the space
+ *                   the targets are in — with its own graph
  *   g2is-no-graph   ablation: per component the top-b_i rows by signed cosine, no walk
  *   g2is-no-grad    ablation: the same walk on hidden-state embeddings instead of gradients
  *
@@ -46,7 +48,7 @@ import { centredCheckpointFeatures } from "./conflict-space";
 import { oracleSelection } from "./oracle";
 import { lessAblationFeatures } from "./less-ablations";
 
-export const SELECTION_METHODS = ["g2is", "g2is-mean-aligned", "g2is-centred", "less", "less-last", "less-sgd", "less-bias-corrected", "less-d64", "less-no-warmup", "oracle", "sim-tfidf", "sim-hidden", "random", "full", "g2is-no-graph", "g2is-no-grad", "base"] as const;
+export const SELECTION_METHODS = ["g2is", "g2is-mean-aligned", "g2is-centred", "g2is-plain", "less", "less-last", "less-sgd", "less-bias-corrected", "less-d64", "less-no-warmup", "oracle", "sim-tfidf", "sim-hidden", "random", "full", "g2is-no-graph", "g2is-no-grad", "base"] as const;
 export type SelectionMethod = (typeof SELECTION_METHODS)[number];
 
 export interface SelectionRequest {
@@ -117,6 +119,8 @@ export function combineCheckpoints(perCheckpoint: readonly (readonly Float32Arra
 interface PipelineMemo {
   combinedPool?: Float32Array[];
   centredPool?: Float32Array[];
+  plainPool?: Float32Array[];
+  plainGraph?: KnnGraph;
   gradientGraph?: KnnGraph;
   centredGraph?: KnnGraph;
   hiddenGraph?: KnnGraph;
@@ -158,13 +162,21 @@ export function combinedCentredPoolFeatures(p: PreparedPipeline): Float32Array[]
   return memo.centredPool;
 }
 
-function graphs(p: PreparedPipeline, k: number): { gradient: KnnGraph; hidden: KnnGraph; centred: () => KnnGraph } {
+/** The pool's plain (SGD) projected gradients, combined over checkpoints (memoised per pipeline). */
+export function combinedPlainPoolFeatures(p: PreparedPipeline): Float32Array[] {
   const memo = memoOf(p);
-  if (memo.graphK !== k) { memo.gradientGraph = undefined; memo.hiddenGraph = undefined; memo.centredGraph = undefined; memo.graphK = k; }
+  memo.plainPool ??= combineCheckpoints(p.poolFeaturesSgd, checkpointWeights(p));
+  return memo.plainPool;
+}
+
+function graphs(p: PreparedPipeline, k: number): { gradient: KnnGraph; hidden: KnnGraph; centred: () => KnnGraph; plain: () => KnnGraph } {
+  const memo = memoOf(p);
+  if (memo.graphK !== k) { memo.gradientGraph = undefined; memo.hiddenGraph = undefined; memo.centredGraph = undefined; memo.plainGraph = undefined; memo.graphK = k; }
   memo.gradientGraph ??= exactKnnGraph(combinedPoolFeatures(p), { k });
   memo.hiddenGraph ??= exactKnnGraph(p.poolHidden, { k });
   const centred = () => (memo.centredGraph ??= exactKnnGraph(combinedCentredPoolFeatures(p), { k }));
-  return { gradient: memo.gradientGraph, hidden: memo.hiddenGraph, centred };
+  const plain = () => (memo.plainGraph ??= exactKnnGraph(combinedPlainPoolFeatures(p), { k }));
+  return { gradient: memo.gradientGraph, hidden: memo.hiddenGraph, centred, plain };
 }
 
 function tfidfFeatures(p: PreparedPipeline, target: string): { pool: Float32Array[]; target: Float32Array[] } {
@@ -237,9 +249,11 @@ export function selectForTarget(p: PreparedPipeline, request: SelectionRequest):
       });
       return fromG2IS(method, s);
     }
-    case "g2is-centred": {
-      const s = selectG2IS(combinedCentredPoolFeatures(p), combinedValidationFeatures(p, target), {
-        trainK: request.trainK, valK: request.valK, delta: request.delta, graph: graphs(p, request.k).centred(),
+    case "g2is-centred":
+    case "g2is-plain": {
+      const centred = method === "g2is-centred", g = graphs(p, request.k);
+      const s = selectG2IS(centred ? combinedCentredPoolFeatures(p) : combinedPlainPoolFeatures(p), combinedValidationFeatures(p, target), {
+        trainK: request.trainK, valK: request.valK, delta: request.delta, graph: centred ? g.centred() : g.plain(),
       });
       return fromG2IS(method, s);
     }
