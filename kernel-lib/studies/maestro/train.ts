@@ -147,7 +147,9 @@ export function trainPolicy(ctx: RunContext, behaviour: ArmBehaviour, steps = ct
         ? rollouts.map((r) => r.logProb / Math.max(1, r.actionMask.reduce((a, m) => a + m, 0)))
         : rollouts.map((_, i) => dot(weights[i], rewardComponents[i]));
       const samples: RolloutSample[] = rollouts.map((r, i) => ({ groupId: r.groupId, reward: R[i], tokens: r.tokens, actionMask: r.actionMask }));
-      const alignment = alignmentTargets === null ? undefined : bankUtilityAlignment(policy as ResponseBankPolicy, alignmentTargets.prompts, alignmentTargets.utilities, rollouts);
+      // g is ~1e-3 here, so the payoff would be dwarfed by the entropy bonus: each step's g is scaled
+      // to unit RMS (a positive per-step factor, so the estimator's direction is unchanged).
+      const alignment = alignmentTargets === null ? undefined : unitRms(bankUtilityAlignment(policy as ResponseBankPolicy, alignmentTargets.prompts, alignmentTargets.utilities, rollouts));
       const grpo = grpoStep(policy.model, policy.reference, samples, { ...grpoOptions, oldLogProbs: rollouts.map((r) => r.behaviourLogProbs) });
       forwardTokens += grpo.cost.forwardTokens;
       const identity = groupSumCheck(grpo.advantages, groupIds);
@@ -204,6 +206,12 @@ export function trainPolicy(ctx: RunContext, behaviour: ArmBehaviour, steps = ct
     conductorOptimizer?.dispose();
   }
   return { curves, conductor, actionHistogram: histogram };
+}
+
+/** x scaled to root-mean-square 1 (all-zero x unchanged). */
+function unitRms(x: number[]): number[] {
+  const rms = Math.sqrt(x.reduce((a, v) => a + v * v, 0) / Math.max(1, x.length));
+  return rms > 0 ? x.map((v) => v / rms) : x;
 }
 
 /** Each component z-scored within each group (all-equal groups → 0), as groupNormalize does. */
