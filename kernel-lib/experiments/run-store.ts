@@ -261,7 +261,25 @@ export interface RunStoreOptions {
 
 const STORE_OPTION_KEYS = ["onWarning", "command", "lockTimeoutMs", "breakLock"];
 
-/** A run store file; see the module header for reading, writing and locking. */
+/**
+ * A run store: an append-only JSONL file with one line per finished run (ok or failed), the
+ * record `runSweep` writes and every analysis reads. A run is written once finished, in one
+ * O_APPEND write + fsync, so a crash leaves at most one torn last line, which reading reports (in
+ * `warnings`) and skips. Each line's `configHash` is re-checked against its content.
+ *
+ * Which way to open it: {@link RunStore.open} to read (never locks; the first `append` takes the
+ * lock); {@link RunStore.openForWriting} to write, which takes the `<store>.lock` at once so a
+ * second writer is refused before it runs anything (`StoreLockedError` names the holder). Read
+ * with `runs(filter)` (every record), `latestByConfig(filter)` (one per config: the ok run, else
+ * the last failure) or `toRecords(filter)` (flat rows for a table or DataFrame).
+ *
+ * @example
+ * ```ts
+ * const store = lab.experiments.RunStore.open("reports/runs/prism.jsonl");
+ * lab.displayTable(store.toRecords({ status: "ok" }));
+ * store.close();
+ * ```
+ */
 export class RunStore {
   private records: RunRecord[] = [];
   private okByHash = new Map<string, RunRecord>();

@@ -4,7 +4,7 @@
  *
  *   const study = registerStudy(defineStudy({ name: "prism", presets: {...} }, runOne));
  *   const result = await runSweep(study, { preset: "quick" });
- *   lab.table(result.toRecords());
+ *   lab.displayTable(result.toRecords());
  *
  * `runSweep` expands the preset's grid (grid.ts: seeds outermost, fixed order), skips every config
  * whose hash already has an "ok" line in the store, runs the rest — one at a time in this process,
@@ -189,7 +189,31 @@ export function planSweep(study: Study<never>, options: { preset: string; seeds?
   });
 }
 
-/** Runs the preset's grid, skipping configs already ok in the store; see the module header. */
+/**
+ * Runs a study's preset grid, resumably: expands the grid (seeds outermost, fixed order), skips
+ * every config whose hash already has an "ok" line in the store, runs the rest and appends each
+ * finished run to the store at once. A sweep killed mid-run loses only the run in progress; a run
+ * that throws gets a "failed" line and is retried by the next call. Returns the summary and every
+ * record of the grid.
+ *
+ * When to use which: `runSweep` in a notebook or script; `jobs: N` for N worker processes on one
+ * machine (the study must be registered in the library or given as `studyModule`); `shard` for
+ * one machine's part of a grid split over a Slurm array / Kubernetes Indexed Job (merge the shard
+ * stores with `mergeRunStores`); `runSweepOnQueue` for a Redis queue.
+ * Defaults: the store is `<project>/reports/runs/<study>.jsonl`; one job (tfjs computes on one
+ * thread per process); the preset's seeds.
+ *
+ * @example
+ * ```ts
+ * const grid = { axes: { width: [1, 2] }, fixed: {}, seeds: [0, 1] };
+ * const study = lab.experiments.registerStudy(lab.experiments.defineStudy(
+ *   { name: "doc-example", presets: { quick: grid, default: grid, paper: grid } },
+ *   (config: { width: number }, seed: number) => ({ metrics: { score: config.width + seed / 10 } }),
+ * ));
+ * const result = await lab.experiments.runSweep(study, { preset: "quick", store: "/tmp/doc-example.jsonl" });
+ * result.summary;                                    // done 4, skipped 0, failed 0 (a second call skips all 4)
+ * ```
+ */
 export async function runSweep(study: Study<never>, options: SweepOptions): Promise<SweepResult> {
   assertKnownKeys("options", options, ["preset", "store", "seeds", "only", "jobs", "studyModule", "shard", "stopOnFailure", "onProgress"]);
   const jobs = options.jobs === undefined ? 1 : checkJobs("options.jobs", options.jobs);

@@ -100,16 +100,35 @@ export function perExampleGradientRows<M extends AnyPerExampleModel>(
 }
 
 /**
- * Projected, unit-normalised LESS features of every example (from `start`, default 0; see the
- * module header); returns the rows in the caller's order, or an empty array when `sink` took them.
- * For a pool too large for one job, split `batch` into slices (one job each, the same projector
- * seed) or stream into a FeatureStoreWriter and resume with `start` after a crash.
+ * Projected, unit-normalised LESS features of every example of `batch`, for any per-example model
+ * (a built-in one or a user's tf.LayersModel through `models.fromLayersModel`): the per-example
+ * gradient of the selected weights, flattened in group order; for `role: "pool"`
+ * Adam-preconditioned with a checkpoint's optimizer state (`adam`, e.g. from
+ * {@link adamStateFromOptimizer}); for `role: "target"` left plain (LESS's asymmetry: the target
+ * side uses SGD gradients); then projected by `projector` and scaled to unit length, so inner
+ * products of features are cosines — what `g2is.lessScores` and the G2IS walk take.
+ *
+ * Use it for the features; use `perExampleGradientRows` for the flat, unprojected gradients. Rows
+ * start at `start` (default 0) and come back in the caller's order, or an empty array when `sink`
+ * (a FeatureStoreWriter) took them. For a pool too large for one job, split `batch` into slices
+ * (one job each, the same projector seed) or stream into a FeatureStoreWriter and resume with
+ * `start` after a crash. Strategy "auto" (default) is the batched engine where the model allows it.
  *
  * @example
- * const projector = new lab.features.RandomProjector({ inputDim: P, outputDim: 256, seed: 0 });
+ * ```ts
+ * const { tf } = lab;
+ * const net = tf.sequential({ layers: [tf.layers.dense({ units: 4, inputShape: [3], activation: "relu" }), tf.layers.dense({ units: 2 })] });
+ * const model = lab.models.fromLayersModel(net, { loss: "mean-squared-error" });
+ * const batch = { inputs: [[1, 2, 3], [4, 5, 6], [0, 1, 0]], targets: [[1, 0], [0, 1], [1, 1]] };
+ * const optimizer = tf.train.adam(0.01);
+ * net.compile({ optimizer, loss: "meanSquaredError" });
+ * await net.fit(tf.tensor2d(batch.inputs), tf.tensor2d(batch.targets), { epochs: 2, verbose: 0 }); // Adam needs moments
+ * const P = 3 * 4 + 4 + 4 * 2 + 2;                                  // every trainable weight
+ * const projector = new lab.features.RandomProjector({ inputDim: P, outputDim: 8, seed: 0 });
  * const adam = await lab.features.adamStateFromOptimizer(optimizer, model);
- * const pool = lab.features.lessFeatures(model, poolBatch, { role: "pool", projector, adam });
- * const target = lab.features.lessFeatures(model, targetBatch, { role: "target", projector });
+ * const pool = lab.features.lessFeatures(model, batch, { role: "pool", projector, adam });
+ * const target = lab.features.lessFeatures(model, batch, { role: "target", projector });
+ * ```
  */
 export function lessFeatures<M extends AnyPerExampleModel>(model: M, batch: BatchOf<M>, options: LessFeatureOptions): Float32Array[] {
   if (options === undefined || options === null) throw new InvalidArgumentError("options", "{role, projector, …}");

@@ -125,7 +125,35 @@ export function generateProjectionBlock(
   }
   return out;
 }
-
+/**
+ * Seeded random projection of per-example gradients from P to d dimensions, xᵀR with R (P×d)
+ * entries ±1/√d (Rademacher, the default) or N(0,1)/√d — the LESS/TRAK step that turns
+ * million-dimensional gradients into comparable d-dimensional features while preserving inner
+ * products in expectation (E[RRᵀ] = I). R is never held whole: it is generated block by block from
+ * (seed, kind, outputDim, blockRows, block index) alone, so the same seed gives the same R in every
+ * process, in any block order, and in `scripts/torch_probe.py` — pool and target features can be
+ * computed in separate jobs. Use ONE projector (or one seed) for pool and target.
+ *
+ * Which method when:
+ * - {@link RandomProjector.project} — all examples in memory: each block is generated once and
+ *   applied to every example, `batchSize` rows per matMul.
+ * - {@link RandomProjector.projectBatch} — examples stream in (straight out of a gradient loop):
+ *   blocks are regenerated each call unless `cacheBytes` keeps them (P·d·4 bytes keeps all of R);
+ *   generation costs about as much as multiplying ~100 examples, so stream batches of ≥ 64 or cache.
+ * - {@link RandomProjector.projectGroups} — a gradient given as named pieces (LoRA A and B of each
+ *   layer), projected as if concatenated in the order of `groups`, without concatenating them.
+ *
+ * Defaults and why: `kind: "rademacher"` (cheapest to generate, LESS's choice); `blockRows: 4096`
+ * (part of R's identity: changing it changes R); `batchSize: 256`; `cacheBytes: 0` (no cache).
+ * `outputDim`: LESS uses 8192; toy models 64–1024.
+ *
+ * @example
+ * ```ts
+ * const projector = new lab.features.RandomProjector({ inputDim: 1000, outputDim: 64, seed: 7 });
+ * const rows = [new Float32Array(1000).fill(1), new Float32Array(1000).fill(-1)];
+ * const features = lab.features.l2NormalizeRows(projector.project(rows)); // 2 rows of 64, unit length
+ * ```
+ */
 export class RandomProjector {
   readonly inputDim: number;
   readonly outputDim: number;
@@ -200,6 +228,7 @@ export class RandomProjector {
     return values;
   }
 
+  /** Drops every cached block of R (they are regenerated on demand, bit-identical). */
   clearCache(): void {
     this.cache.clear();
     this.cachedBytes = 0;

@@ -91,9 +91,40 @@ const OPTION_KEYS = ["strategy", "groups", "positions", "fullVectors", "fullVect
 
 /**
  * Per-example gradient norms (and optionally full gradients and per-position norms) of `model`'s
- * selected matrices on every example of `batch`; see the module header for which strategy when.
+ * selected matrices on every example of `batch`: for example b and matrix W, ‖∇_W L_b‖_F, where
+ * L_b is that example's own loss (for the transformer: the mean next-token cross-entropy over its
+ * masked target tokens). No update is made; the result is plain JS, no live tensors.
  * Takes any model that fulfils the per-example contract (models/dense-sites.ts): the built-in
  * models, or a user's tf.LayersModel wrapped by `models.fromLayersModel`.
+ *
+ * Which strategy (`options.strategy`):
+ * - `"auto"` (default) = `"batched"`, unless the model reports that batched is not exact for the
+ *   selected groups (e.g. a conv kernel in a tf.LayersModel), then `"loop"`.
+ * - `"batched"`: one forward + backward for the whole batch, exact per-example norms from the
+ *   recorded activations and output gradients. Use it for probing: 8–35× faster than the loop on
+ *   small models (where the loop is overhead-bound), about equal when both are FLOP-bound. Memory
+ *   grows with B·T·(in+out) per matrix.
+ * - `"loop"`: one forward + backward per example. The oracle the batched strategy is tested
+ *   against; use it to double-check a surprising number, or when a batch's activations do not fit.
+ * Both agree to float32 rounding (≤ 1e-4 relative, tested on cpu and wasm).
+ *
+ * Defaults: `groups: ["trainable"]` (what a user would update); `fullVectors: false`, because a
+ * full gradient per example costs B × params memory, capped by `fullVectorLimit` (262 144
+ * parameters, 1 MiB of float32 per example).
+ *
+ * @param model - a per-example model (TinyTransformer, GruLanguageModel, MlpModel, fromLayersModel(...)).
+ * @param batch - the model's batch type (for token models `{ tokens, lossMask }`), or a batch it prepared.
+ * @returns norms `[example][matrix]` (column j is `matrices[j]`), the same aggregated by layer and
+ *   by module as √(Σ norm²), per-example losses, and the optional per-position norms / full vectors.
+ *
+ * @example
+ * ```ts
+ * const model = new lab.models.TinyTransformer({ vocabSize: 20, maxLen: 8, dModel: 16, nLayers: 1, nHeads: 2, dFF: 32, seed: 1 });
+ * const batch = { tokens: [[1, 2, 3, 4], [5, 6, 7, 8]], lossMask: [[0, 1, 1, 1], [0, 0, 1, 1]] };
+ * const g = lab.grads.perExampleGradients(model, batch);          // strategy "batched"
+ * g.norms[0];                                                      // example 0: one norm per matrix
+ * const check = lab.grads.perExampleGradients(model, batch, { strategy: "loop" }); // the oracle
+ * ```
  */
 export function perExampleGradients<M extends AnyPerExampleModel>(model: M, batch: BatchOf<M>, options?: PerExampleGradientOptions): PerExampleGradients;
 export function perExampleGradients<TBatch, TPrepared extends PreparedBatch>(

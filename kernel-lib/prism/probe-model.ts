@@ -42,12 +42,23 @@ export interface ModelProbeResult extends ProbeResult {
 }
 
 /**
- * Probes every example of `batch` (validated as a whole first) and scores its concentration.
+ * The PRISM probe for any per-example model (a user's tf.LayersModel through
+ * `models.fromLayersModel`, or a built-in one): probes every example of `batch` — validated as a
+ * whole first, so a bad row fails before any compute — and scores the concentration of each
+ * example's per-matrix gradient-norm vector. Same result shape as {@link probeTrajectories}, plus
+ * the strategy used; the same defaults (raw norms, "auto" strategy, every metric). Choose the
+ * matrices with `groups` (default: every trainable matrix; for a dense net `["kernel"]` leaves the
+ * biases out).
  *
  * @example
- * const model = lab.models.fromLayersModel(net, { loss: "sparse-categorical-crossentropy" });
- * const probe = lab.prism.probeModel(model, { inputs: x, targets: y }, { groups: ["kernel"] });
+ * ```ts
+ * const { tf } = lab;
+ * const net = tf.sequential({ layers: [tf.layers.dense({ units: 4, inputShape: [3], activation: "relu" }), tf.layers.dense({ units: 2 })] });
+ * const model = lab.models.fromLayersModel(net, { loss: "mean-squared-error" });
+ * const batch = { inputs: [[1, 2, 3], [4, 5, 6], [0, 1, 0]], targets: [[1, 0], [0, 1], [1, 1]] };
+ * const probe = lab.prism.probeModel(model, batch, { groups: ["kernel"], metrics: ["gini"] });
  * const routing = lab.prism.routeByMetric(probe, "gini", { rule: "median" });
+ * ```
  */
 export function probeModel<M extends AnyPerExampleModel>(model: M, batch: BatchOf<M>, options: ProbeModelOptions = {}): ModelProbeResult {
   checkOptions("options", options, {

@@ -92,10 +92,32 @@ export function prepareProbeExamples(model: TokenProbeModel, examples: readonly 
 }
 
 /**
- * The PRISM probe on token trajectories (see the module header): one probe vector per trajectory,
- * every concentration metric scored on it. For the TinyTransformer the vector has one entry per
- * projection matrix (q … down of each layer, LoRA adapters excluded); for another token model (a
- * GRU) one per trainable matrix. For models that do not take token batches, use `probeModel`.
+ * The PRISM probe on token trajectories: one probe vector per trajectory — the Frobenius norm of
+ * its loss gradient w.r.t. each matrix, no update made — and every concentration metric scored on
+ * it. For the TinyTransformer the vector has one entry per projection matrix (q, k, v, o, gate,
+ * up, down of each layer, LoRA adapters excluded); for another token model (a GRU) one per
+ * trainable matrix. For models that do not take token batches (a tf.LayersModel), use
+ * {@link probeModel}. All trajectories share one context length (pad/truncate first).
+ *
+ * Defaults and why: `normalisation: "raw"` (the paper's; `"sqrt-numel"` divides each norm by
+ * √numel to remove the bias of larger matrices — an ablation); `strategy: "auto"` (batched, exact,
+ * ≥ 10× the loop; `"loop"` is the oracle); `batchSize: 32` trajectories per backward pass (memory
+ * grows with it); `metrics`: every registered metric.
+ * Loss and length confound the scores: check them with `confoundTable` / `aucControllingFor`.
+ *
+ * @returns per-trajectory `vectors`, `scores[metric]`, `losses`, the `matrices` (column order)
+ *   and the examples' ids / labels / groups, ready for {@link routeByMetric} and `probeDataFrame`.
+ *
+ * @example
+ * ```ts
+ * const model = new lab.models.TinyTransformer({ vocabSize: 20, maxLen: 8, dModel: 16, nLayers: 1, nHeads: 2, dFF: 32, seed: 1 });
+ * const examples = [
+ *   { tokens: [1, 2, 3, 4, 5, 6], lossMask: [0, 0, 0, 1, 1, 1], id: "a" },
+ *   { tokens: [6, 5, 4, 3, 2, 1], lossMask: [0, 0, 1, 1, 1, 1], id: "b" },
+ * ];
+ * const probe = lab.prism.probeTrajectories(model, examples, { metrics: ["gini", "l2"] });
+ * const routing = lab.prism.routeByMetric(probe, "gini", { rule: "median" }); // routes: ["rl", "sft"]
+ * ```
  */
 export function probeTrajectories(model: TokenProbeModel, examples: readonly ProbeExample[], options: ProbeOptions = {}): ProbeResult {
   assertKnownKeys("options", options, OPTION_KEYS);
@@ -138,7 +160,10 @@ export function probeTrajectories(model: TokenProbeModel, examples: readonly Pro
   return result;
 }
 
-/** Routes the probed trajectories by one metric ("l2" gives the Magnitude arm). */
+/**
+ * Routes the probed trajectories to SFT or RL by one metric's scores ("gini" is PRISM's rule,
+ * "l2" gives the Magnitude arm); `options.rule` picks the cut (see {@link route}).
+ */
 export function routeByMetric(result: ProbeResult, metric: MetricName, options: RoutingOptions): Routing {
   assertOneOf("metric", metric, Object.keys(result.scores) as MetricName[]);
   return route(result.scores[metric], options);

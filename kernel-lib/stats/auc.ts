@@ -46,7 +46,21 @@ export interface AucVerdict {
   alpha: number;
 }
 
-/** AUC of `scores` for `labels` (1/true = positive class), clustered when `clusters` is given. */
+/**
+ * Does `scores` separate `labels` (1/true = positive class)? The ROC AUC — the mean of per-cluster
+ * AUCs when `clusters` (e.g. seeds) is given, since pooling rows across seeds mixes score scales —
+ * with a stratified bootstrap interval, a within-cluster label-permutation p-value and a verdict:
+ * "positive" (higher scores on label 1), "negative" or "inconclusive". Use it for "does the probe
+ * score detect the planted conflict"; use {@link pairedVerdict} for "does arm A beat arm B".
+ * Defaults: `alpha: 0.05`, `resamples: 2000`, `permutations: 5000`, `power: 0.8`; pass `seed`
+ * for a reproducible interval and p.
+ *
+ * @example
+ * ```ts
+ * const v = lab.stats.aucVerdict([0.9, 0.8, 0.3, 0.2, 0.7, 0.1], [1, 1, 0, 0, 1, 0], { seed: 1 });
+ * v.estimate;                                                      // 1: every positive scores higher
+ * ```
+ */
 export function aucVerdict(scores: ArrayLike<number>, labels: ArrayLike<number | boolean>, options: AucVerdictOptions = {}): AucVerdict {
   assertKnownKeys("options", options, ["clusters", "alpha", "resamples", "permutations", "seed", "power"]);
   if (scores.length === 0) throw new EmptyInputError("scores", "at least one scored row");

@@ -86,7 +86,25 @@ export interface ClaimRecord {
 
 const ID = /^[a-z0-9][a-z0-9.\-]*$/;
 
-/** Decides a claim's verdict from its evidence, prints its `gradlab-claim` line and returns the record. */
+/**
+ * Registers a paper claim in the claims ledger: decides its verdict from the evidence
+ * ("reproduced" when the evidence's direction is the expected one; "not reproduced" when it is the
+ * opposite, or when the interval excludes the paper's `effect`; otherwise inconclusive, with the
+ * detectable effect), prints one `gradlab-claim` line that the notebook runner collects into
+ * `reports/claims.json`, and returns the record. Use it for every claim a notebook tests; evidence
+ * is a {@link pairedVerdict}, an {@link aucVerdict}, or `byConstruction(reason)` for an identity.
+ *
+ * @example
+ * ```ts
+ * const v = lab.stats.pairedVerdict(differences, { clusters: seeds, seed: 1 });
+ * const record = lab.claim({
+ *   id: "prism.gini-beats-random.minishop",
+ *   statement: "Routing by Gini beats random routing",
+ *   evidence: v, seeds: [0, 1], scale: 100, unit: "SR points",
+ * });
+ * lab.stats.claimText(record);                                     // "[REPRODUCED] Routing by Gini … — +4.88 SR points …"
+ * ```
+ */
 export function claim(input: ClaimInput): ClaimRecord {
   const record = claimRecord(input);
   console.log(CLAIM_PREFIX + JSON.stringify(record));

@@ -81,7 +81,36 @@ export interface PairedVerdict {
 
 const OPTION_KEYS = ["alpha", "alternative", "clusters", "clusterScope", "clusterName", "unitName", "power", "seed", "resamples"];
 
-/** Runs the fitting paired test and returns its verdict (see the module comment for which test). */
+/**
+ * The verdict on paired differences (arm A − arm B on the same units: tasks, prompts, examples):
+ * picks the test that fits, runs it, and says "positive" / "negative" only when p < alpha, else
+ * "inconclusive" — with the minimum detectable effect, so a reader sees what n could have found.
+ * Use it for every directional sentence of a notebook ("A beats B"); {@link verdictText} prints it.
+ *
+ * Which test it runs:
+ * - no `clusters`: the sign-flip permutation test of the mean (exact for ≤ 20 non-zero
+ *   differences, seeded Monte Carlo beyond); with differences in {−1, 0, +1} (solved by A and not
+ *   B) it is the exact McNemar test and named so. Interval: Student t.
+ * - `clusters` (e.g. each difference's seed), `clusterScope: "within"` (default): the stratified
+ *   sign-flip test, signs flipped unit by unit within each cluster, every cluster weighted the same.
+ *   Generalises over units given these seeds' models (anti-conservative for new seeds when the
+ *   effect varies by seed).
+ * - `clusterScope: "between"`: the test on the per-cluster means — generalises over seeds, but
+ *   needs ≥ 6 clusters to reach p < 0.05 two-sided.
+ *
+ * Defaults: `alpha: 0.05`, `alternative: "two-sided"`, `power: 0.8` for the detectable effect.
+ * Pass `seed` when n is large enough for the Monte Carlo test, so the p-value is reproducible.
+ *
+ * @example
+ * ```ts
+ * const a = [0.61, 0.58, 0.70, 0.66, 0.59, 0.71, 0.64, 0.68];     // arm A per task
+ * const b = [0.55, 0.57, 0.62, 0.60, 0.60, 0.65, 0.58, 0.61];     // arm B, same tasks
+ * const seeds = [0, 0, 0, 0, 1, 1, 1, 1];
+ * const v = lab.stats.pairedVerdict(a.map((x, i) => x - b[i]), { clusters: seeds, seed: 1 });
+ * v.verdict;                                                       // "positive" (p = 0.023)
+ * lab.stats.verdictText(v, { scale: 100, unit: "SR points" });     // "+4.88 SR points [95% CI …]; … — positive"
+ * ```
+ */
 export function pairedVerdict(differences: ArrayLike<number>, options: PairedVerdictOptions = {}): PairedVerdict {
   checkDifferences(differences);
   assertKnownKeys("options", options, OPTION_KEYS);
