@@ -14,6 +14,10 @@ import * as tf from "@tensorflow/tfjs";
 import { BackendUnavailableError, UnknownOptionError } from "./errors";
 import { checkOptions, option } from "./options";
 
+/**
+ * Backends `initBackend` tries, in order: tfjs-node-gpu, tfjs-node, wasm, cpu (the first that loads
+ * wins).
+ */
 export const BACKEND_CANDIDATES = ["tfjs-node-gpu", "tfjs-node", "wasm", "cpu"] as const;
 export type BackendCandidate = (typeof BACKEND_CANDIDATES)[number];
 

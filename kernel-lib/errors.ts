@@ -14,6 +14,10 @@ export type GradlabErrorCode =
   | "BACKEND_UNAVAILABLE"
   | "LOCKED";
 
+/**
+ * The base class of every gradlab error: a machine-readable `code` and a message naming the
+ * argument or file at fault.
+ */
 export class GradlabError extends Error {
   readonly code: GradlabErrorCode;
   constructor(code: GradlabErrorCode, message: string) {

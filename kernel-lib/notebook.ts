@@ -7,6 +7,10 @@
 import { initBackend, describeBackend, BackendReport } from "./backend";
 import { InvalidArgumentError, UnknownOptionError } from "./errors";
 
+/**
+ * Notebook presets, smallest first: "quick", "default", "paper", smallest first (each notebook and
+ * study defines what they mean).
+ */
 export const PRESETS = ["quick", "default", "paper"] as const;
 export type PresetName = (typeof PRESETS)[number];
 

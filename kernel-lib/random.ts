@@ -29,6 +29,19 @@ function hash128(text: string): [number, number, number, number] {
   return [h1 >>> 0, h2 >>> 0, h3 >>> 0, h4 >>> 0];
 }
 
+/**
+ * A seeded random stream (sfc32, seeded through a 128-bit string hash). Every stochastic gradlab
+ * function takes a seed or an Rng, so results are pure functions of the seed. Derive independent
+ * streams by label (`rng.derive("init", layer)`) rather than drawing in sequence, so adding a draw
+ * in one place does not shift numbers elsewhere.
+ *
+ * @example
+ * ```ts
+ * const rng = new lab.Rng(1);
+ * const init = rng.derive("init", 0);
+ * init.normal(); init.uniform();
+ * ```
+ */
 export class Rng {
   private a: number; private b: number; private c: number; private d: number;
   private spareNormal: number | null = null;

@@ -37,6 +37,10 @@ export interface BatchedRunOptions extends ActOptions {
   phase?: string;
 }
 
+/**
+ * Runs one episode per task in lockstep: at every step the agent scores all live episodes'
+ * candidate actions in one batched call (far fewer forward passes than one episode at a time).
+ */
 export function runEpisodesBatched<T extends Task>(env: AgentEnv<T>, tasks: readonly T[], agent: Agent, options: BatchedRunOptions): BatchedRunResult<T> {
   if (env === null || typeof env !== "object" || typeof env.reset !== "function") throw new InvalidArgumentError("env", "an AgentEnv (createMiniAlf / createMiniShop)", env);
   if (!Array.isArray(tasks)) throw new InvalidArgumentError("tasks", "an array of tasks from env.generateTasks", tasks);

@@ -20,6 +20,11 @@ import { SPLITS, Split, AgentEnv, Task, Trajectory } from "../envs/types";
 import { runEpisodesBatched } from "./episodes";
 import { ACT_MODES, ActMode, Agent, assertSeed } from "./types";
 
+/**
+ * Share of planted-conflict tasks in an evaluation set by default: with half, a policy that only
+ * learned the pre-training regularity scores about half, and the per-kind rates show which half it
+ * solves.
+ */
 export const DEFAULT_EVALUATION_CONFLICT_FRACTION = 0.5;
 
 /** The fixed evaluation tasks of a split: a pure function of (env, split, count, seed, conflictFraction). */
@@ -71,6 +76,10 @@ function rates(trajectories: readonly Trajectory[]): RateRecord {
   return { n, successRate: trajectories.filter((t) => t.success).length / n, meanScore: trajectories.reduce((s, t) => s + t.score, 0) / n };
 }
 
+/**
+ * Runs `agent` on every task (greedy by default) and returns the success rate, mean score and
+ * per-family results (and the trajectories with `keepTrajectories`).
+ */
 export function evaluateAgent<T extends Task>(env: AgentEnv<T>, agent: Agent, tasks: readonly T[], options: EvaluateOptions = {}): EvaluationResult {
   assertKnownKeys("options", options, ["mode", "seed", "temperature", "keepTrajectories"]);
   const mode = options.mode ?? "greedy";

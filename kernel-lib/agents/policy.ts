@@ -43,6 +43,11 @@ export function stepStream(seed: Seed, label: string, step: Pick<AgentStep, "tas
   return new Rng(seed).derive(label, step.task.id, step.episodeIndex, step.stepIndex);
 }
 
+/**
+ * The tiny-transformer policy: a softmax over the admissible actions of their sequence
+ * log-likelihood given the episode so far (truncated to `contextLength` tokens). `act` picks
+ * greedily or samples.
+ */
 export class TransformerAgent implements Agent {
   readonly name = "transformer";
   readonly contextLength: number;

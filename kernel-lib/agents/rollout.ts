@@ -32,6 +32,10 @@ import type { AgentEnv, Task, Trajectory } from "../envs/types";
 import { runEpisodesBatched } from "./episodes";
 import { Agent, assertSeed } from "./types";
 
+/**
+ * Which reward a rollout sample carries: "score" (the env's 0–100 score / 100) or "success" (1 or
+ * 0).
+ */
 export const ROLLOUT_REWARDS = ["score", "success"] as const;
 export type RolloutReward = (typeof ROLLOUT_REWARDS)[number];
 
@@ -92,6 +96,7 @@ export function discountedReturns(stepCount: number, terminalReward: number, gam
   return Array.from({ length: stepCount }, (_, t) => terminalReward * Math.pow(gamma, stepCount - 1 - t));
 }
 
+/** The reward of a finished trajectory: 1/0 for "success", score/100 for "score". */
 export function trajectoryReward(trajectory: Trajectory, reward: RolloutReward): number {
   return reward === "success" ? (trajectory.success ? 1 : 0) : trajectory.score / 100;
 }
@@ -124,6 +129,11 @@ export function rolloutSample(trajectory: Trajectory, tokenizer: Tokenizer, cont
   };
 }
 
+/**
+ * GRPO rollouts: runs `options.groupSize` seeded episodes of `agent` per task and returns the
+ * samples (tokens, action mask, reward, group id) that `train.computeAdvantages` / `train.grpoStep`
+ * take, with the trajectories.
+ */
 export function collectRollouts<T extends Task>(env: AgentEnv<T>, tasks: readonly T[], agent: Agent & { tokenizer?: Tokenizer }, options: RolloutOptions): RolloutResult {
   if (options === null || typeof options !== "object") throw new InvalidArgumentError("options", "an object {groupSize, seed, …}", options);
   assertKnownKeys("options", options, KEYS);

@@ -38,8 +38,13 @@ export interface CandidateScores {
   forwardPasses: number;
 }
 
+/** Rows per forward pass when scoring candidate actions (bounds the memory of one batched forward). */
 export const DEFAULT_MAX_ROWS_PER_FORWARD = 256;
 
+/**
+ * How candidates are scored: "shared-prefix" (default, context once per query) or "full-rows" (one
+ * row per candidate; the oracle).
+ */
 export const SCORING_STRATEGIES = ["shared-prefix", "full-rows"] as const;
 /** shared-prefix: context once per query, candidates attend to its cached keys (prefix-scoring.ts); full-rows: one full row per candidate. */
 export type ScoringStrategy = (typeof SCORING_STRATEGIES)[number];
@@ -76,6 +81,11 @@ export function prepareScoring(model: TinyTransformer, queries: readonly Candida
   return { scores, rows };
 }
 
+/**
+ * Log-likelihood of each candidate continuation given its query's context, under `model`.
+ * "shared-prefix" (default) encodes each context once and lets the candidates attend to its cached
+ * keys; "full-rows" runs one full row per candidate (the oracle).
+ */
 export function scoreCandidates(model: TinyTransformer, queries: readonly CandidateQuery[], options: { strategy?: ScoringStrategy; maxRowsPerForward?: number } = {}): CandidateScores {
   assertKnownKeys("options", options, ["strategy", "maxRowsPerForward"]);
   const strategy = options.strategy ?? "shared-prefix";

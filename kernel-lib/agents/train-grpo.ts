@@ -66,6 +66,10 @@ export interface GrpoCurvePoint {
   evalSuccess?: number;
 }
 
+/**
+ * What GRPO optimises for an agent: "tokens" (the log-likelihood of every action token) or
+ * "actions" (the log-probability of each chosen action among the admissible ones).
+ */
 export const AGENT_GRPO_OBJECTIVES = ["tokens", "actions"] as const;
 export type AgentGrpoObjective = (typeof AGENT_GRPO_OBJECTIVES)[number];
 
@@ -108,6 +112,10 @@ function checkBeforeFirstStep<T extends Task>(env: AgentEnv<T>, taskPool: readon
   if (options.evalTasks !== undefined) checkTasks("options.evalTasks", options.evalTasks);
 }
 
+/**
+ * GRPO on an agent in an env: rounds of rollouts on tasks drawn from `taskPool`, group-normalised
+ * advantages and a clipped policy-gradient step; returns the curves and cost counters.
+ */
 export function trainAgentGrpo<T extends Task>(env: AgentEnv<T>, agent: TransformerAgent, taskPool: readonly T[], options: AgentGrpoOptions<T>): AgentGrpoResult {
   assertKnownKeys("options", options, KEYS);
   if (taskPool.length === 0) throw new EmptyInputError("taskPool", "at least one RL task");

@@ -17,6 +17,7 @@ import { assertKnownKeys, assertOneOf, InvalidArgumentError } from "../errors";
 import type { Seed } from "../random";
 import type { Task, TrajectoryStep } from "../envs/types";
 
+/** The act modes an agent accepts: "greedy" (evaluation) or "sample" (rollouts). */
 export const ACT_MODES = ["greedy", "sample"] as const;
 /** greedy: the most likely admissible action (evaluation); sample: draw from the policy (rollouts). */
 export type ActMode = (typeof ACT_MODES)[number];
@@ -79,6 +80,7 @@ export function resolveActOptions(options: ActOptions): Required<ActOptions> {
   return { mode: options.mode, seed: options.seed, temperature };
 }
 
+/** Throws InvalidArgumentError naming `argument` unless `seed` is a finite number or a string. */
 export function assertSeed(argument: string, seed: unknown): asserts seed is Seed {
   if (!(typeof seed === "string" || (typeof seed === "number" && Number.isFinite(seed)))) {
     throw new InvalidArgumentError(argument, "a finite number or a string", seed);

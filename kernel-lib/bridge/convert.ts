@@ -25,6 +25,18 @@ export interface BridgeProbeOptions {
   metrics?: MetricName[];
 }
 
+/**
+ * A bridge output as a PRISM ProbeResult, so `routeByMetric`, `probeRecords` and the plots run
+ * unchanged on PyTorch-computed probe vectors. `normalisation: "sqrt-numel"` divides by √numel as
+ * the probe does.
+ *
+ * @example
+ * ```ts
+ * const output = lab.bridge.readBridgeOutput("runs/torch-probe");
+ * const probe = lab.bridge.bridgeToProbeResult(output, { metrics: ["gini"] });
+ * const routing = lab.prism.routeByMetric(probe, "gini", { rule: "median" });
+ * ```
+ */
 export function bridgeToProbeResult(output: BridgeOutput, options: BridgeProbeOptions = {}): ProbeResult {
   assertKnownKeys("options", options, ["normalisation", "metrics"]);
   const normalisation = options.normalisation ?? "raw";
@@ -56,6 +68,11 @@ export function bridgeToProbeResult(output: BridgeOutput, options: BridgeProbeOp
   };
 }
 
+/**
+ * The bridge run's projected plain per-example gradients (features.npy) as Float32Array rows. Not
+ * LESS features (no Adam preconditioning); for LESS use scripts/torch_less.py and
+ * `bridge.readLessFeatures`.
+ */
 export function bridgeFeatures(output: BridgeOutput): Float32Array[] {
   if (output.features === undefined) {
     throw new InvalidArgumentError("output.features", "a bridge run made with --project D --seed S (this run has no features.npy)");

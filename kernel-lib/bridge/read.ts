@@ -20,6 +20,10 @@ import { readNpy } from "../io/npy";
 import { readFileOrThrow } from "../io/atomic";
 import { parseJsonl } from "../io/jsonl";
 
+/**
+ * The manifest version this reader understands; a manifest of any other version is refused with
+ * FileFormatError.
+ */
 export const BRIDGE_MANIFEST_VERSION = 1;
 
 export interface BridgeMatrix {
@@ -87,6 +91,12 @@ export interface BridgeOutput {
 
 const MANIFEST = "manifest.json";
 
+/**
+ * Reads and validates one output folder of scripts/torch_probe.py (manifest, probe norms, losses,
+ * optional projected features, examples). A missing file, an interrupted run, a shape mismatch or a
+ * NaN raises a typed error naming the file; turn the result into a ProbeResult with
+ * `bridgeToProbeResult`.
+ */
 export function readBridgeOutput(dir: string): BridgeOutput {
   const manifestPath = path.join(dir, MANIFEST);
   if (!fs.existsSync(manifestPath)) {

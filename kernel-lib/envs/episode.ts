@@ -11,6 +11,10 @@ import { InvalidArgumentError } from "../errors";
 import { Rng, Seed } from "../random";
 import { AgentEnv, AsyncPolicy, Episode, Policy, StepResult, Task, Trajectory, TrajectoryStep } from "./types";
 
+/**
+ * Runs one episode of `env` on `task` with a synchronous policy until done or the horizon; returns
+ * the recorded trajectory (observations, actions, rewards, success, score).
+ */
 export function runEpisode<T extends Task>(env: AgentEnv<T>, task: T, policy: Policy): Trajectory<T> {
   if (typeof policy !== "function") throw new InvalidArgumentError("policy", "a function (observation, admissible, history) => action", policy);
   const episode = env.reset(task);
@@ -24,6 +28,7 @@ export function runEpisode<T extends Task>(env: AgentEnv<T>, task: T, policy: Po
   return finish(task, steps, episode, last);
 }
 
+/** `runEpisode` for a policy that returns a Promise (e.g. one backed by a worker or a remote model). */
 export async function runEpisodeAsync<T extends Task>(env: AgentEnv<T>, task: T, policy: AsyncPolicy): Promise<Trajectory<T>> {
   if (typeof policy !== "function") throw new InvalidArgumentError("policy", "a function (observation, admissible, history) => action", policy);
   const episode = env.reset(task);

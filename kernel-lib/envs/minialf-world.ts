@@ -27,26 +27,37 @@ import { InvalidArgumentError } from "../errors";
 import type { Rng } from "../random";
 import { Task, TaskDetour } from "./types";
 
+/** MiniALF storage places. */
 export const STORAGE = ["fridge", "cabinet", "drawer", "countertop", "table", "shelf"] as const;
 export type StoragePlace = (typeof STORAGE)[number];
+/** Storage places that must be opened before their contents are seen. */
 export const CLOSABLE: ReadonlySet<string> = new Set<StoragePlace>(["fridge", "cabinet", "drawer"]);
+/** MiniALF appliances: places an object is used at (heat, cool, clean, examine), not stored in. */
 export const APPLIANCES = ["microwave", "stove", "sink", "desklamp"] as const;
 export type Appliance = (typeof APPLIANCES)[number];
 export type Place = StoragePlace | Appliance;
+/** Every MiniALF place: storage places, then appliances. */
 export const PLACES: readonly Place[] = [...STORAGE, ...APPLIANCES];
 
+/** MiniALF object types. */
 export const OBJECTS = ["apple", "egg", "potato", "tomato", "mug", "bowl", "plate", "knife", "spoon", "book"] as const;
 export type ObjectType = (typeof OBJECTS)[number];
 
+/**
+ * Each object's usual storage place (where an expert looks first; the "misplaced" conflict moves
+ * it).
+ */
 export const HOME: Readonly<Record<ObjectType, StoragePlace>> = {
   apple: "fridge", egg: "fridge", potato: "countertop", tomato: "countertop", mug: "cabinet",
   bowl: "cabinet", plate: "shelf", knife: "drawer", spoon: "drawer", book: "table",
 };
 
+/** MiniALF's task families (ALFWorld's six). */
 export const ALF_FAMILIES = ["pick", "look", "clean", "heat", "cool", "pick2"] as const;
 export type AlfFamily = (typeof ALF_FAMILIES)[number];
 
 const FOOD_AND_DISHES: readonly ObjectType[] = ["apple", "egg", "potato", "tomato", "mug", "bowl", "plate"];
+/** The objects each MiniALF family's goals draw from. */
 export const FAMILY_OBJECTS: Readonly<Record<AlfFamily, readonly ObjectType[]>> = {
   pick: OBJECTS,
   look: ["mug", "bowl", "plate", "knife", "spoon", "book"],
@@ -56,9 +67,14 @@ export const FAMILY_OBJECTS: Readonly<Record<AlfFamily, readonly ObjectType[]>> 
   pick2: OBJECTS,
 };
 
+/** Places a MiniALF goal can name (the storage places and the desk lamp). */
 export const GOAL_PLACES = [...STORAGE, "desklamp"] as const;
 export type GoalPlace = (typeof GOAL_PLACES)[number];
 
+/**
+ * The planted conflicts of MiniALF: a "misplaced" object (not in its usual place) or, for Heat
+ * tasks, a "broken-microwave".
+ */
 export const CONFLICT_KINDS = ["misplaced", "broken-microwave"] as const;
 export type AlfConflictKind = (typeof CONFLICT_KINDS)[number];
 
@@ -90,6 +106,10 @@ export function searchOrder(object: ObjectType): StoragePlace[] {
   return [home, ...STORAGE.filter((p) => p !== home)];
 }
 
+/**
+ * Whether an (object, goal place) pair is held out of training (the "unseen" split's compositions):
+ * a fixed quarter of the pairs.
+ */
 export function isHeldOutPair(object: ObjectType, goalPlace: GoalPlace): boolean {
   return (OBJECTS.indexOf(object) + GOAL_PLACES.indexOf(goalPlace)) % 4 === 3;
 }
@@ -104,6 +124,10 @@ export function goalPairs(family: AlfFamily): Array<{ object: ObjectType; target
   return pairs;
 }
 
+/**
+ * The instruction text of a MiniALF goal, ALFWorld style ("put a clean mug …", "examine a book with
+ * the desklamp").
+ */
 export function instructionFor(goal: AlfGoal): string {
   const { family, object, target } = goal;
   if (family === "look" || target === "desklamp") return `examine a ${object} with the desklamp`;

@@ -18,11 +18,17 @@ import {
 import { splitWords } from "./tokenizer";
 import { AgentEnv, Episode, GenerateTasksOptions, StepResult } from "./types";
 
+/** Steps a MiniALF episode may take by default before it ends unsolved. */
 export const MINIALF_DEFAULT_HORIZON = 30;
+/** The first observation of every MiniALF episode. */
 export const MINIALF_OPENING_OBSERVATION = "you are in the kitchen";
 
 interface ObjectInstance { type: ObjectType; place: StoragePlace | "hand"; hot: boolean; cool: boolean; clean: boolean }
 
+/**
+ * One MiniALF episode (from `MiniAlfEnv.reset`): `step(action)` applies an admissible action and
+ * returns the next observation, reward and whether it is done.
+ */
 export class MiniAlfEpisode implements Episode<AlfTask> {
   private readonly objects: ObjectInstance[];
   private readonly opened = new Set<string>();
@@ -140,6 +146,10 @@ export class MiniAlfEpisode implements Episode<AlfTask> {
 
 export interface MiniAlfOptions { horizon?: number }
 
+/**
+ * The MiniALF environment: `generateTasks` draws seeded tasks per split (with an optional share of
+ * planted conflicts), `reset(task)` starts an episode, `expert` plans a solution.
+ */
 export class MiniAlfEnv implements AgentEnv<AlfTask> {
   readonly name = "minialf" as const;
   readonly families = ALF_FAMILIES;
@@ -173,6 +183,7 @@ export class MiniAlfEnv implements AgentEnv<AlfTask> {
   }
 }
 
+/** A MiniALF environment (ALFWorld-like household tasks); see MiniAlfOptions. */
 export function createMiniAlf(options: MiniAlfOptions = {}): MiniAlfEnv {
   return new MiniAlfEnv(options);
 }

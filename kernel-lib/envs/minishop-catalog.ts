@@ -24,13 +24,21 @@
 import { TaskSlot } from "./common";
 import { Task } from "./types";
 
+/** MiniShop product categories. */
 export const SHOP_CATEGORIES = ["shirt", "jacket", "shoes", "bag", "hat", "scarf"] as const;
+/** MiniShop product colours. */
 export const COLORS = ["red", "blue", "green", "black", "white", "grey"] as const;
+/** MiniShop product materials. */
 export const MATERIALS = ["cotton", "wool", "leather", "denim", "silk"] as const;
+/** MiniShop product sizes. */
 export const SIZES = ["small", "medium", "large"] as const;
+/** The price ceilings a MiniShop instruction can name (dollars). */
 export const PRICE_LIMITS = [30, 40, 50, 60, 70, 80, 90] as const;
+/** Search results shown per MiniShop results page. */
 export const RESULTS_PER_PAGE = 3;
+/** Product ids of the MiniShop catalogue (p10 … p49). */
 export const PRODUCT_IDS: readonly string[] = Array.from({ length: 40 }, (_, i) => `p${10 + i}`);
+/** MiniShop's task families (one: "shop"). */
 export const SHOP_FAMILIES = ["shop"] as const;
 
 export type ShopCategory = (typeof SHOP_CATEGORIES)[number];
@@ -44,10 +52,18 @@ export interface ShopGoal { category: ShopCategory; color: Color; material: Mate
 export interface ShopWorld { products: Product[] }
 export type ShopTask = Task<ShopGoal, ShopWorld>;
 
+/**
+ * Whether a (colour, category) pair is held out of training (the "unseen" split's compositions): a
+ * fixed quarter of the pairs.
+ */
 export function isHeldOutShopPair(color: Color, category: ShopCategory): boolean {
   return (COLORS.indexOf(color) + SHOP_CATEGORIES.indexOf(category)) % 4 === 3;
 }
 
+/**
+ * The instruction text of a MiniShop goal, WebShop style ("i need a red cotton shirt, size small,
+ * price lower than 40 dollars").
+ */
 export function shopInstruction(goal: ShopGoal): string {
   return `i need a ${goal.color} ${goal.material} ${goal.category}, size ${goal.size}, price lower than ${goal.maxPrice} dollars`;
 }

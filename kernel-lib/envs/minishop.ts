@@ -22,7 +22,9 @@ import {
 import { splitWords } from "./tokenizer";
 import { AgentEnv, Episode, GenerateTasksOptions, StepResult } from "./types";
 
+/** Steps a MiniShop episode may take by default before it ends unsolved. */
 export const MINISHOP_DEFAULT_HORIZON = 15;
+/** The observation shown on MiniShop's search page. */
 export const SEARCH_PAGE_OBSERVATION = "search page";
 
 type Page =
@@ -30,6 +32,10 @@ type Page =
   | { kind: "results"; category: ShopCategory; page: number }
   | { kind: "product"; category: ShopCategory; page: number; product: Product; chosen: Size | null };
 
+/**
+ * One MiniShop episode (from `MiniShopEnv.reset`): search, page through results, open a product,
+ * choose options, buy.
+ */
 export class MiniShopEpisode implements Episode<ShopTask> {
   private page: Page = { kind: "search" };
   private current = SEARCH_PAGE_OBSERVATION;
@@ -114,6 +120,10 @@ export class MiniShopEpisode implements Episode<ShopTask> {
 
 export interface MiniShopOptions { horizon?: number }
 
+/**
+ * The MiniShop environment: `generateTasks` draws seeded shopping tasks per split (with an optional
+ * share of planted conflicts), `reset(task)` starts an episode, `expert` plans a solution.
+ */
 export class MiniShopEnv implements AgentEnv<ShopTask> {
   readonly name = "minishop" as const;
   readonly families = SHOP_FAMILIES;
@@ -146,6 +156,7 @@ export class MiniShopEnv implements AgentEnv<ShopTask> {
   }
 }
 
+/** A MiniShop environment (WebShop-like shopping tasks); see MiniShopOptions. */
 export function createMiniShop(options: MiniShopOptions = {}): MiniShopEnv {
   return new MiniShopEnv(options);
 }

@@ -20,8 +20,20 @@ import { InvalidArgumentError } from "../errors";
 import { assertPositiveInteger } from "./common";
 import type { AgentEnv, Trajectory } from "./types";
 
+/** The tokenizer's special tokens, at ids 0–5. */
 export const SPECIAL_TOKENS = ["<pad>", "<bos>", "<obs>", "<act>", "<eos>", "<unk>"] as const;
-export const PAD_ID = 0, BOS_ID = 1, OBS_ID = 2, ACT_ID = 3, EOS_ID = 4, UNK_ID = 5;
+/** Id of `<pad>` (padding; never a target). */
+export const PAD_ID = 0;
+/** Id of `<bos>` (the start of a sequence). */
+export const BOS_ID = 1;
+/** Id of `<obs>` (an observation follows). */
+export const OBS_ID = 2;
+/** Id of `<act>` (an action follows). */
+export const ACT_ID = 3;
+/** Id of `<eos>` (the end of a sequence). */
+export const EOS_ID = 4;
+/** Id of `<unk>` (a word outside the vocabulary). */
+export const UNK_ID = 5;
 
 /** Splits text into the tokenizer's words (see the module header for the rule). */
 export function splitWords(text: string): string[] {
@@ -48,6 +60,11 @@ export interface EncodedTrajectory {
   droppedSteps: number;
 }
 
+/**
+ * The word-level tokenizer of an environment's vocabulary (from `tokenizerFor(env)`): encodes a
+ * trajectory as <obs> observation <act> action … tokens with a loss mask on the action tokens,
+ * fitted to a context length.
+ */
 export class Tokenizer {
   readonly vocab: readonly string[];
   private readonly ids: Map<string, number>;

@@ -15,9 +15,14 @@
 
 import type { Seed } from "../random";
 
+/**
+ * Task splits: "train", "seen" (held-in compositions, new instances) and "unseen" (held-out
+ * compositions).
+ */
 export const SPLITS = ["train", "seen", "unseen"] as const;
 export type Split = (typeof SPLITS)[number];
 
+/** The environments `createEnv` knows. */
 export const ENV_NAMES = ["minialf", "minishop"] as const;
 export type EnvName = (typeof ENV_NAMES)[number];
 

@@ -61,6 +61,10 @@ export function checkJobs(argument: string, jobs: unknown): number {
 
 const childEntry = () => siblingModule(__filename, "pool-child");
 
+/**
+ * The local worker pool behind `runSweep(study, { jobs: N })`: N child processes with their own
+ * backend; the parent stays the only store writer. Start with `WorkerPool.start`.
+ */
 export class WorkerPool {
   private readonly workers: Worker[] = [];
   private closed = false;

@@ -141,10 +141,12 @@ export function formatRunEnd(event: Extract<SweepEvent, { type: "run-end" }>, s:
   return `${head} · elapsed ${formatDuration(s.elapsedSeconds)} · ETA ${formatDuration(s.etaSeconds)}`;
 }
 
+/** The line printed when a sweep starts (planned, already in store, to run). */
 export function formatSweepStart(event: Extract<SweepEvent, { type: "sweep-start" }>): string {
   return `sweep ${event.study}/${event.preset}: ${event.planned} planned, ${event.skipped} already in store, ${event.toRun} to run${(event.jobs ?? 1) > 1 ? ` on ${event.jobs} worker processes` : ""}; store ${event.store}`;
 }
 
+/** The one-line summary of a finished sweep (done, skipped, failed, time, store). */
 export function formatSummary(summary: SweepSummary): string {
   const notRun = summary.notRun > 0 ? `, not run ${summary.notRun} (stopped at a failure)` : "";
   return `sweep ${summary.study}/${summary.preset}: done ${summary.done}, skipped ${summary.skipped} (already in store), failed ${summary.failed}${notRun} ` +
@@ -159,6 +161,10 @@ export function formatNotebookText(s: ProgressSnapshot): string {
   return lines.join("\n");
 }
 
+/**
+ * How sweep progress is shown: "auto" (the first renderer that applies: the notebook display in
+ * tslab, else tty or lines), "notebook", "tty", "lines", "none".
+ */
 export const PROGRESS_MODES = ["auto", "notebook", "tty", "lines", "none"] as const;
 export type ProgressMode = (typeof PROGRESS_MODES)[number];
 

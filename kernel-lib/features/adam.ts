@@ -21,6 +21,10 @@ import { tf } from "../tf";
 import { InvalidArgumentError, ShapeError, assertFinite, assertKnownKeys, assertOneOf } from "../errors";
 import { checkArrayRows, checkTensorRows, isTensor } from "./inputs";
 
+/**
+ * How Adam state preconditions a gradient: "less" (the LESS code's form: ε inside the root, no bias
+ * correction) or "bias-corrected" (the textbook Adam update direction, for comparison).
+ */
 export const ADAM_FEATURE_FORMS = ["less", "bias-corrected"] as const;
 export type AdamFeatureForm = (typeof ADAM_FEATURE_FORMS)[number];
 
@@ -39,6 +43,10 @@ export interface AdamCheckpointState {
 
 export interface AdamFeatureOptions { form?: AdamFeatureForm }
 
+/**
+ * The Adam constants LESS hard-codes (β1 0.9, β2 0.999, ε 1e-8), the default of the
+ * preconditioning; pass the ones your optimizer really used.
+ */
 export const LESS_ADAM_DEFAULTS = { beta1: 0.9, beta2: 0.999, eps: 1e-8 } as const;
 
 /** The validated scalars of one call: Γ = (m′/c1) / (√(v′/c2 + innerEps) + outerEps). */

@@ -22,7 +22,9 @@ import { checkOptions, option } from "../options";
 import { atomicWriteFile } from "../io/atomic";
 import { readNpy, writeNpy } from "../io/npy";
 
+/** The `format` field of a feature store's meta.json. */
 export const FEATURE_STORE_FORMAT = "gradlab-feature-store";
+/** The feature store layout version this code writes and reads. */
 export const FEATURE_STORE_VERSION = 1;
 
 export interface FeatureStoreMeta {
@@ -42,6 +44,11 @@ export interface FeatureChunk {
   rows: Float32Array[];
 }
 
+/**
+ * Writes a feature store chunk by chunk as rows arrive (each chunk atomically); `finish()` writes
+ * meta.json last, which is what makes the store exist, so a writer that dies leaves an incomplete
+ * store, never a short one.
+ */
 export class FeatureStoreWriter {
   private buffer: Float32Array[] = [];
   private readonly chunks: { file: string; rows: number }[] = [];
@@ -142,6 +149,11 @@ export function writeFeatureStore(dir: string, rows: readonly Float32Array[], op
   return writer.finish();
 }
 
+/**
+ * A complete feature store opened for reading (`openFeatureStore(dir)`): stream it with `chunks()`
+ * (LESS scores are row-independent), or `readAll()` when the rows fit in memory (the k-NN graph and
+ * the walk need the whole pool).
+ */
 export class FeatureStore {
   constructor(readonly dir: string, readonly meta: FeatureStoreMeta) {}
 

@@ -16,10 +16,15 @@ import { tf } from "../tf";
 import { InvalidArgumentError, ShapeError, assertKnownKeys, assertOneOf } from "../errors";
 import { RowBatch, assertPositiveInteger, checkArrayRows, checkRows, checkTensorRows, isTensor } from "./inputs";
 
+/**
+ * What to do with an all-zero row when normalising: "error" (default: a zero gradient usually means
+ * a bug) or "keep" (leave it zero).
+ */
 export const ZERO_ROW_POLICIES = ["error", "keep"] as const;
 export type ZeroRowPolicy = (typeof ZERO_ROW_POLICIES)[number];
 export interface NormalizeOptions { zeroRows?: ZeroRowPolicy }
 export interface CosineOptions extends NormalizeOptions { blockRows?: number }
+/** Rows per block when cosine matrices are computed blockwise (bounds memory to blockRows × n). */
 export const DEFAULT_COSINE_BLOCK_ROWS = 1024;
 
 /** Each row divided by its L2 norm (arrays: float64 norms; tensors: on the backend, caller disposes). */

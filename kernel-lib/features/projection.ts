@@ -35,9 +35,12 @@ import {
 
 export type { GradientGroup, GradientGroupSpec, GroupedExample, GroupedTensors } from "./gradient-groups";
 
+/** Distributions of R's entries: "rademacher" (±1/√d, default) or "gaussian" (N(0,1)/√d). */
 export const PROJECTION_KINDS = ["rademacher", "gaussian"] as const;
 export type ProjectionKind = (typeof PROJECTION_KINDS)[number];
+/** Rows of R per generated block (part of R's identity: changing it changes R). */
 export const DEFAULT_PROJECTION_BLOCK_ROWS = 4096;
+/** Examples per matMul inside `RandomProjector.project`. */
 export const DEFAULT_PROJECTION_BATCH = 256;
 
 

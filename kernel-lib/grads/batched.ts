@@ -45,6 +45,10 @@ export function chooseProduct(rows: number, out: number, inDim: number): Product
 
 interface Recorded { x: tf.Tensor2D; dy: tf.Tensor2D }
 
+/**
+ * The batched per-example strategy (one forward + backward for the batch, exact per-example norms
+ * from recorded activations and output gradients). Usually called through `perExampleGradients`.
+ */
 export function batchedPerExample<TPrepared extends PreparedBatch>(
   model: PerExampleModel<unknown, TPrepared>, batch: TPrepared, groups: readonly ParameterGroup[], options: EngineOptions,
 ): RawPerExample {

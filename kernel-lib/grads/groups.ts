@@ -24,6 +24,10 @@ export interface MatrixInfo {
   layout?: "in-out";
 }
 
+/**
+ * The parameter groups `selection` names: matrix names, module types, "layer{i}", "trainable"
+ * (default) or "all". Throws on a name that matches nothing.
+ */
 export function selectGroups(all: readonly ParameterGroup[], selection: readonly string[] = ["trainable"]): ParameterGroup[] {
   if (!Array.isArray(selection)) throw new InvalidArgumentError("options.groups", "an array of matrix names, module types, layer{i}, \"trainable\" or \"all\"", selection);
   if (selection.length === 0) throw new EmptyInputError("options.groups", "at least one matrix name, module type or layer");
@@ -47,6 +51,7 @@ function matches(group: ParameterGroup, token: string): boolean {
   return group.name === token || group.module === token || token === `layer${group.layer}`;
 }
 
+/** The public description (name, layer, module, shape, numel) of each parameter group, in order. */
 export function describeGroups(groups: readonly ParameterGroup[]): MatrixInfo[] {
   return groups.map((g) => {
     const info: MatrixInfo = { name: g.name, layer: g.layer, module: g.module, part: g.part, shape: [g.shape[0], g.shape[1]], numel: g.shape[0] * g.shape[1] };

@@ -13,6 +13,10 @@ import { LinearFn, ParameterGroup, PerExampleModel, PreparedBatch, plainLinear }
 import { ENGINE_OPTION_SPEC, type EngineOptions, type RawPerExample } from "./per-example";
 import { checkOptions } from "../options";
 
+/**
+ * The loop per-example strategy (one forward + backward per example): the oracle for the batched
+ * one. Usually called through `perExampleGradients`.
+ */
 export function loopPerExample<TPrepared extends PreparedBatch>(
   model: PerExampleModel<unknown, TPrepared>, batch: TPrepared, groups: readonly ParameterGroup[], options: EngineOptions,
 ): RawPerExample {

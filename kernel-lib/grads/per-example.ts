@@ -30,8 +30,14 @@ import { batchedPerExample, ProductMethod } from "./batched";
 import { AggregatedNorms, MatrixInfo, aggregateNorms, describeGroups, selectGroups } from "./groups";
 import { loopPerExample } from "./loop";
 
+/** Per-example gradient strategies: "auto" (batched where exact, else loop), "loop", "batched". */
 export const GRADIENT_STRATEGIES = ["auto", "loop", "batched"] as const;
 export type GradientStrategy = (typeof GRADIENT_STRATEGIES)[number];
+/**
+ * How the batched strategy forms ‖ΔᵀX‖²: "auto" (the cheaper by operation count), "gram" (sum((XXᵀ)
+ * ⊙ (ΔΔᵀ)), cheap for short sequences and wide matrices) or "direct" (form Δ_bᵀX_b per example and
+ * sum its squares).
+ */
 export const PRODUCT_METHODS = ["auto", "gram", "direct"] as const;
 
 /** Default ceiling on the parameters per example whose full gradients may be returned (1 MiB of float32). */

@@ -20,6 +20,7 @@ export type DType =
   | "bool" | "uint8" | "int8" | "uint16" | "int16" | "uint32" | "int32" | "uint64" | "int64"
   | "float16" | "bfloat16" | "float32" | "float64";
 
+/** Every dtype the readers and writers handle. */
 export const DTYPES: readonly DType[] = [
   "bool", "uint8", "int8", "uint16", "int16", "uint32", "int32", "uint64", "int64", "float16", "bfloat16", "float32", "float64",
 ];
@@ -60,6 +61,7 @@ export function checkReadOptions(options: unknown, argument = "options"): ReadOp
   return options as ReadOptions;
 }
 
+/** Bytes per element of each dtype. */
 export const ITEM_SIZE: Readonly<Record<DType, number>> = {
   bool: 1, uint8: 1, int8: 1, uint16: 2, int16: 2, uint32: 4, int32: 4, uint64: 8, int64: 8,
   float16: 2, bfloat16: 2, float32: 4, float64: 8,
@@ -94,12 +96,14 @@ function float16ToFloat32Table(): Float32Array {
   return (float16Table = table);
 }
 
+/** Widens IEEE half-precision bit patterns to float32 (exact, via a 65 536-entry table). */
 export function float16BitsToFloat32(bits: Uint16Array): Float32Array {
   const table = float16ToFloat32Table(), out = new Float32Array(bits.length);
   for (let i = 0; i < bits.length; i++) out[i] = table[bits[i]];
   return out;
 }
 
+/** Widens bfloat16 bit patterns to float32 (exact: bfloat16 is the top half of a float32). */
 export function bfloat16BitsToFloat32(bits: Uint16Array): Float32Array {
   const words = new Uint32Array(bits.length);
   for (let i = 0; i < bits.length; i++) words[i] = bits[i] << 16;

@@ -34,6 +34,7 @@ const DESCR_TO_DTYPE: Readonly<Record<string, DType>> = {
 const DTYPE_TO_DESCR: Partial<Record<DType, string>> = Object.fromEntries(
   Object.entries(DESCR_TO_DTYPE).map(([code, dtype]) => [dtype, (ITEM_SIZE[dtype] === 1 ? "|" : "<") + code]),
 );
+/** The dtypes .npy files may hold here. */
 export const NPY_DTYPES = Object.values(DESCR_TO_DTYPE);
 
 // ---- header ------------------------------------------------------------------------------------

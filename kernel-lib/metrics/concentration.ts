@@ -234,6 +234,7 @@ export function l2(x: NumericVector): number { return l2Of(new VectorSummary("x"
 /** Every metric by name, so callers (sweeps, notebooks' parameter cells) can pick one by string. */
 export const METRICS = { gini, kurtosis, excessKurtosis, cv, hoyer, entropy, topKMass, l2 } as const;
 export type MetricName = keyof typeof METRICS;
+/** Names of every registered concentration metric (what `probeTrajectories` scores by default). */
 export const METRIC_NAMES = Object.keys(METRICS) as MetricName[];
 
 /** Higher = more concentrated for every metric except `entropy` (reversed) and `l2` (magnitude). */

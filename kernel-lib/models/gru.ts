@@ -30,6 +30,11 @@ export type ResolvedGruConfig = Required<GruConfig>;
 
 const GATE_MATRICES = ["xr", "xz", "xn", "hr", "hz", "hn"] as const;
 
+/**
+ * A small GRU language model (no biases, so every matrix is a dense site): the same token batches
+ * and masked next-token loss as TinyTransformer, a drop-in second architecture for the gradient
+ * studies.
+ */
 export class GruLanguageModel implements PerExampleModel<TokenBatch, PreparedTokenBatch> {
   readonly kind = "gru" as const;
   readonly config: ResolvedGruConfig;

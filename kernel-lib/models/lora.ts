@@ -28,6 +28,12 @@ export interface LoraOptions {
 
 export interface ResolvedLoraOptions { targets: string[]; rank: number; alpha: number; seed: Seed }
 
+/**
+ * LoRA adapters on a model's matrices: W x becomes W x + (alpha/r)·B(A x), B zero at start (so the
+ * adapted model computes what the base does), base weights frozen while attached. Each A and B is a
+ * dense site, so per-example gradients of the adapters come out of `perExampleGradients`. Usually
+ * attached with `attachLora`.
+ */
 export class LoraAdapters {
   readonly options: ResolvedLoraOptions;
   readonly scale: number;

@@ -14,7 +14,12 @@ import { oneHotFloat } from "./ops";
 import { readMatrix } from "./token-batch";
 import { WeightStore, assertInteger, matrixShape, normalValues } from "./weights";
 
+/**
+ * The MlpModel losses: "classification" (cross-entropy of the target class) or "regression" (mean
+ * squared error over outputs).
+ */
 export const MLP_TASKS = ["classification", "regression"] as const;
+/** Hidden-layer activations an MlpModel accepts. */
 export const MLP_ACTIVATIONS = ["relu", "tanh"] as const;
 
 export interface MlpConfig {
@@ -34,6 +39,7 @@ export interface MlpBatch {
   targets: tf.Tensor | number[] | number[][];
 }
 
+/** An MLP batch after validation (`MlpModel.prepareBatch`): flat inputs and targets. */
 export class PreparedMlpBatch implements PreparedBatch {
   readonly length = 1;
   constructor(readonly inputs: Float32Array, readonly targets: Float32Array, readonly size: number, readonly inputSize: number, readonly targetSize: number) {}
@@ -44,6 +50,10 @@ export class PreparedMlpBatch implements PreparedBatch {
   }
 }
 
+/**
+ * A small MLP classifier / regressor with the per-example contract (weights [out, in] are dense
+ * sites; biases are not reported).
+ */
 export class MlpModel implements PerExampleModel<MlpBatch, PreparedMlpBatch> {
   readonly kind = "mlp" as const;
   readonly config: ResolvedMlpConfig;

@@ -26,6 +26,10 @@ export interface TokenBatch {
   lossMask: TokenInput;
 }
 
+/**
+ * A token batch after validation (`prepareBatch` of a token model): tokens, loss mask and the
+ * per-position cross-entropy weights; `rows(indices)` cuts a sub-batch.
+ */
 export class PreparedTokenBatch implements PreparedBatch {
   /** Cross-entropy weight of the prediction made at position t: mask[t+1] / targets in the row. */
   readonly predictionWeights: Float32Array;

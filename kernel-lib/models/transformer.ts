@@ -26,6 +26,7 @@ import { WeightStore, assertInteger, filledValues, matrixShape, normalValues } f
 import type { LoraAdapters } from "./lora";
 
 export type TransformerModule = "q" | "k" | "v" | "o" | "gate" | "up" | "down";
+/** The seven projection matrices of each transformer layer, in order. */
 export const TRANSFORMER_MODULES: readonly TransformerModule[] = ["q", "k", "v", "o", "gate", "up", "down"];
 
 export interface TransformerConfig {
@@ -61,6 +62,7 @@ function resolveConfig(config: TransformerConfig): ResolvedTransformerConfig {
   return c;
 }
 
+/** RMSNorm: x / √(mean(x²) + eps) ⊙ weight, over the last axis. */
 export function rmsNorm(x: tf.Tensor2D, weight: tf.Tensor1D, eps: number): tf.Tensor2D {
   return tf.mul(tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), eps))), weight);
 }
@@ -72,6 +74,18 @@ function causalMask(T: number, groups: number): tf.Tensor2D {
   return tf.tensor2d(values, [groups * T, T]);
 }
 
+/**
+ * A tiny decoder-only transformer (pre-norm RMSNorm, SwiGLU, grouped-query attention) from raw tf
+ * ops, with seven bias-free matrices per layer (q, k, v, o, gate, up, down; [out, in], PyTorch
+ * layout) so per-example gradients are exact and cheap. Weights are a pure function of `seed`.
+ * Loss: masked next-token cross-entropy, the PRISM probe loss.
+ *
+ * @example
+ * ```ts
+ * const model = new lab.models.TinyTransformer({ vocabSize: 20, maxLen: 8, dModel: 16, nLayers: 1, nHeads: 2, dFF: 32, seed: 1 });
+ * const g = lab.grads.perExampleGradients(model, { tokens: [[1, 2, 3, 4]], lossMask: [[0, 1, 1, 1]] });
+ * ```
+ */
 export class TinyTransformer implements PerExampleModel<TokenBatch, PreparedTokenBatch> {
   readonly kind = "transformer" as const;
   readonly config: ResolvedTransformerConfig;

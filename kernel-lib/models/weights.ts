@@ -10,6 +10,11 @@ import { tf } from "../tf";
 import { InvalidArgumentError } from "../errors";
 import { Rng } from "../random";
 
+/**
+ * Named weight storage shared by the models: one tf.Variable per parameter under a stable name
+ * ("layer0.q"), initialised from seeded JS random numbers so a model is a pure function of its seed
+ * on every backend.
+ */
 export class WeightStore {
   private readonly entries = new Map<string, tf.Variable>();
 

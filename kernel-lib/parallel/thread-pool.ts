@@ -34,6 +34,11 @@ export function checkThreads(argument: string, threads: unknown): number {
 
 const workerEntry = () => siblingModule(__filename, "compute-worker");
 
+/**
+ * A pool of worker threads, each with its own tfjs backend (the second core: wasm is
+ * single-threaded per isolate). Workers start on the first job and stay up until `close()`; pass it
+ * as `pool` to the parallel functions to reuse them.
+ */
 export class ComputePool {
   readonly threads: number;
   private readonly slots: Slot[] = [];

@@ -22,6 +22,7 @@ import { concentrationScores, METRIC_NAMES, MetricName } from "../metrics/concen
 import { route, Routing, RoutingOptions } from "./routing";
 import { toDataFrame } from "../viz/table";
 
+/** Probe vector normalisations: "raw" (the paper's) or "sqrt-numel" (each norm divided by √numel). */
 export const PROBE_NORMALISATIONS = ["raw", "sqrt-numel"] as const;
 export type ProbeNormalisation = (typeof PROBE_NORMALISATIONS)[number];
 

@@ -13,6 +13,7 @@
 import { assertFinite, assertKnownKeys, assertOneOf, EmptyInputError, InvalidArgumentError } from "../errors";
 import { Rng, Seed, toRng } from "../random";
 
+/** The routing rules `route` implements (see there). */
 export const ROUTING_RULES = ["median", "top-q", "inverse", "random"] as const;
 export type RoutingRule = (typeof ROUTING_RULES)[number];
 export type Route = "sft" | "rl";
@@ -37,12 +38,24 @@ export interface Routing {
   rlFraction: number;
 }
 
+/** The median of `values` (mean of the two middle values for even n). */
 export function median(values: ArrayLike<number>): number {
   const sorted = Float64Array.from(values).sort();
   const n = sorted.length;
   return n % 2 === 1 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
 }
 
+/**
+ * Routes trajectories to SFT or RL from one score each. Rules: "median" (above the median → RL;
+ * ties → SFT, counted), "top-q" (the round(q·n) highest → RL), "inverse" (the lowest round(q·n) →
+ * RL), "random" (round(q·n) seeded random → RL, the control). `q` defaults to 0.5.
+ *
+ * @example
+ * ```ts
+ * const r = lab.prism.route([0.1, 0.5, 0.3, 0.9], { rule: "median" });
+ * r.routes;                                                  // ["sft", "rl", "sft", "rl"]
+ * ```
+ */
 export function route(scores: ArrayLike<number>, options: RoutingOptions): Routing {
   assertKnownKeys("options", options, ["rule", "q", "seed"]);
   assertOneOf("options.rule", options.rule, ROUTING_RULES);

@@ -19,7 +19,12 @@ import { InvalidArgumentError, UnknownOptionError, assertKnownKeys } from "../er
 import type { AucVerdict } from "./auc";
 import { formatP, PairedVerdict, verdictText } from "./verdict";
 
+/**
+ * The prefix of the line `claim` prints; the notebook runner collects these lines into
+ * reports/claims.json.
+ */
 export const CLAIM_PREFIX = "gradlab-claim ";
+/** The verdicts a claim can get. */
 export const CLAIM_VERDICTS = ["reproduced", "not reproduced", "inconclusive", "holds by construction"] as const;
 export type ClaimVerdict = (typeof CLAIM_VERDICTS)[number];
 
@@ -92,7 +97,7 @@ const ID = /^[a-z0-9][a-z0-9.\-]*$/;
  * opposite, or when the interval excludes the paper's `effect`; otherwise inconclusive, with the
  * detectable effect), prints one `gradlab-claim` line that the notebook runner collects into
  * `reports/claims.json`, and returns the record. Use it for every claim a notebook tests; evidence
- * is a {@link pairedVerdict}, an {@link aucVerdict}, or `byConstruction(reason)` for an identity.
+ * is a `stats.pairedVerdict`, a `stats.aucVerdict`, or `byConstruction(reason)` for an identity.
  *
  * @example
  * ```ts

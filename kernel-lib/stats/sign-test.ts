@@ -16,6 +16,7 @@ import { binomialHalfLowerTail } from "./distributions";
 
 /** Which direction a test looks for: either, A > B ("greater"), or A < B ("less"). */
 export type Alternative = "two-sided" | "greater" | "less";
+/** Test alternatives: "two-sided" (default), "greater" (mean > 0), "less" (mean < 0). */
 export const ALTERNATIVES: readonly Alternative[] = ["two-sided", "greater", "less"];
 
 /** Checks an `alternative` option and returns it (default two-sided). */

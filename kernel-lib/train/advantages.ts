@@ -20,6 +20,10 @@
 import { EmptyInputError, InvalidArgumentError, NonFiniteError, ShapeError, assertKnownKeys, assertOneOf } from "../errors";
 import type { RolloutSample } from "./rl-types";
 
+/**
+ * Standard deviation used to normalise group rewards: "population" (divide by n) or "sample" (n −
+ * 1).
+ */
 export const STD_ESTIMATORS = ["population", "sample"] as const;
 export type StdEstimator = (typeof STD_ESTIMATORS)[number];
 

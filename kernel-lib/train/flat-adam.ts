@@ -24,8 +24,14 @@ export interface AdamHyperParameters {
   eps: number;
 }
 
+/** PyTorch's and tf.train.adam's default Adam hyper-parameters. */
 export const ADAM_DEFAULTS: AdamHyperParameters = Object.freeze({ beta1: 0.9, beta2: 0.999, eps: 1e-8 });
 
+/**
+ * Adam in plain JS over one flat parameter vector with its state (m, v, step) readable at any time
+ * — what a LESS checkpoint needs and tf.train.adam hides. Update step for step as PyTorch's (tested
+ * against tf.train.adam).
+ */
 export class FlatAdam {
   readonly m: Float32Array;
   readonly v: Float32Array;

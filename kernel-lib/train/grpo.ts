@@ -37,6 +37,11 @@ export interface PolicyModel extends LogitsModel {
   trainableVariables(): tf.Variable[];
 }
 
+/**
+ * How the GRPO loss averages: "sequenceLevel" (mean over each sample's action tokens, then over
+ * samples: the original GRPO, default) or "tokenLevel" (mean over all action tokens of the
+ * minibatch).
+ */
 export const GRPO_AGGREGATIONS = ["sequenceLevel", "tokenLevel"] as const;
 export type GrpoAggregation = (typeof GRPO_AGGREGATIONS)[number];
 

@@ -97,6 +97,11 @@ export function writeLoraParameters(model: TinyTransformer, params: Float32Array
   }
 }
 
+/**
+ * LoRA training with inspectable Adam state: `epochs` for the LESS warm-up (a checkpoint with
+ * weights, m, v, step and mean learning rate after every epoch), `steps` for evaluation fine-tuning
+ * (the same number of updates for every selection arm).
+ */
 export function trainLora(model: TinyTransformer, examples: readonly TrainingExample[], options: LoraTrainingOptions): LoraTrainingResult {
   assertKnownKeys("options", options, OPTION_KEYS);
   if (!Array.isArray(examples) || examples.length === 0) throw new EmptyInputError("examples", "at least one training example");

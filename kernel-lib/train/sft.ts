@@ -58,6 +58,10 @@ export interface SftResult {
 
 const SFT_KEYS = ["epochs", "batchSize", "learningRate", "seed", "maxSteps", "onStep", "optimizer"];
 
+/**
+ * Supervised fine-tuning: Adam on the masked next-token cross-entropy, seeded shuffled minibatches;
+ * returns the loss curve and hardware-independent cost counters.
+ */
 export function trainSft(model: TrainableSequenceModel, examples: readonly SequenceExample[], options: SftOptions): SftResult {
   assertKnownKeys("options", options, SFT_KEYS);
   if (!Array.isArray(examples)) throw new InvalidArgumentError("examples", "an array of {tokens, lossMask}", examples);

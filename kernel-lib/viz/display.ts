@@ -18,6 +18,10 @@ import type { Figure } from "./figure";
 import { RENDER_OPTION_SPEC, type RenderOptions } from "./render";
 import { checkOptions } from "../options";
 
+/**
+ * The MIME types a figure's display bundle may carry (Vega-Lite for interactive front ends, SVG/PNG
+ * for static ones, text as fallback).
+ */
 export const FIGURE_MIME_TYPES = ["application/vnd.vegalite.v5+json", "image/svg+xml", "image/png", "text/plain"] as const;
 
 export interface DisplayBundle {

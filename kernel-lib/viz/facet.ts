@@ -25,6 +25,7 @@ export interface FacetOptions {
 // Top-level keys that stay outside the faceted inner spec.
 const OUTER_KEYS = ["$schema", "title", "data", "usermeta", "config", "description"];
 
+/** Splits a chart into small multiples by a field (`column` and/or `row`), sharing scales. */
 export function facet(spec: VegaLiteSpec, options: FacetOptions): VegaLiteSpec {
   const B = "facet";
   if (spec === null || typeof spec !== "object" || typeof spec.$schema !== "string") {

@@ -18,9 +18,14 @@ import { RENDER_OPTION_SPEC, renderFigure, RenderedFigure, RenderOptions } from 
 import { checkOptions } from "../options";
 import { VEGA_LITE_SCHEMA, VegaLiteSpec } from "./spec-common";
 
+/** The file formats `Figure.save` writes, chosen by the file's extension. */
 export const FIGURE_FORMATS = [".svg", ".png", ".vl.json"] as const;
 export type FigureFormat = (typeof FIGURE_FORMATS)[number];
 
+/**
+ * A chart: a Vega-Lite spec with rendering (`render`: SVG/PNG, cached), `save(path)` (.svg, .png or
+ * .vl.json, written atomically) and `show()` (displays it in the notebook).
+ */
 export class Figure {
   readonly spec: VegaLiteSpec;
   private readonly renders = new Map<string, Promise<RenderedFigure>>();
@@ -102,6 +107,7 @@ export class Figure {
   }
 }
 
+/** Wraps a Vega-Lite spec as a Figure (render, save, show). */
 export function figure(spec: VegaLiteSpec | Record<string, unknown>): Figure {
   return new Figure(spec);
 }

@@ -68,6 +68,10 @@ export function compileToVega(spec: VegaLiteSpec, warnings: string[] = []): obje
   }
 }
 
+/**
+ * Compiles a Vega-Lite spec and renders it to an SVG string in Node; Vega's warnings are pushed
+ * onto `warnings`.
+ */
 export async function renderSvg(spec: VegaLiteSpec, warnings: string[] = []): Promise<string> {
   const vegaSpec = compileToVega(spec, warnings);
   const vega: typeof import("vega") = require("vega");
@@ -79,6 +83,7 @@ export async function renderSvg(spec: VegaLiteSpec, warnings: string[] = []): Pr
   }
 }
 
+/** Rasterises an SVG string to PNG (resvg), at `scale` (default 2) for sharp figures. */
 export async function svgToPng(svg: string, options: RenderOptions = {}): Promise<{ png: Buffer; width: number; height: number }> {
   checkOptions("options", options, RENDER_OPTION_SPEC);
   const scale = options.scale ?? 2;
@@ -100,6 +105,7 @@ export async function svgToPng(svg: string, options: RenderOptions = {}): Promis
   return { png: image.asPng(), width: image.width, height: image.height };
 }
 
+/** Renders a Vega-Lite spec to SVG and PNG in Node, with the warnings Vega reported. */
 export async function renderFigure(spec: VegaLiteSpec, options: RenderOptions = {}): Promise<RenderedFigure> {
   checkOptions("options", options, RENDER_OPTION_SPEC);
   const warnings: string[] = [];

@@ -11,6 +11,7 @@ import {
   DataRecord, dropInvalidRows, droppedNote, fieldNames, inferFieldType, NonFinitePolicy, requireField, Tabular, toRecords,
 } from "./data";
 
+/** The Vega-Lite schema every spec here declares (v5). */
 export const VEGA_LITE_SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json";
 
 /** A Vega-Lite v5 top-level spec as a plain JSON object. */

@@ -46,6 +46,7 @@ export interface HeatmapOptions extends CommonOptions {
 
 const STAT = "__gradlab_stat";
 
+/** A Vega-Lite histogram of field `x`, optionally coloured by group and with a reference rule. */
 export function histogram(data: Tabular, options: HistogramOptions): VegaLiteSpec {
   const B = "histogram";
   checkOptions(B, options, ["x", "maxBins", "color", "rule", "ruleLabel"], ["x"]);
@@ -103,6 +104,10 @@ export function histogram(data: Tabular, options: HistogramOptions): VegaLiteSpe
 // Schemes whose low end is dark: cell text there must be white. For the others the high end is dark.
 const DARK_LOW_SCHEMES = ["viridis", "magma", "inferno", "plasma", "cividis", "turbo", "darkblue", "darkgold", "darkgreen", "darkmulti", "darkred"];
 
+/**
+ * A Vega-Lite heatmap of `value` over the `x` × `y` grid, with optional cell text and colour
+ * scheme.
+ */
 export function heatmap(data: Tabular, options: HeatmapOptions): VegaLiteSpec {
   const B = "heatmap";
   checkOptions(B, options, ["x", "y", "value", "scheme", "text", "format", "domain", "colorTitle", "xType", "yType"], ["x", "y", "value"]);

@@ -94,6 +94,16 @@ function addStdLimits(builder: string, option: string, rows: DataRecord[], y: st
   });
 }
 
+/**
+ * A Vega-Lite line chart of `y` over `x`, one line per `color` group, with an optional band (`std`,
+ * or `lo`/`hi`) and log scales.
+ *
+ * @example
+ * ```ts
+ * const spec = lab.lineChart([{ step: 1, loss: 2.1 }, { step: 2, loss: 1.7 }], { x: "step", y: "loss" });
+ * await lab.figure(spec).show();
+ * ```
+ */
 export function lineChart(data: Tabular, options: LineChartOptions): VegaLiteSpec {
   const B = "lineChart";
   checkOptions(B, options, ["x", "y", "color", "std", "lo", "hi", "bandTitle", "points", "xType", "xScale", "yScale"], ["x", "y"]);
@@ -162,6 +172,7 @@ function optScale(builder: string, option: string, value: string | undefined): R
   return scale === undefined ? {} : { scale };
 }
 
+/** A Vega-Lite scatter chart of `y` against `x`, optionally coloured, sized and with tooltips. */
 export function scatterChart(data: Tabular, options: ScatterChartOptions): VegaLiteSpec {
   const B = "scatterChart";
   checkOptions(B, options, ["x", "y", "color", "tooltip", "size", "opacity", "xScale", "yScale"], ["x", "y"]);
@@ -247,6 +258,10 @@ export function categoryLabelAngle(labels: readonly string[], plotWidth: number)
   return widest + 2 <= step ? 0 : SLANTED_LABEL_ANGLE;
 }
 
+/**
+ * A Vega-Lite bar chart of `data` (`x` categories, `y` values), with optional error bars (`error`,
+ * or `lo`/`hi`), colour grouping and a reference line. Render or show it with `figure(spec)`.
+ */
 export function barChart(data: Tabular, options: BarChartOptions): VegaLiteSpec {
   const B = "barChart";
   checkOptions(B, options, ["x", "y", "color", "error", "lo", "hi", "errorTitle", "referenceLine", "referenceLabel"], ["x", "y"]);

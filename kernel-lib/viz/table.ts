@@ -24,6 +24,7 @@ export interface TableOptions {
   caption?: string;
 }
 
+/** The MIME types a table's display bundle carries. */
 export const TABLE_MIME_TYPES = ["text/html", "text/plain"] as const;
 const TEXT_CELL_LIMIT = 40;
 
@@ -48,10 +49,15 @@ export function toDataFrame(records: readonly DataRecord[]): DataFrame {
   return new dfd.DataFrame(columns);
 }
 
+/** Escapes &, <, >, " and ' for HTML element and attribute text. */
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 }
 
+/**
+ * A number as table text with `digits` significant digits (integers as is; NaN, Inf and -Inf
+ * spelled out; scientific notation outside [1e-4, 1e6)).
+ */
 export function formatNumber(value: number, digits = 4): string {
   if (Number.isNaN(value)) return "NaN";
   if (value === Infinity) return "Inf";
@@ -64,6 +70,10 @@ export function formatNumber(value: number, digits = 4): string {
   return value.toExponential(digits - 1).replace(/\.?0+e/, "e");
 }
 
+/**
+ * One table cell as text: numbers through `formatNumber`, null/undefined as "null", objects as
+ * JSON.
+ */
 export function formatCell(value: unknown, digits = 4): string {
   if (typeof value === "number") return formatNumber(value, digits);
   if (value === null || value === undefined) return "null";
