@@ -9,7 +9,7 @@
  *
  * Settings (environment variables): ENV, SEED, BACKEND, CTX (context), D / KV / FF (width, kv
  * heads, dFF multiple), PRETRAIN (tasks,epochs,lr), PCF (pre-training conflict fraction), EVALN,
- * CORPUS, ITERS, EVERY, TPI (tasks per iteration), G (group), LR, KL, TEMPERATURE (not TEMP: os.tmpdir() reads TEMP), OBJ (actions|tokens),
+ * CORPUS, LAYERS, ITERS, EVERY, TPI (tasks per iteration), G (group), LR, KL, TEMPERATURE (not TEMP: os.tmpdir() reads TEMP), OBJ (actions|tokens),
  * PPO (epochs), MB (minibatch), REWARD (success|score).
  */
 import { tf } from "../kernel-lib/tf";
@@ -37,7 +37,7 @@ async function main() {
   const rng = new Rng(seed).derive("exp", envName);
   const [pTasks, pEpochs, pLr] = E("PRETRAIN", "256,4,3e-3").split(",").map(Number);
   const d = Number(E("D", "32"));
-  const cfg = { vocabSize: tok.size, dModel: d, nLayers: 2, nHeads: 4, nKvHeads: Number(E("KV", "4")), dFF: Number(E("FF", "2")) * d, maxLen: T, seed: 7 + seed };
+  const cfg = { vocabSize: tok.size, dModel: d, nLayers: Number(E("LAYERS", "2")), nHeads: 4, nKvHeads: Number(E("KV", "4")), dFF: Number(E("FF", "2")) * d, maxLen: T, seed: 7 + seed };
   const model = new TinyTransformer(cfg);
   const enc = (t: any) => tok.encodeTrajectory(runEpisode(env, t, expertPolicy(t)), T);
   const pre = env.generateTasks({ split: "train", count: pTasks, seed: rng.derive("pt").tfSeed(), conflictFraction: Number(E("PCF", "0.1")) });
