@@ -19,9 +19,15 @@ import { checkOptions, option } from "./options";
  * wins).
  */
 export const BACKEND_CANDIDATES = ["tfjs-node-gpu", "tfjs-node", "wasm", "cpu"] as const;
+/** One backend `initBackend` can choose; see BACKEND_CANDIDATES. */
 export type BackendCandidate = (typeof BACKEND_CANDIDATES)[number];
 
+/** A backend candidate that was not chosen, and why. */
 export interface SkippedBackend { candidate: BackendCandidate; reason: string }
+/**
+ * What `initBackend` chose and why every better candidate was skipped (print it next to a
+ * notebook's numbers).
+ */
 export interface BackendReport {
   /** The candidate that was chosen. */
   candidate: BackendCandidate;

@@ -12,6 +12,7 @@ import { InvalidArgumentError, UnknownOptionError } from "./errors";
  * study defines what they mean).
  */
 export const PRESETS = ["quick", "default", "paper"] as const;
+/** A notebook preset; see PRESETS. */
 export type PresetName = (typeof PRESETS)[number];
 
 /** Picks the settings of a preset; every notebook defines all three so none is a silent default. */
@@ -20,6 +21,7 @@ export function choosePreset<T>(preset: string, table: Record<PresetName, T>): T
   return table[preset as PresetName];
 }
 
+/** What `startNotebook` returns: the preset, seed and backend report of this run. */
 export interface NotebookRun {
   preset: PresetName;
   seed: number;

@@ -9,6 +9,7 @@
 
 import { InvalidArgumentError } from "./errors";
 
+/** A seed: a number or a string (hashed to the generator's 128-bit state). */
 export type Seed = number | string;
 
 /** 128-bit string hash (cyrb128) to seed sfc32's four words. */

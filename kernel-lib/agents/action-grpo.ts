@@ -76,6 +76,10 @@ export function actionLogProbs(model: TinyTransformer, decisions: readonly Score
   return { logProbs, forwardTokens };
 }
 
+/**
+ * Options of the action-level GRPO step (`objective: "actions"`): the GRPO loss options plus
+ * optimizer, temperature, PPO epochs, minibatches and the advantage settings.
+ */
 export interface ActionGrpoOptions extends GrpoLossOptions {
   /** The caller's optimizer, kept across calls. */
   optimizer: tf.Optimizer;

@@ -15,6 +15,10 @@ import type { PhaseCost } from "../train/rl-types";
 import type { AgentEnv, Episode, StepResult, Task, Trajectory, TrajectoryStep } from "../envs/types";
 import { ActOptions, Agent, AgentStep, resolveActOptions } from "./types";
 
+/**
+ * What `runEpisodesBatched` returns: one trajectory per task, the cost, forward passes, rounds and
+ * throughput.
+ */
 export interface BatchedRunResult<T extends Task = Task> {
   /** One trajectory per task, in the tasks' order. */
   trajectories: Trajectory<T>[];
@@ -32,6 +36,7 @@ export interface BatchedRunResult<T extends Task = Task> {
 
 interface Running<T extends Task> { task: T; episode: Episode<T>; steps: TrajectoryStep[]; last: StepResult | null; logProbs: number[] }
 
+/** Options of `runEpisodesBatched`: how the agent acts, plus the label of the cost record. */
 export interface BatchedRunOptions extends ActOptions {
   /** Label of the cost record (default "episodes"; evaluation and rollouts set their own). */
   phase?: string;

@@ -36,8 +36,13 @@ export function evaluationSet<T extends Task>(env: AgentEnv<T>, split: Split | s
   return env.generateTasks({ split: name, count, seed: `evaluation/${String(seed)}`, conflictFraction: options.conflictFraction ?? DEFAULT_EVALUATION_CONFLICT_FRACTION, ...(options.families ? { families: options.families } : {}) });
 }
 
+/** Episodes, success rate and mean score of one slice of an evaluation. */
 export interface RateRecord { n: number; successRate: number; meanScore: number }
 
+/**
+ * What `evaluateAgent` returns: success rate and mean score overall, per family and for regular vs
+ * planted-conflict tasks (plain records, ready for a DataFrame).
+ */
 export interface EvaluationResult {
   agent: string;
   env: string;
@@ -63,6 +68,10 @@ export interface EvaluationResult {
   trajectories?: Trajectory[];
 }
 
+/**
+ * Options of `evaluateAgent`: act mode (default "greedy"), seed, temperature, and whether to keep
+ * the trajectories.
+ */
 export interface EvaluateOptions {
   mode?: ActMode;
   seed?: Seed;
@@ -126,6 +135,7 @@ export function perFamilyRows(result: EvaluationResult): Array<{ agent: string; 
   ];
 }
 
+/** One row of `summariseSeeds`: a metric's mean, std, min and max across seeds. */
 export interface SeedSummaryRow {
   metric: string;
   mean: number;

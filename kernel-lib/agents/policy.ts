@@ -29,6 +29,10 @@ import type { TinyTransformer } from "../models/transformer";
 import { argmax, CandidateQuery, DEFAULT_MAX_ROWS_PER_FORWARD, SCORING_STRATEGIES, ScoringStrategy, scoreCandidates, softmaxWithTemperature } from "./scoring";
 import { ActOptions, ActResult, Agent, AgentStep, assertSeed, resolveActOptions } from "./types";
 
+/**
+ * Options of TransformerAgent: context length, candidate-scoring strategy and rows per forward
+ * pass.
+ */
 export interface TransformerAgentOptions {
   /** Tokens of context the policy sees, candidate action included (default: the model's maxLen). */
   contextLength?: number;

@@ -37,8 +37,13 @@ import { Agent, assertSeed } from "./types";
  * 0).
  */
 export const ROLLOUT_REWARDS = ["score", "success"] as const;
+/** Which reward a rollout sample carries; see ROLLOUT_REWARDS. */
 export type RolloutReward = (typeof ROLLOUT_REWARDS)[number];
 
+/**
+ * Options of `collectRollouts`: group size, seed, temperature, discount, reward kind, context
+ * length and tokenizer.
+ */
 export interface RolloutOptions {
   /** Sampled episodes per task (G ≥ 1; GRPO needs ≥ 2 for a non-zero advantage). */
   groupSize: number;
@@ -55,6 +60,10 @@ export interface RolloutOptions {
   tokenizer?: Tokenizer;
 }
 
+/**
+ * Statistics of one `collectRollouts` call (episodes, success, reward, groups with signal,
+ * truncation).
+ */
 export interface RolloutStats {
   episodes: number;
   groups: number;
@@ -69,6 +78,7 @@ export interface RolloutStats {
   truncatedSamples: number;
 }
 
+/** What `collectRollouts` returns: the GRPO samples, the trajectories and rollout statistics. */
 export interface RolloutResult {
   samples: RolloutSample[];
   /** Trajectory i is sample i (task-major: the G episodes of tasks[0] first). */

@@ -23,6 +23,7 @@ import { PAD_ID } from "../envs/tokenizer";
 import type { TinyTransformer } from "../models/transformer";
 import { scoreSharedPrefix } from "./prefix-scoring";
 
+/** One scoring query: a context and the candidate continuations to score after it. */
 export interface CandidateQuery {
   /** Context token ids (at least one: the first candidate token is predicted from its last). */
   context: readonly number[];
@@ -30,6 +31,10 @@ export interface CandidateQuery {
   candidates: ReadonlyArray<readonly number[]>;
 }
 
+/**
+ * What `scoreCandidates` returns: summed log-probabilities per query and candidate, and the forward
+ * passes spent.
+ */
 export interface CandidateScores {
   /** [query][candidate] summed log-probability of the candidate's tokens. */
   scores: number[][];
@@ -49,6 +54,10 @@ export const SCORING_STRATEGIES = ["shared-prefix", "full-rows"] as const;
 /** shared-prefix: context once per query, candidates attend to its cached keys (prefix-scoring.ts); full-rows: one full row per candidate. */
 export type ScoringStrategy = (typeof SCORING_STRATEGIES)[number];
 
+/**
+ * One row of a full-rows scoring pass: which query and candidate, and its context and action
+ * tokens.
+ */
 export interface ScoringRow { query: number; candidate: number; context: readonly number[]; action: readonly number[] }
 
 /**

@@ -19,6 +19,10 @@ import { actionGrpoStep } from "./action-grpo";
 import type { TransformerAgent } from "./policy";
 import { TinyTransformer } from "../models/transformer";
 
+/**
+ * Options of `trainAgentGrpo`: iterations, tasks and samples per iteration, learning rate, KL and
+ * clip settings, reward, objective and evaluation schedule.
+ */
 export interface AgentGrpoOptions<T extends Task> {
   iterations: number;
   tasksPerIteration: number;
@@ -53,6 +57,10 @@ export interface AgentGrpoOptions<T extends Task> {
   reference?: TinyTransformer;
 }
 
+/**
+ * One iteration of `trainAgentGrpo`: rollout success and reward, groups with signal, truncated
+ * samples, loss, KL and (when evaluated) greedy success.
+ */
 export interface GrpoCurvePoint {
   iteration: number;
   rolloutSuccess: number;
@@ -71,8 +79,10 @@ export interface GrpoCurvePoint {
  * "actions" (the log-probability of each chosen action among the admissible ones).
  */
 export const AGENT_GRPO_OBJECTIVES = ["tokens", "actions"] as const;
+/** What the ratio, clip and KL are taken on; see AGENT_GRPO_OBJECTIVES. */
 export type AgentGrpoObjective = (typeof AGENT_GRPO_OBJECTIVES)[number];
 
+/** What `trainAgentGrpo` returns: one curve point per iteration and the cost counters. */
 export interface AgentGrpoResult {
   curve: GrpoCurvePoint[];
   cost: PhaseCost;

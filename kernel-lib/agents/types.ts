@@ -35,6 +35,7 @@ export interface AgentStep {
   stepIndex: number;
 }
 
+/** How an agent acts on one call: mode, seed and sampling temperature. */
 export interface ActOptions {
   mode: ActMode;
   /** Seeds every stochastic choice (see the module header). */
@@ -43,6 +44,10 @@ export interface ActOptions {
   temperature?: number;
 }
 
+/**
+ * What `Agent.act` returns: one action per episode step given, in order, with the forward cost (and
+ * log-probabilities when sampled).
+ */
 export interface ActResult {
   /** One action per step, in order. */
   actions: string[];
@@ -57,6 +62,10 @@ export interface ActResult {
   logProbs?: number[];
 }
 
+/**
+ * An agent that acts in an AgentEnv: given the current steps of one or more episodes, it picks one
+ * admissible action for each.
+ */
 export interface Agent {
   /** Short label for tables ("expert", "random", "transformer"). */
   readonly name: string;

@@ -20,6 +20,7 @@ import { RandomProjector } from "../features/projection";
 import type { MatrixInfo } from "../grads/groups";
 import type { BridgeOutput } from "./read";
 
+/** Options of `bridgeToProbeResult`: normalisation (default "raw") and metrics (default all). */
 export interface BridgeProbeOptions {
   normalisation?: ProbeNormalisation;
   metrics?: MetricName[];

@@ -26,6 +26,10 @@ import { parseJsonl } from "../io/jsonl";
  */
 export const BRIDGE_MANIFEST_VERSION = 1;
 
+/**
+ * One selected matrix of a bridge run (name, shape, parameter count), in column order of the probe
+ * norms.
+ */
 export interface BridgeMatrix {
   name: string;
   shape: [number, number];
@@ -36,6 +40,10 @@ export interface BridgeMatrix {
   module: string;
 }
 
+/**
+ * The projection a bridge run applied (seeded Rademacher, the same R as
+ * `features.RandomProjector`).
+ */
 export interface BridgeProjection {
   kind: "rademacher";
   dim: number;
@@ -46,6 +54,10 @@ export interface BridgeProjection {
   cache?: string;
 }
 
+/**
+ * The manifest.json of a torch_probe.py run: version, completeness, model, matrices, projection and
+ * the environment it ran in.
+ */
 export interface BridgeManifest {
   version: number;
   complete: boolean;
@@ -66,6 +78,7 @@ export interface BridgeManifest {
   [key: string]: unknown;
 }
 
+/** One example of a bridge run: its input line and the id / group / label it carried. */
 export interface BridgeExample {
   /** 1-based line of the input JSONL. */
   line: number;
@@ -76,6 +89,10 @@ export interface BridgeExample {
   n_targets: number;
 }
 
+/**
+ * A validated bridge output folder: manifest, probe norms, losses, optional projected features and
+ * examples (from `readBridgeOutput`).
+ */
 export interface BridgeOutput {
   dir: string;
   manifest: BridgeManifest;

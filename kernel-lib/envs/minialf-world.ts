@@ -29,18 +29,22 @@ import { Task, TaskDetour } from "./types";
 
 /** MiniALF storage places. */
 export const STORAGE = ["fridge", "cabinet", "drawer", "countertop", "table", "shelf"] as const;
+/** A MiniALF storage place; see STORAGE. */
 export type StoragePlace = (typeof STORAGE)[number];
 /** Storage places that must be opened before their contents are seen. */
 export const CLOSABLE: ReadonlySet<string> = new Set<StoragePlace>(["fridge", "cabinet", "drawer"]);
 /** MiniALF appliances: places an object is used at (heat, cool, clean, examine), not stored in. */
 export const APPLIANCES = ["microwave", "stove", "sink", "desklamp"] as const;
+/** A MiniALF appliance; see APPLIANCES. */
 export type Appliance = (typeof APPLIANCES)[number];
+/** Any MiniALF place (storage or appliance). */
 export type Place = StoragePlace | Appliance;
 /** Every MiniALF place: storage places, then appliances. */
 export const PLACES: readonly Place[] = [...STORAGE, ...APPLIANCES];
 
 /** MiniALF object types. */
 export const OBJECTS = ["apple", "egg", "potato", "tomato", "mug", "bowl", "plate", "knife", "spoon", "book"] as const;
+/** A MiniALF object type; see OBJECTS. */
 export type ObjectType = (typeof OBJECTS)[number];
 
 /**
@@ -54,6 +58,7 @@ export const HOME: Readonly<Record<ObjectType, StoragePlace>> = {
 
 /** MiniALF's task families (ALFWorld's six). */
 export const ALF_FAMILIES = ["pick", "look", "clean", "heat", "cool", "pick2"] as const;
+/** A MiniALF task family; see ALF_FAMILIES. */
 export type AlfFamily = (typeof ALF_FAMILIES)[number];
 
 const FOOD_AND_DISHES: readonly ObjectType[] = ["apple", "egg", "potato", "tomato", "mug", "bowl", "plate"];
@@ -69,6 +74,7 @@ export const FAMILY_OBJECTS: Readonly<Record<AlfFamily, readonly ObjectType[]>> 
 
 /** Places a MiniALF goal can name (the storage places and the desk lamp). */
 export const GOAL_PLACES = [...STORAGE, "desklamp"] as const;
+/** A place a MiniALF goal can name; see GOAL_PLACES. */
 export type GoalPlace = (typeof GOAL_PLACES)[number];
 
 /**
@@ -76,8 +82,10 @@ export type GoalPlace = (typeof GOAL_PLACES)[number];
  * tasks, a "broken-microwave".
  */
 export const CONFLICT_KINDS = ["misplaced", "broken-microwave"] as const;
+/** A planted MiniALF conflict; see CONFLICT_KINDS. */
 export type AlfConflictKind = (typeof CONFLICT_KINDS)[number];
 
+/** A MiniALF goal: family, object and target place. */
 export interface AlfGoal {
   family: AlfFamily;
   object: ObjectType;
@@ -85,14 +93,20 @@ export interface AlfGoal {
   target: GoalPlace;
 }
 
+/** Where one object instance starts. */
 export interface AlfPlacement { object: ObjectType; place: StoragePlace }
 
+/**
+ * The starting world of a MiniALF task: every object instance and where it starts, and whether the
+ * microwave is broken.
+ */
 export interface AlfWorld {
   /** Every object instance and where it starts; listing order inside a place follows this order. */
   placements: AlfPlacement[];
   microwaveBroken: boolean;
 }
 
+/** A MiniALF task: goal and starting world. */
 export type AlfTask = Task<AlfGoal, AlfWorld>;
 
 /** "in" for places you open, "on" for surfaces. */

@@ -144,6 +144,7 @@ export class MiniAlfEpisode implements Episode<AlfTask> {
   }
 }
 
+/** Options of a MiniALF environment: the episode horizon (default MINIALF_DEFAULT_HORIZON). */
 export interface MiniAlfOptions { horizon?: number }
 
 /**

@@ -41,15 +41,22 @@ export const PRODUCT_IDS: readonly string[] = Array.from({ length: 40 }, (_, i) 
 /** MiniShop's task families (one: "shop"). */
 export const SHOP_FAMILIES = ["shop"] as const;
 
+/** A MiniShop product category; see SHOP_CATEGORIES. */
 export type ShopCategory = (typeof SHOP_CATEGORIES)[number];
+/** A MiniShop colour; see COLORS. */
 export type Color = (typeof COLORS)[number];
+/** A MiniShop material; see MATERIALS. */
 export type Material = (typeof MATERIALS)[number];
+/** A MiniShop size; see SIZES. */
 export type Size = (typeof SIZES)[number];
 
+/** One MiniShop catalogue product. */
 export interface Product { id: string; category: ShopCategory; color: Color; material: Material; sizes: Size[]; price: number }
+/** What a MiniShop task asks for: category, colour, material, size and a price ceiling. */
 export interface ShopGoal { category: ShopCategory; color: Color; material: Material; size: Size; maxPrice: number }
 /** Products in best-seller order: a category search lists them in this order. */
 export interface ShopWorld { products: Product[] }
+/** A MiniShop task: goal and catalogue world. */
 export type ShopTask = Task<ShopGoal, ShopWorld>;
 
 /**

@@ -118,6 +118,7 @@ export class MiniShopEpisode implements Episode<ShopTask> {
   }
 }
 
+/** Options of a MiniShop environment: the episode horizon (default MINISHOP_DEFAULT_HORIZON). */
 export interface MiniShopOptions { horizon?: number }
 
 /**

@@ -40,6 +40,7 @@ export function splitWords(text: string): string[] {
   return text.toLowerCase().match(/[a-z][a-z0-9]*|[0-9]|[^\sa-z0-9]/g) ?? [];
 }
 
+/** Where one step's action tokens sit in an encoded trajectory. */
 export interface ActionSpan {
   /** Index of the step in `trajectory.steps`. */
   step: number;
@@ -48,6 +49,10 @@ export interface ActionSpan {
   end: number;
 }
 
+/**
+ * A trajectory encoded for a model: exactly `contextLength` tokens, the loss mask on action tokens,
+ * the action spans and how many old steps were dropped to fit.
+ */
 export interface EncodedTrajectory {
   /** Exactly contextLength token ids. */
   tokens: number[];

@@ -20,12 +20,18 @@ import type { Seed } from "../random";
  * compositions).
  */
 export const SPLITS = ["train", "seen", "unseen"] as const;
+/** A task split; see SPLITS. */
 export type Split = (typeof SPLITS)[number];
 
 /** The environments `createEnv` knows. */
 export const ENV_NAMES = ["minialf", "minishop"] as const;
+/** An environment `createEnv` knows; see ENV_NAMES. */
 export type EnvName = (typeof ENV_NAMES)[number];
 
+/**
+ * A task: a reproducible id, env, split, family, instruction, whether (and which) conflict is
+ * planted, an optional detour, the goal and the starting world.
+ */
 export interface Task<Goal = unknown, World = unknown> {
   /** Unique and reproducible: `<env>/<split>/<seed>/<index>`. */
   readonly id: string;
@@ -69,6 +75,10 @@ export interface TaskDetour {
   readonly targets: readonly string[];
 }
 
+/**
+ * Options of `generateTasks`: split, count, seed, the share of planted-conflict tasks, families and
+ * the share of regular tasks with a detour.
+ */
 export interface GenerateTasksOptions {
   split: Split;
   /** Number of tasks, a positive integer. */
@@ -86,6 +96,10 @@ export interface GenerateTasksOptions {
   detourFraction?: number;
 }
 
+/**
+ * Details of one step: whether the action was admissible, success and score, and whether the
+ * horizon cut the episode.
+ */
 export interface StepInfo {
   /** False when the action was not in the admissible set (the step still counts). */
   admissible: boolean;
@@ -97,6 +111,7 @@ export interface StepInfo {
   truncated?: boolean;
 }
 
+/** What `Episode.step` returns: the next observation, reward, done and step info. */
 export interface StepResult {
   observation: string;
   reward: number;
@@ -104,6 +119,7 @@ export interface StepResult {
   info: StepInfo;
 }
 
+/** One running episode: `step(action)` until done. */
 export interface Episode<T extends Task = Task> {
   readonly task: T;
   /** The current observation (after reset: the opening observation). */
@@ -116,6 +132,10 @@ export interface Episode<T extends Task = Task> {
   step(action: string): StepResult;
 }
 
+/**
+ * An environment for agents: draws seeded tasks (`generateTasks`), starts episodes (`reset`) and
+ * lists its vocabulary (`vocabularyWords`).
+ */
 export interface AgentEnv<T extends Task = Task> {
   readonly name: EnvName;
   /** Maximum steps per episode; reaching it ends the episode with reward 0. */
@@ -127,6 +147,7 @@ export interface AgentEnv<T extends Task = Task> {
   vocabularyWords(): string[];
 }
 
+/** One recorded step: what the policy saw, what it did, and what followed. */
 export interface TrajectoryStep {
   /** Observation the policy saw before acting. */
   observation: string;
@@ -137,6 +158,7 @@ export interface TrajectoryStep {
   valid: boolean;
 }
 
+/** A recorded episode: the task, every step, success and score (0–100). */
 export interface Trajectory<T extends Task = Task> {
   task: T;
   steps: TrajectoryStep[];
@@ -153,4 +175,5 @@ export interface Trajectory<T extends Task = Task> {
 
 /** A policy maps what the agent can see (and its own past) to one action string. */
 export type Policy = (observation: string, admissible: readonly string[], history: readonly TrajectoryStep[]) => string;
+/** A policy that may answer asynchronously (for `runEpisodeAsync`). */
 export type AsyncPolicy = (observation: string, admissible: readonly string[], history: readonly TrajectoryStep[]) => string | Promise<string>;

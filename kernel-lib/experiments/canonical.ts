@@ -14,7 +14,9 @@
 import { createHash } from "node:crypto";
 import { InvalidArgumentError, NonFiniteError } from "../errors";
 
+/** A JSON value (what configs and metrics may hold; hashed canonically by `configHash`). */
 export type JsonValue = null | boolean | number | string | readonly JsonValue[] | { readonly [key: string]: JsonValue };
+/** A JSON object (the shape of configs and metrics). */
 export type JsonObject = { readonly [key: string]: JsonValue };
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -20,6 +20,7 @@ import { EmptyInputError, InvalidArgumentError, UnknownOptionError, assertKnownK
 import { JsonObject, JsonValue, assertJsonObject, assertJsonValue, canonicalJson, valueLabel } from "./canonical";
 import { RESERVED_COLUMNS } from "./run-store";
 
+/** A study's grid for one preset: axes (cartesian product), fixed values and seeds. */
 export interface StudyGrid {
   /** Axis name → its values; configs are the cartesian product. `{}` means one config. */
   axes: Readonly<Record<string, readonly JsonValue[]>>;
@@ -31,8 +32,10 @@ export interface StudyGrid {
   seeds: readonly number[];
 }
 
+/** Restricts a grid: axis name → the value (or values) to keep. */
 export type OnlyFilter = Readonly<Record<string, JsonValue>>;
 
+/** One point of an expanded grid: a config and a seed. */
 export interface GridPoint {
   config: JsonObject;
   seed: number;

@@ -51,6 +51,10 @@ export interface LockHolder extends LockHolderInfo {
   pidStart?: string;
 }
 
+/**
+ * Options of `acquireLock` / `tryAcquireLock`: the recorded command, how long to wait, whether to
+ * break another holder's lock.
+ */
 export interface LockOptions {
   /** Recorded in the lock file; default: this process's command line. */
   command?: string;

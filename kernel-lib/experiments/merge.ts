@@ -28,6 +28,10 @@ import { canonicalJson } from "./canonical";
 import { RunRecord, readRunLines } from "./run-store";
 import { acquireLock } from "./lock";
 
+/**
+ * Options of `mergeRunStores`: the output store, how long to wait for its lock, and the command
+ * recorded in the lock.
+ */
 export interface MergeOptions {
   /** The merged store to write. */
   out: string;
@@ -40,6 +44,10 @@ export interface MergeOptions {
 /** Where a record came from. */
 export interface RecordSource { file: string; line: number; runId: string; finishedAt: string }
 
+/**
+ * Two ok records for the same config found by `mergeRunStores`: which was kept, which dropped, and
+ * whether their metrics agree.
+ */
 export interface MergeConflict {
   configHash: string;
   kept: RecordSource;
@@ -47,6 +55,7 @@ export interface MergeConflict {
   dropped: (RecordSource & { sameMetrics: boolean })[];
 }
 
+/** One store read by `mergeRunStores`, with the lines it contributed and skipped. */
 export interface MergeInput {
   file: string;
   /** Valid records read from it. */
@@ -57,6 +66,7 @@ export interface MergeInput {
   existingOutput: boolean;
 }
 
+/** What `mergeRunStores` did: inputs, records written, duplicates dropped and conflicts. */
 export interface MergeReport {
   out: string;
   inputs: MergeInput[];

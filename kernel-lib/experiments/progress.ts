@@ -30,6 +30,10 @@ import { InvalidArgumentError, UnknownOptionError, assertKnownKeys } from "../er
 import { DisplayTarget, detectDisplayTarget } from "../viz/display";
 import type { SweepEvent, SweepSummary } from "./sweep";
 
+/**
+ * The state of a sweep's progress display (counts, elapsed, ETA, the run in progress, the last
+ * failure).
+ */
 export interface ProgressSnapshot {
   study: string;
   preset: string;
@@ -166,8 +170,10 @@ export function formatNotebookText(s: ProgressSnapshot): string {
  * tslab, else tty or lines), "notebook", "tty", "lines", "none".
  */
 export const PROGRESS_MODES = ["auto", "notebook", "tty", "lines", "none"] as const;
+/** How sweep progress is shown; see PROGRESS_MODES. */
 export type ProgressMode = (typeof PROGRESS_MODES)[number];
 
+/** Options of `createProgressReporter`. */
 export interface ProgressOptions {
   mode?: ProgressMode;
   /** Where terminal output goes; default process.stdout. */

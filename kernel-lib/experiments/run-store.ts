@@ -43,8 +43,10 @@ import { readFileOrThrow } from "../io/atomic";
 import { JsonObject, JsonValue, canonicalJson, configHash as hashOf } from "./canonical";
 import { FileLock, acquireLock } from "./lock";
 
+/** A finished run's status. */
 export type RunStatus = "ok" | "failed";
 
+/** The cost of a run: hardware-independent counters and, optionally, seconds of compute. */
 export interface RunCost {
   /** Hardware-independent counters (forward tokens, optimizer steps, env steps …). */
   counters: Record<string, number>;
@@ -52,6 +54,10 @@ export interface RunCost {
   seconds: number;
 }
 
+/**
+ * One line of a run store: study, config, seed, hash, status, metrics or error, timing, cost and
+ * provenance.
+ */
 export interface RunRecord {
   study: string;
   /** `<first 12 hex of configHash>-<attempt>`: unique per line, stable across machines. */
@@ -88,6 +94,7 @@ export interface RunRecord {
 /** The optional provenance fields of a record (absent in stores written before them). */
 export const PROVENANCE_KEYS = ["gitDirty", "nodeVersion", "tfjsVersion", "backendVersion", "host", "peakRssMB"] as const;
 
+/** A line skipped when a store was read, and why. */
 export interface StoreWarning {
   /** 1-based line number in the store file (0 for a whole-file problem). */
   line: number;
@@ -105,6 +112,10 @@ export const RESERVED_COLUMNS = [
   "costSeconds", "backend", "gitCommit", "gradlabVersion", ...PROVENANCE_KEYS,
 ] as const;
 
+/**
+ * A run record flattened to one row (config keys and numeric metrics as columns), what `toRecords`
+ * returns.
+ */
 export type FlatRunRecord = Record<string, string | number | boolean | null>;
 
 const RECORD_KEYS = [
@@ -248,6 +259,7 @@ export function readRunLines(file: string): RunLines {
   return { records, skipped };
 }
 
+/** Options of `RunStore.open` / `openForWriting`. */
 export interface RunStoreOptions {
   /** Where skipped-line reports and lock take-over warnings go; default console.warn. */
   onWarning?: (message: string) => void;

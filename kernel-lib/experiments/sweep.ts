@@ -32,6 +32,10 @@ import { WorkerPool, PoolTask, checkJobs } from "./pool";
 import { Shard, selectShard } from "./shard";
 import { createProgressReporter } from "./progress";
 
+/**
+ * What `runOne` receives besides config and seed: study, preset, run id, config hash, attempt, its
+ * place in the sweep, and a `progress(fraction, note)` callback.
+ */
 export interface RunContext {
   study: string;
   preset: PresetName;
@@ -49,6 +53,7 @@ export interface RunContext {
   progress(fraction: number, note?: string): void;
 }
 
+/** What `runOne` returns: JSON metrics and optional cost counters. */
 export interface RunOutput {
   /** JSON values; finite numbers only. Arrays (curves) are stored but left out of toRecords(). */
   metrics: JsonObject;
@@ -56,8 +61,10 @@ export interface RunOutput {
   cost?: Readonly<Record<string, number>>;
 }
 
+/** A study's run function: trains / evaluates one grid point and returns its metrics. */
 export type RunOne<C extends JsonObject = JsonObject> = (config: C, seed: number, context: RunContext) => Promise<RunOutput> | RunOutput;
 
+/** What `defineStudy` takes: name, description, one grid per preset and an optional affinity key. */
 export interface StudyDefinition {
   /** Used in file names: letters, digits, "-", "_", "." */
   name: string;
@@ -70,6 +77,7 @@ export interface StudyDefinition {
   affinity?: (config: JsonObject, seed: number) => string;
 }
 
+/** A study made by `defineStudy`: name, presets and run function. */
 export interface Study<C extends JsonObject = JsonObject> {
   readonly name: string;
   readonly description?: string;
@@ -78,12 +86,14 @@ export interface Study<C extends JsonObject = JsonObject> {
   readonly affinity?: (config: JsonObject, seed: number) => string;
 }
 
+/** One run a sweep plans: grid point, its config hash and a readable label. */
 export interface PlannedRun extends GridPoint {
   configHash: string;
   /** The axis values and the seed, e.g. "arm=sft env=alf seed=0". */
   label: string;
 }
 
+/** The counts of a finished sweep: planned, skipped, done, failed, not run, wall time, store. */
 export interface SweepSummary {
   study: string;
   preset: PresetName;
@@ -101,6 +111,10 @@ export interface SweepSummary {
   wallSeconds: number;
 }
 
+/**
+ * The events a sweep emits to `onProgress`: sweep-start, run-start, run-progress, run-end,
+ * sweep-end.
+ */
 export type SweepEvent =
   | { type: "sweep-start"; study: string; preset: PresetName; store: string; planned: number; skipped: number; toRun: number; jobs?: number }
   | { type: "run-start"; run: PlannedRun; index: number; toRun: number }
@@ -108,6 +122,7 @@ export type SweepEvent =
   | { type: "run-end"; run: PlannedRun; record: RunRecord; index: number; toRun: number }
   | { type: "sweep-end"; summary: SweepSummary };
 
+/** Options of `runSweep`; only `preset` is required. */
 export interface SweepOptions {
   preset: string;
   /** Store file or an open store; default `<project>/reports/runs/<study>.jsonl`. */
@@ -135,6 +150,7 @@ export interface SweepOptions {
   onProgress?: (event: SweepEvent) => void;
 }
 
+/** What `runSweep` returns: the summary and the grid's records. */
 export interface SweepResult {
   summary: SweepSummary;
   store: RunStore;

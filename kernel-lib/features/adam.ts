@@ -26,6 +26,7 @@ import { checkArrayRows, checkTensorRows, isTensor } from "./inputs";
  * correction) or "bias-corrected" (the textbook Adam update direction, for comparison).
  */
 export const ADAM_FEATURE_FORMS = ["less", "bias-corrected"] as const;
+/** How Adam state preconditions a gradient; see ADAM_FEATURE_FORMS. */
 export type AdamFeatureForm = (typeof ADAM_FEATURE_FORMS)[number];
 
 /** Adam's state at a checkpoint, flattened in the same parameter order as the gradients. */
@@ -41,6 +42,7 @@ export interface AdamCheckpointState {
   eps?: number;
 }
 
+/** Options of `adamPreconditionedFeatures`: the form (default "less"). */
 export interface AdamFeatureOptions { form?: AdamFeatureForm }
 
 /**

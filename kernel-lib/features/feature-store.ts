@@ -27,6 +27,7 @@ export const FEATURE_STORE_FORMAT = "gradlab-feature-store";
 /** The feature store layout version this code writes and reads. */
 export const FEATURE_STORE_VERSION = 1;
 
+/** The meta.json of a feature store: format, version, rows, dim, chunk layout and free attributes. */
 export interface FeatureStoreMeta {
   format: string;
   version: number;
@@ -38,6 +39,7 @@ export interface FeatureStoreMeta {
   attributes: Record<string, unknown>;
 }
 
+/** One chunk streamed from a FeatureStore: its first row's index and its rows. */
 export interface FeatureChunk {
   /** Index of the chunk's first row in the store. */
   start: number;

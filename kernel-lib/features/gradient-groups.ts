@@ -10,6 +10,7 @@ import { assertPositiveInteger, checkTensorRows, isTensor } from "./inputs";
 
 /** A named slice of the flattened gradient, e.g. `{ name: "layer0.q.loraA", size: 4 * 64 }`. */
 export interface GradientGroupSpec { name: string; size: number }
+/** A named gradient group with its offset in the concatenated gradient. */
 export interface GradientGroup extends GradientGroupSpec { offset: number }
 
 /** One example's gradient as named groups (Float32Array per group). */

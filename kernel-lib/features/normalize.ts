@@ -21,8 +21,11 @@ import { RowBatch, assertPositiveInteger, checkArrayRows, checkRows, checkTensor
  * a bug) or "keep" (leave it zero).
  */
 export const ZERO_ROW_POLICIES = ["error", "keep"] as const;
+/** What to do with an all-zero row; see ZERO_ROW_POLICIES. */
 export type ZeroRowPolicy = (typeof ZERO_ROW_POLICIES)[number];
+/** Options of `l2NormalizeRows`: what to do with all-zero rows. */
 export interface NormalizeOptions { zeroRows?: ZeroRowPolicy }
+/** Options of the cosine functions: zero-row policy and rows per block. */
 export interface CosineOptions extends NormalizeOptions { blockRows?: number }
 /** Rows per block when cosine matrices are computed blockwise (bounds memory to blockRows × n). */
 export const DEFAULT_COSINE_BLOCK_ROWS = 1024;

@@ -37,6 +37,7 @@ export type { GradientGroup, GradientGroupSpec, GroupedExample, GroupedTensors }
 
 /** Distributions of R's entries: "rademacher" (±1/√d, default) or "gaussian" (N(0,1)/√d). */
 export const PROJECTION_KINDS = ["rademacher", "gaussian"] as const;
+/** The distribution of R's entries; see PROJECTION_KINDS. */
 export type ProjectionKind = (typeof PROJECTION_KINDS)[number];
 /** Rows of R per generated block (part of R's identity: changing it changes R). */
 export const DEFAULT_PROJECTION_BLOCK_ROWS = 4096;
@@ -44,6 +45,10 @@ export const DEFAULT_PROJECTION_BLOCK_ROWS = 4096;
 export const DEFAULT_PROJECTION_BATCH = 256;
 
 
+/**
+ * Options of RandomProjector; `outputDim` and `seed` are required, and one of `inputDim` /
+ * `groups`.
+ */
 export interface RandomProjectorOptions {
   /** P, the gradient length. May be omitted when `groups` is given (then P = Σ sizes). */
   inputDim?: number;

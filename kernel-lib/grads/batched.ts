@@ -34,6 +34,7 @@ import { checkOptions } from "../options";
 import { LinearFn, ParameterGroup, PerExampleModel, PreparedBatch, plainLinear } from "../models/dense-sites";
 import { ENGINE_OPTION_SPEC, type EngineOptions, type RawPerExample } from "./per-example";
 
+/** The product the batched strategy used for one matrix; see PRODUCT_METHODS. */
 export type ProductMethod = "gram" | "direct";
 
 /** The cheaper way to get ‖Δᵀ X‖² for `rows` rows per example of an [out, in] matrix. */

@@ -60,6 +60,7 @@ export function describeGroups(groups: readonly ParameterGroup[]): MatrixInfo[] 
   });
 }
 
+/** Per-example norms aggregated by a key (layer or module) as √(Σ norm²). */
 export interface AggregatedNorms<K> {
   /** The distinct keys in first-seen order. */
   keys: K[];

@@ -32,6 +32,7 @@ import { loopPerExample } from "./loop";
 
 /** Per-example gradient strategies: "auto" (batched where exact, else loop), "loop", "batched". */
 export const GRADIENT_STRATEGIES = ["auto", "loop", "batched"] as const;
+/** A per-example gradient strategy; see GRADIENT_STRATEGIES. */
 export type GradientStrategy = (typeof GRADIENT_STRATEGIES)[number];
 /**
  * How the batched strategy forms ‖ΔᵀX‖²: "auto" (the cheaper by operation count), "gram" (sum((XXᵀ)
@@ -43,6 +44,7 @@ export const PRODUCT_METHODS = ["auto", "gram", "direct"] as const;
 /** Default ceiling on the parameters per example whose full gradients may be returned (1 MiB of float32). */
 export const DEFAULT_FULL_VECTOR_LIMIT = 262_144;
 
+/** Options of `perExampleGradients` (all optional). */
 export interface PerExampleGradientOptions {
   /** "auto" (= batched), "batched" or "loop". */
   strategy?: GradientStrategy;
@@ -58,6 +60,7 @@ export interface PerExampleGradientOptions {
   product?: (typeof PRODUCT_METHODS)[number];
 }
 
+/** What `perExampleGradients` returns: plain JS arrays, no live tensors. */
 export interface PerExampleGradients {
   strategy: "loop" | "batched";
   /** The selected matrices, in model order; column j of `norms` is matrices[j]. */
@@ -85,6 +88,7 @@ export interface EngineOptions {
 /** The engines' options contract (options.ts); both engines check it, since both are exported. */
 export const ENGINE_OPTION_SPEC: OptionSpec = { positions: option.array, fullVectors: option.boolean, product: option.oneOf(PRODUCT_METHODS) };
 
+/** What the two per-example engines return, before aggregation. */
 export interface RawPerExample {
   losses: number[];
   norms: number[][];

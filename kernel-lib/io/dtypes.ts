@@ -16,6 +16,7 @@
 import { endianness } from "node:os";
 import { InvalidArgumentError, ShapeError, UnknownOptionError, assertKnownKeys } from "../errors";
 
+/** An element type of .npy / .npz / safetensors arrays. */
 export type DType =
   | "bool" | "uint8" | "int8" | "uint16" | "int16" | "uint32" | "int32" | "uint64" | "int64"
   | "float16" | "bfloat16" | "float32" | "float64";
@@ -25,6 +26,7 @@ export const DTYPES: readonly DType[] = [
   "bool", "uint8", "int8", "uint16", "int16", "uint32", "int32", "uint64", "int64", "float16", "bfloat16", "float32", "float64",
 ];
 
+/** The typed array holding an array's elements. */
 export type ArrayData =
   | Float32Array | Float64Array | Int8Array | Int16Array | Int32Array | Uint8Array | Uint16Array | Uint32Array
   | BigInt64Array | BigUint64Array;
@@ -43,6 +45,7 @@ export interface ArrayInput {
   data: ArrayLike<number> | ArrayLike<boolean> | ArrayData;
 }
 
+/** Options of the array readers: how 64-bit integers are returned. */
 export interface ReadOptions {
   /** How int64/uint64 are returned: "number" (default; error if any value is beyond ±2^53−1) or "bigint". */
   int64?: "number" | "bigint";

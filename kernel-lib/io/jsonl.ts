@@ -20,6 +20,7 @@ import { StringDecoder } from "node:string_decoder";
 import { FileFormatError, InvalidArgumentError, NonFiniteError, UnknownOptionError, assertKnownKeys } from "../errors";
 import { atomicWriteFile, readFileOrThrow } from "./atomic";
 
+/** A malformed JSONL line: file, line number and reason. */
 export interface MalformedLine {
   file: string;
   /** 1-based line number. */
@@ -29,11 +30,13 @@ export interface MalformedLine {
   problem: string;
 }
 
+/** Options of the JSONL readers: what to do with a malformed line. */
 export interface JsonlReadOptions {
   /** "throw" (default): FileFormatError at the first malformed line; "skip": collect it and go on. */
   onMalformed?: "throw" | "skip";
 }
 
+/** What `readJsonl` / `parseJsonl` return: the records and the malformed lines skipped. */
 export interface JsonlReadResult<T> {
   records: T[];
   malformed: MalformedLine[];
@@ -136,6 +139,7 @@ export async function* readLines(file: string, options: { chunkBytes?: number } 
   }
 }
 
+/** Options of `streamJsonl`. */
 export interface JsonlStreamOptions extends JsonlReadOptions {
   /** Called for each malformed line skipped under `onMalformed: "skip"`. */
   onSkip?: (malformed: MalformedLine) => void;

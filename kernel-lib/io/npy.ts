@@ -19,6 +19,7 @@ import { atomicWriteFile, readFileOrThrow } from "./atomic";
 import { ArrayData, ArrayInput, DType, ITEM_SIZE, NdArray, ReadOptions, byteswapInPlace, checkReadOptions, decodeElements, encodeElements, shapeSize } from "./dtypes";
 import { PyValue, parsePythonLiteral } from "./py-literal";
 
+/** An array read from .npy, and whether the file stored it in Fortran order. */
 export interface NpyArray extends NdArray {
   /** True when the file stored the data in Fortran (column-major) order; `data` is C order regardless. */
   fortranOrder: boolean;
@@ -153,6 +154,7 @@ export function readNpy(file: string, options: ReadOptions = {}): NpyArray {
 
 // ---- write ---------------------------------------------------------------------------------------
 
+/** Options of the .npy writers. */
 export interface NpyWriteOptions {
   /** Store column-major (numpy's order='F'); `data` is still given in C order. Default false. */
   fortranOrder?: boolean;

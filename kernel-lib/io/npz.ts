@@ -204,6 +204,7 @@ export function readNpz(file: string, options: ReadOptions = {}): Record<string,
 
 // ---- zip writing --------------------------------------------------------------------------------
 
+/** Options of the .npz writers: the .npy options and the compression. */
 export interface NpzWriteOptions extends NpyWriteOptions {
   /** "stored" (np.savez, default) or "deflate" (np.savez_compressed). */
   compression?: "stored" | "deflate";

@@ -17,6 +17,7 @@ import { FileFormatError, InvalidArgumentError } from "../errors";
 import { atomicWriteFile, readFileOrThrow } from "./atomic";
 import { ArrayInput, DType, ITEM_SIZE, NdArray, ReadOptions, checkReadOptions, decodeElements, encodeElements } from "./dtypes";
 
+/** A parsed safetensors file: its tensors by name and the metadata header. */
 export interface SafetensorsContent {
   tensors: Record<string, NdArray>;
   metadata: Record<string, string>;

@@ -13,6 +13,7 @@ import { tf } from "../tf";
 import { InvalidArgumentError, UnknownOptionError, assertKnownKeys } from "../errors";
 import { ArrayData, NdArray, shapeSize } from "./dtypes";
 
+/** Options of `ndArrayToTensor`. */
 export interface ToTensorOptions {
   /** Force the tensor dtype (default: chosen from the array's dtype as above). */
   dtype?: "float32" | "int32" | "bool";

@@ -233,6 +233,7 @@ export function l2(x: NumericVector): number { return l2Of(new VectorSummary("x"
 
 /** Every metric by name, so callers (sweeps, notebooks' parameter cells) can pick one by string. */
 export const METRICS = { gini, kurtosis, excessKurtosis, cv, hoyer, entropy, topKMass, l2 } as const;
+/** A registered concentration metric; see METRIC_NAMES. */
 export type MetricName = keyof typeof METRICS;
 /** Names of every registered concentration metric (what `probeTrajectories` scores by default). */
 export const METRIC_NAMES = Object.keys(METRICS) as MetricName[];
@@ -242,6 +243,7 @@ export const HIGHER_IS_MORE_CONCENTRATED: Readonly<Record<MetricName, boolean>> 
   gini: true, kurtosis: true, excessKurtosis: true, cv: true, hoyer: true, entropy: false, topKMass: true, l2: false,
 };
 
+/** Options of `concentrationScores`. */
 export interface ConcentrationOptions {
   /** k for `topKMass` (default ⌈N/10⌉ per row). */
   topK?: number;

@@ -18,6 +18,7 @@ import { matMulFast, oneHotFloat } from "./ops";
 import { PreparedTokenBatch, TokenBatch, TokenInput, maskedNextTokenLosses, prepareTokenBatch, readTokens } from "./token-batch";
 import { WeightStore, assertInteger, matrixShape, normalValues } from "./weights";
 
+/** Configuration of a GruLanguageModel (vocabulary, embedding and hidden sizes, seed). */
 export interface GruConfig {
   vocabSize: number;
   embedSize: number;
@@ -26,6 +27,7 @@ export interface GruConfig {
   maxLen?: number;
   seed: Seed;
 }
+/** A GruConfig with every default filled in. */
 export type ResolvedGruConfig = Required<GruConfig>;
 
 const GATE_MATRICES = ["xr", "xz", "xn", "hr", "hz", "hn"] as const;

@@ -21,6 +21,7 @@ import { LoraOptions, attachLora } from "./lora";
 import { MlpConfig, MlpModel } from "./mlp";
 import { TinyTransformer, TransformerConfig } from "./transformer";
 
+/** The models `saveModel` / `loadModel` handle. */
 export type SavableModel = TinyTransformer | GruLanguageModel | MlpModel;
 
 /** The float32 tensors and the metadata of model-weight safetensors bytes; `file` names the source in errors. */

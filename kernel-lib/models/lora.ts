@@ -17,6 +17,7 @@ import { LinearFn, ParameterGroup } from "./dense-sites";
 import { WeightStore, assertInteger, matrixShape, uniformValues } from "./weights";
 import type { TinyTransformer } from "./transformer";
 
+/** Options of LoRA adapters: target matrices, rank, alpha and seed. */
 export interface LoraOptions {
   /** Matrix names ("layer0.q") or module types ("q" = every layer's q). Default ["q", "v"]. */
   targets?: string[];
@@ -26,6 +27,7 @@ export interface LoraOptions {
   seed: Seed;
 }
 
+/** LoraOptions with every default filled in. */
 export interface ResolvedLoraOptions { targets: string[]; rank: number; alpha: number; seed: Seed }
 
 /**

@@ -22,6 +22,7 @@ export const MLP_TASKS = ["classification", "regression"] as const;
 /** Hidden-layer activations an MlpModel accepts. */
 export const MLP_ACTIVATIONS = ["relu", "tanh"] as const;
 
+/** Configuration of an MlpModel (sizes, task, activation, seed). */
 export interface MlpConfig {
   inputSize: number;
   hiddenSizes: number[];
@@ -31,8 +32,10 @@ export interface MlpConfig {
   activation?: (typeof MLP_ACTIVATIONS)[number];
   seed: Seed;
 }
+/** An MlpConfig with every default filled in. */
 export type ResolvedMlpConfig = Required<MlpConfig>;
 
+/** A batch for MlpModel: inputs and targets (class ids or values). */
 export interface MlpBatch {
   inputs: tf.Tensor | number[][];
   /** Class ids [B] (classification) or targets [B, outputSize] (regression). */

@@ -20,6 +20,10 @@ import type { PreparedBatch } from "./dense-sites";
 /** Token ids or mask values as a [B, T] tensor or nested array. */
 export type TokenInput = tf.Tensor | number[][];
 
+/**
+ * A batch for the token models: token ids and a loss mask (1 on target tokens), one row per
+ * example.
+ */
 export interface TokenBatch {
   tokens: TokenInput;
   /** 1 = target token (its prediction enters the loss), 0 = context or padding. */

@@ -25,10 +25,12 @@ import { PreparedTokenBatch, TokenBatch, TokenInput, maskedNextTokenLosses, prep
 import { WeightStore, assertInteger, filledValues, matrixShape, normalValues } from "./weights";
 import type { LoraAdapters } from "./lora";
 
+/** A transformer projection matrix type; see TRANSFORMER_MODULES. */
 export type TransformerModule = "q" | "k" | "v" | "o" | "gate" | "up" | "down";
 /** The seven projection matrices of each transformer layer, in order. */
 export const TRANSFORMER_MODULES: readonly TransformerModule[] = ["q", "k", "v", "o", "gate", "up", "down"];
 
+/** Configuration of a TinyTransformer (vocabulary, context length, width, layers, heads, seed). */
 export interface TransformerConfig {
   vocabSize: number;
   dModel: number;
@@ -44,6 +46,7 @@ export interface TransformerConfig {
   /** RMSNorm epsilon (default 1e-5). */
   normEps?: number;
 }
+/** A TransformerConfig with every default filled in. */
 export type ResolvedTransformerConfig = Required<TransformerConfig>;
 
 const CONFIG_KEYS = ["vocabSize", "dModel", "nLayers", "nHeads", "nKvHeads", "dFF", "maxLen", "seed", "normEps"];

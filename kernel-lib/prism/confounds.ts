@@ -28,6 +28,7 @@ import { checkVector, pick, STRATIFIED_KEYS, stratifiedAuc, StratifiedAucOptions
 export { stratifiedAuc, quantileBins } from "./stratified-auc";
 export type { StratifiedAucOptions, StratifiedAucResult, StratumRow } from "./stratified-auc";
 
+/** Options of `confoundTable`. */
 export interface ConfoundTableOptions {
   /** Cluster of each row (e.g. the seed); AUCs are per-cluster means, resampled within cluster. */
   clusters?: ArrayLike<number | string>;
@@ -110,6 +111,7 @@ export function partialSpearman(x: ArrayLike<number>, y: ArrayLike<number>, z: A
   return Math.max(-1, Math.min(1, (rxy - rxz * ryz) / denominator));
 }
 
+/** Options of `aucControllingFor`. */
 export interface ControlledAucOptions extends StratifiedAucOptions {
   /** Quantile bins of the covariate (default 4). */
   bins?: number;
@@ -117,6 +119,10 @@ export interface ControlledAucOptions extends StratifiedAucOptions {
   clusters?: ArrayLike<number | string>;
 }
 
+/**
+ * One score under the control: raw AUC, AUC within covariate bins with interval, p and verdict, and
+ * the partial Spearman correlation.
+ */
 export interface ControlledAucRow {
   name: string;
   rawAuc: number;
@@ -134,6 +140,10 @@ export interface ControlledAucRow {
   result: StratifiedAucResult;
 }
 
+/**
+ * What `aucControllingFor` returns: each score's AUC within bins of the covariate, the covariate's
+ * own AUC within its bins, and the bins.
+ */
 export interface ControlledAucResult {
   /** The covariate's own AUC within its bins: how far it still separates the label inside a bin. */
   residual: StratifiedAucResult;

@@ -24,8 +24,13 @@ import { toDataFrame } from "../viz/table";
 
 /** Probe vector normalisations: "raw" (the paper's) or "sqrt-numel" (each norm divided by √numel). */
 export const PROBE_NORMALISATIONS = ["raw", "sqrt-numel"] as const;
+/** A probe vector normalisation; see PROBE_NORMALISATIONS. */
 export type ProbeNormalisation = (typeof PROBE_NORMALISATIONS)[number];
 
+/**
+ * One trajectory to probe: tokens and a loss mask (1 on action tokens), with an optional id, label
+ * and group carried into the results.
+ */
 export interface ProbeExample {
   tokens: number[];
   lossMask: number[];
@@ -37,6 +42,7 @@ export interface ProbeExample {
   group?: string;
 }
 
+/** Options of `probeTrajectories` (all optional; defaults under `probeTrajectories`). */
 export interface ProbeOptions {
   batchSize?: number;
   strategy?: GradientStrategy;
@@ -46,6 +52,10 @@ export interface ProbeOptions {
   positions?: number[];
 }
 
+/**
+ * What the probe returns: per-trajectory probe vectors, scores per metric, losses and the examples'
+ * ids / labels / groups.
+ */
 export interface ProbeResult {
   matrices: MatrixInfo[];
   /** [trajectory][matrix] probe vector (after normalisation). */

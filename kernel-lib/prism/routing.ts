@@ -15,9 +15,12 @@ import { Rng, Seed, toRng } from "../random";
 
 /** The routing rules `route` implements (see there). */
 export const ROUTING_RULES = ["median", "top-q", "inverse", "random"] as const;
+/** A routing rule; see ROUTING_RULES and `route`. */
 export type RoutingRule = (typeof ROUTING_RULES)[number];
+/** Where a trajectory is routed. */
 export type Route = "sft" | "rl";
 
+/** Options of `route` / `routeByMetric`. */
 export interface RoutingOptions {
   rule: RoutingRule;
   /** Fraction routed to RL for top-q / inverse / random (default 0.5). */
@@ -26,6 +29,10 @@ export interface RoutingOptions {
   seed?: Seed | Rng;
 }
 
+/**
+ * What `route` returns: each trajectory's route, the indices per route, the threshold, ties and the
+ * RL share.
+ */
 export interface Routing {
   rule: RoutingRule;
   routes: Route[];

@@ -12,6 +12,7 @@ import { normalQuantile } from "../stats/distributions";
 import type { AucVerdict } from "../stats/auc";
 import type { Direction } from "../stats/verdict";
 
+/** Options of `stratifiedAuc`. */
 export interface StratifiedAucOptions {
   alpha?: number;
   /** Label permutations within strata for p (default 5000, ≥ 100). */

@@ -18,6 +18,7 @@ import { groupIndices } from "./permutation";
 import { normalQuantile } from "./distributions";
 import type { Direction } from "./verdict";
 
+/** Options of `aucVerdict` (all optional; defaults under `aucVerdict`). */
 export interface AucVerdictOptions {
   clusters?: ArrayLike<number | string>;
   alpha?: number;
@@ -30,6 +31,10 @@ export interface AucVerdictOptions {
   power?: number;
 }
 
+/**
+ * What `aucVerdict` returns: verdict, p, the (per-cluster mean) AUC, its interval and the minimum
+ * detectable effect.
+ */
 export interface AucVerdict {
   verdict: Direction;
   p: number;

@@ -13,6 +13,7 @@ import { EmptyInputError, InvalidArgumentError } from "../errors";
 import { checkOptions, option } from "../options";
 import { Rng, Seed, toRng } from "../random";
 
+/** Options of the bootstrap intervals: resamples, level and seed. */
 export interface BootstrapOptions {
   resamples?: number;
   /** Central coverage, e.g. 0.95. */
@@ -20,6 +21,7 @@ export interface BootstrapOptions {
   seed: Seed | Rng;
 }
 
+/** A bootstrap interval: estimate, bounds, level, resamples, and how many resamples were redrawn. */
 export interface BootstrapInterval {
   estimate: number;
   lo: number;

@@ -26,6 +26,7 @@ import { formatP, PairedVerdict, verdictText } from "./verdict";
 export const CLAIM_PREFIX = "gradlab-claim ";
 /** The verdicts a claim can get. */
 export const CLAIM_VERDICTS = ["reproduced", "not reproduced", "inconclusive", "holds by construction"] as const;
+/** A claim's verdict; see CLAIM_VERDICTS. */
 export type ClaimVerdict = (typeof CLAIM_VERDICTS)[number];
 
 /** Evidence that a statement is an identity, with the number that checks it on this run. */
@@ -47,6 +48,7 @@ export function byConstruction(reason: string, check?: { value: number; toleranc
   return { kind: "identity", reason, check: check ?? null };
 }
 
+/** What `claim` takes: id, statement, the paper's value, the evidence and the expected direction. */
 export interface ClaimInput {
   /** Stable id, e.g. "prism.gini-beats-random.minialf" (lower case, digits, '.', '-'). */
   id: string;

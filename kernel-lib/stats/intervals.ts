@@ -11,6 +11,10 @@ import { EmptyInputError, InvalidArgumentError, assertFinite } from "../errors";
 import { studentTQuantile } from "./distributions";
 import { groupIndices } from "./permutation";
 
+/**
+ * A confidence interval of a mean: estimate, bounds, level, standard error, degrees of freedom and
+ * method.
+ */
 export interface MeanInterval {
   estimate: number;
   lo: number;

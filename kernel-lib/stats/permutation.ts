@@ -21,6 +21,7 @@ import { EmptyInputError, InvalidArgumentError, assertFinite, assertKnownKeys } 
 import { Rng, Seed, toRng } from "../random";
 import { Alternative, checkAlternative, signTest } from "./sign-test";
 
+/** Options of the sign-flip tests. */
 export interface SignFlipOptions {
   alternative?: Alternative;
   /** Largest number of sign patterns enumerated exactly (default 2^20, at most 2^30). */
@@ -31,6 +32,10 @@ export interface SignFlipOptions {
   seed?: Seed | Rng;
 }
 
+/**
+ * What a sign-flip test returns: p, the statistic, the method (exact or Monte Carlo), the non-zero
+ * differences and the sign patterns used.
+ */
 export interface SignFlipResult {
   p: number;
   /** The observed statistic: the mean difference (plain) or the mean of cluster means (stratified). */

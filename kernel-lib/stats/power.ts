@@ -21,6 +21,7 @@ export function smallestAttainableP(units: number, alternative: Alternative = "t
   return Math.min(1, (alternative === "two-sided" ? 2 : 1) / 2 ** units);
 }
 
+/** Options of `minDetectableEffect`: the standard error, degrees of freedom, units, alpha and power. */
 export interface MdeOptions {
   /** Standard error of the estimate at the n in hand. */
   se: number;

@@ -27,8 +27,10 @@ import { minDetectableEffect, smallestAttainableP } from "./power";
 import { Alternative, checkAlternative } from "./sign-test";
 import { holmAdjust } from "./holm";
 
+/** The direction of a verdict. */
 export type Direction = "positive" | "negative" | "inconclusive";
 
+/** Options of `pairedVerdict` (all optional; defaults under `pairedVerdict`). */
 export interface PairedVerdictOptions {
   /** Significance level (default 0.05). */
   alpha?: number;
@@ -49,6 +51,10 @@ export interface PairedVerdictOptions {
   resamples?: number;
 }
 
+/**
+ * What `pairedVerdict` returns: the verdict, p, the test's name, the sample in words, the estimate
+ * and interval, and the minimum detectable effect.
+ */
 export interface PairedVerdict {
   verdict: Direction;
   p: number;
@@ -199,6 +205,7 @@ export function holmVerdicts(verdicts: readonly PairedVerdict[]): PairedVerdict[
   }));
 }
 
+/** Options of `verdictText`: scale, unit and digits of the printed numbers. */
 export interface VerdictTextOptions {
   /** Multiplies estimates (e.g. 100 for success rates in points). */
   scale?: number;

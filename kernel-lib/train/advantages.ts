@@ -25,8 +25,10 @@ import type { RolloutSample } from "./rl-types";
  * 1).
  */
 export const STD_ESTIMATORS = ["population", "sample"] as const;
+/** The standard deviation estimator for group normalisation; see STD_ESTIMATORS. */
 export type StdEstimator = (typeof STD_ESTIMATORS)[number];
 
+/** Options of `groupNormalize`. */
 export interface GroupNormalizeOptions {
   /** Divide by the group's std (default true); false = only subtract the group mean. */
   normalizeStd?: boolean;
@@ -36,6 +38,7 @@ export interface GroupNormalizeOptions {
   eps?: number;
 }
 
+/** Options of `computeAdvantages`. */
 export interface AdvantageOptions extends GroupNormalizeOptions {
   /** GiGPO: add anchor-state step advantages (needs tokenStep, stepStateKeys, stepReturns). */
   stepLevel?: boolean;
@@ -43,6 +46,7 @@ export interface AdvantageOptions extends GroupNormalizeOptions {
   stepWeight?: number;
 }
 
+/** What `computeAdvantages` returns: per-sample episode advantages (and step advantages with GiGPO). */
 export interface Advantages {
   /** Per sample: the episode-level group-relative advantage (MAESTRO's meta-reward Â). */
   episode: number[];

@@ -18,6 +18,7 @@
 import { InvalidArgumentError, ShapeError, assertKnownKeys } from "../errors";
 import type { AdamCheckpointState } from "../features/adam";
 
+/** Adam's β1, β2 and ε. */
 export interface AdamHyperParameters {
   beta1: number;
   beta2: number;

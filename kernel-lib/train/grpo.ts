@@ -33,6 +33,7 @@ import { Advantages, StdEstimator, computeAdvantages } from "./advantages";
 import { LogitsModel, tokenLogProbs } from "./logprobs";
 import type { PhaseCost, RolloutSample } from "./rl-types";
 
+/** A model GRPO can train: logits plus trainable variables. */
 export interface PolicyModel extends LogitsModel {
   trainableVariables(): tf.Variable[];
 }
@@ -43,8 +44,10 @@ export interface PolicyModel extends LogitsModel {
  * minibatch).
  */
 export const GRPO_AGGREGATIONS = ["sequenceLevel", "tokenLevel"] as const;
+/** How the GRPO loss averages; see GRPO_AGGREGATIONS. */
 export type GrpoAggregation = (typeof GRPO_AGGREGATIONS)[number];
 
+/** Options of the GRPO loss (clip range, KL weight, aggregation). */
 export interface GrpoLossOptions {
   /** ε: ratio clip range below 1 (and above 1 unless clipEpsilonHigh is set). Default 0.2. */
   clipEpsilon?: number;
@@ -56,6 +59,10 @@ export interface GrpoLossOptions {
   aggregation?: GrpoAggregation;
 }
 
+/**
+ * Options of `grpoStep`: the loss options plus optimizer or learning rate, PPO epochs, minibatch
+ * size, seed and the advantage settings.
+ */
 export interface GrpoOptions extends GrpoLossOptions {
   /** The caller's optimizer, kept across calls (its state persists). Exclusive with learningRate. */
   optimizer?: tf.Optimizer;
@@ -104,6 +111,10 @@ export function summariseUpdates(updates: readonly GrpoUpdateStats[]): GrpoUpdat
   };
 }
 
+/**
+ * What `grpoStep` returns: loss, policy loss, KL, clip fraction, mean ratio and approximate KL
+ * (means over the call's updates), the advantages used, and the cost.
+ */
 export interface GrpoStepResult {
   /** policyLoss + β·kl; this and the five below are means over the updates of this call. */
   loss: number;
@@ -127,6 +138,10 @@ export interface GrpoStepResult {
   cost: PhaseCost;
 }
 
+/**
+ * The tensors `grpoLoss` takes: current, old and reference log-probs, advantages and the action
+ * mask.
+ */
 export interface GrpoLossInputs {
   /** Current policy log-probs [n, T] (differentiable). */
   logProbs: tf.Tensor2D;

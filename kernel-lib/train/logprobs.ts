@@ -71,6 +71,7 @@ export function tokenLogProbs(model: LogitsModel, tokens: number[][]): tf.Tensor
   });
 }
 
+/** Options of `sampleTokens`: steps, seed, temperature and the stop / pad tokens. */
 export interface SampleOptions {
   /** Tokens to append to every prompt. */
   steps: number;
@@ -86,6 +87,10 @@ export interface SampleOptions {
   padToken?: number;
 }
 
+/**
+ * What `sampleTokens` returns: the sequences, the log-probabilities of the emitted tokens, which
+ * were emitted, and the forward cost.
+ */
 export interface SampledSequences {
   /**
    * Prompt followed by the sampled tokens, [N, promptLength + S]: S = steps, or with stopToken

@@ -24,11 +24,16 @@ import type { TinyTransformer } from "../models/transformer";
 import type { AdamCheckpointState } from "../features/adam";
 import { AdamHyperParameters, FlatAdam, linearScheduleLr } from "./flat-adam";
 
+/** One LoRA training example: tokens and a loss mask. */
 export interface TrainingExample {
   tokens: number[];
   lossMask: number[];
 }
 
+/**
+ * One LESS warm-up checkpoint: epoch, step, the epoch's mean learning rate, the LoRA parameters and
+ * the Adam state.
+ */
 export interface LoraCheckpoint {
   /** 1-based epoch this checkpoint ends. */
   epoch: number;
@@ -41,6 +46,10 @@ export interface LoraCheckpoint {
   adam: Required<AdamCheckpointState>;
 }
 
+/**
+ * Options of `trainLora`: `epochs` (warm-up) or `steps` (evaluation fine-tuning), and the optimizer
+ * settings.
+ */
 export interface LoraTrainingOptions {
   /** Passes over the data (checkpoint after each). Give `epochs` or `steps`. */
   epochs?: number;
@@ -57,6 +66,10 @@ export interface LoraTrainingOptions {
   seed: Seed;
 }
 
+/**
+ * What `trainLora` returns: per-step losses and learning rates, checkpoints, the optimizer, seconds
+ * and tokens.
+ */
 export interface LoraTrainingResult {
   stepLosses: number[];
   /** Learning rate used by each update. */

@@ -9,12 +9,17 @@ import { Rng, Seed, toRng } from "../random";
 import { assertKnownKeys, EmptyInputError, InvalidArgumentError, ShapeError } from "../errors";
 import type { PreparedTokenBatch, TokenBatch } from "../models/token-batch";
 
+/** One SFT example: tokens and a loss mask (1 on target tokens). */
 export interface SequenceExample {
   tokens: number[];
   /** 1 on target tokens (predicted from everything before them), 0 elsewhere. */
   lossMask: number[];
 }
 
+/**
+ * A model `trainSft` can train: validates and prepares batches, computes the loss, and lists its
+ * trainable variables.
+ */
 export interface TrainableSequenceModel {
   /** Validates tokens and masks (vocabulary, maximum length, 0/1 targets) once, for the whole set. */
   prepareBatch(batch: TokenBatch): PreparedTokenBatch;
@@ -22,6 +27,10 @@ export interface TrainableSequenceModel {
   trainableVariables(): tf.Variable[];
 }
 
+/**
+ * Options of `trainSft`: epochs, batch size, learning rate, seed, an optional step cap, step
+ * callback and optimizer.
+ */
 export interface SftOptions {
   epochs: number;
   batchSize: number;
@@ -39,6 +48,7 @@ export interface SftOptions {
   optimizer?: tf.Optimizer;
 }
 
+/** Hardware-independent cost counters of a training phase. */
 export interface CostCounters {
   /** Token positions pushed through a forward pass. */
   forwardTokens: number;
@@ -49,6 +59,7 @@ export interface CostCounters {
   seconds: number;
 }
 
+/** What `trainSft` returns: per-step and per-epoch losses and the cost counters. */
 export interface SftResult {
   stepLosses: number[];
   /** Mean step loss of each (possibly partial) epoch. */

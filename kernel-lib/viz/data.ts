@@ -10,6 +10,7 @@
  */
 import { EmptyInputError, InvalidArgumentError, NonFiniteError } from "../errors";
 
+/** One row of chart or table data. */
 export type DataRecord = Record<string, unknown>;
 
 /** The part of a danfo DataFrame this module reads. */
@@ -19,9 +20,12 @@ export interface DataFrameLike {
   readonly shape: readonly number[];
 }
 
+/** Chart or table data: an array of records or a danfo DataFrame. */
 export type Tabular = readonly DataRecord[] | DataFrameLike;
 
+/** What chart data does with NaN / Infinity: "drop" the row or "error". */
 export type NonFinitePolicy = "drop" | "error";
+/** Vega-Lite field types. */
 export type FieldType = "quantitative" | "ordinal" | "nominal" | "temporal";
 
 export function isDataFrameLike(value: unknown): value is DataFrameLike {

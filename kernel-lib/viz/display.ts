@@ -24,6 +24,7 @@ import { checkOptions } from "../options";
  */
 export const FIGURE_MIME_TYPES = ["application/vnd.vegalite.v5+json", "image/svg+xml", "image/png", "text/plain"] as const;
 
+/** A display bundle: MIME type → value, as Jupyter's display_data carries it. */
 export interface DisplayBundle {
   /** MIME type → value (binary values as base64 strings, JSON values as objects). */
   data: Record<string, unknown>;
@@ -32,6 +33,10 @@ export interface DisplayBundle {
 
 type WriteDisplayData = (content: { data: Record<string, unknown>; metadata: Record<string, unknown>; transient: Record<string, unknown> }, update: boolean) => void;
 
+/**
+ * Where `display` sends a bundle (resolved from the environment: the tslab display, or a reason it
+ * cannot show).
+ */
 export type DisplayTarget =
   | { kind: "bundle"; write: WriteDisplayData }
   | { kind: "fallback"; reason: string; show: (mime: string, value: string) => void }

@@ -13,6 +13,7 @@ import { ChartMeta, VegaLiteSpec, wrappedTitle } from "./spec-common";
 // Vega-Lite's default spacing between facet panels, in pixels.
 const FACET_SPACING = 20;
 
+/** Options of `facet`: the field of the column and / or row small multiples. */
 export interface FacetOptions {
   column?: string;
   row?: string;

@@ -14,6 +14,7 @@ import { InvalidArgumentError } from "../errors";
 import { OptionSpec, checkOptions, option } from "../options";
 import type { VegaLiteSpec } from "./spec-common";
 
+/** Options of `renderFigure` / `svgToPng`. */
 export interface RenderOptions {
   /** PNG pixels per SVG pixel; default 2 (crisp on high-DPI screens and in PDFs). */
   scale?: number;
@@ -29,6 +30,7 @@ export const RENDER_OPTION_SPEC: OptionSpec = {
   background: option.string,
 };
 
+/** A rendered figure: SVG, PNG, size and renderer warnings. */
 export interface RenderedFigure {
   svg: string;
   png: Buffer;
@@ -114,6 +116,10 @@ export async function renderFigure(spec: VegaLiteSpec, options: RenderOptions = 
   return { svg, png, width, height, warnings };
 }
 
+/**
+ * Which font files and folders the renderer found, and the sans-serif and monospace families it
+ * uses.
+ */
 export interface FontStatus {
   /** Font files found in the standard system and user font folders. */
   files: number;

@@ -17,6 +17,7 @@ export const VEGA_LITE_SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json
 /** A Vega-Lite v5 top-level spec as a plain JSON object. */
 export type VegaLiteSpec = { $schema: string } & Record<string, unknown>;
 
+/** Options every chart takes: titles, axis titles, size and the non-finite-value policy. */
 export interface CommonOptions {
   title?: string;
   subtitle?: string;

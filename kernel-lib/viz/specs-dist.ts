@@ -12,6 +12,7 @@ import { FieldType, fieldRef, Tabular } from "./data";
 import { assembleSpec, axisType, checkOptions, CommonOptions, DEFAULT_HEIGHT, DEFAULT_WIDTH, prepareRows, titleFor, VegaLiteSpec, yAxisTitle } from "./spec-common";
 import { categoryLabelAngle, LABEL_GAP, referenceRuleLayers } from "./specs";
 
+/** Options of `histogram`. */
 export interface HistogramOptions extends CommonOptions {
   x: string;
   /** Upper bound on the number of bins (Vega-Lite picks nice boundaries). Default 30. */
@@ -27,6 +28,7 @@ export interface HistogramOptions extends CommonOptions {
   ruleLabel?: string;
 }
 
+/** Options of `heatmap`. */
 export interface HeatmapOptions extends CommonOptions {
   x: string;
   y: string;

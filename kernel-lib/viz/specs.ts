@@ -18,8 +18,10 @@ import {
   assembleSpec, assertPositive, axisType, checkOptions, CommonOptions, DEFAULT_HEIGHT, DEFAULT_WIDTH, prepareRows, scaleOption, titleFor, VegaLiteSpec, yAxisTitle,
 } from "./spec-common";
 
+/** Axis scale types the charts accept. */
 export type ScaleName = "linear" | "log" | "symlog";
 
+/** Options of `lineChart`. */
 export interface LineChartOptions extends CommonOptions {
   x: string;
   y: string;
@@ -39,6 +41,7 @@ export interface LineChartOptions extends CommonOptions {
   yScale?: ScaleName;
 }
 
+/** Options of `scatterChart`. */
 export interface ScatterChartOptions extends CommonOptions {
   x: string;
   y: string;
@@ -52,6 +55,7 @@ export interface ScatterChartOptions extends CommonOptions {
   yScale?: ScaleName;
 }
 
+/** Options of `barChart`. */
 export interface BarChartOptions extends CommonOptions {
   /** The category axis (kept in data order). */
   x: string;

@@ -13,6 +13,7 @@ import type { DataFrame } from "danfojs-node";
 import { assertDataFrame, DataFrameLike, DataRecord, isDataFrameLike } from "./data";
 import { DisplayBundle, DisplayTarget, sendBundle } from "./display";
 
+/** Options of the tables (`displayTable`, `tableBundle`). */
 export interface TableOptions {
   /** Rows shown before the "… N more rows" note; default 20. */
   maxRows?: number;
