@@ -10,6 +10,10 @@
  * comment is the one on the `export * as ns from "./ns"` line of the parent index, which is the only
  * place a namespace comment survives into the emitted `.d.ts`.
  *
+ * Known limit: TypeScript's hover (tslab, editors) shows no comment for a namespace alias
+ * (`lab.prism` hovers as "import prism"); the namespace comment reaches index.d.ts and the typedoc
+ * reference, and every member's own comment hovers normally.
+ *
  * Not counted: `tf` (TensorFlow.js re-exported as is), class members and interface fields (a later
  * pass; the contract here is "every exported name says what it is").
  *
