@@ -14,13 +14,15 @@
  * (`lab.prism` hovers as "import prism"); the namespace comment reaches index.d.ts and the typedoc
  * reference, and every member's own comment hovers normally.
  *
- * Not counted: `tf` (TensorFlow.js re-exported as is), class members and interface fields (a later
- * pass; the contract here is "every exported name says what it is").
+ * Not counted: `tf` (TensorFlow.js re-exported as is), interface fields, and class members unless
+ * `--members` (the contract here is "every exported name says what it is").
  *
- * Usage: npm run docs:check [-- --list] [-- --folder prism]
+ * Usage: npm run docs:check [-- --list] [-- --folder prism] [-- --members]
  *   prints the undocumented count per kernel-lib folder (the folder holding the declaration) and
  *   exits 1 when any export is undocumented. `--list` prints every undocumented id with its file and
- *   line; `--folder X` restricts the listing (not the exit code) to one folder.
+ *   line; `--folder X` restricts the listing (not the exit code) to one folder. `--members` checks
+ *   instead the public properties and methods of the exported classes (a second, stricter pass:
+ *   the count is reported and exits 1 the same way, but `docs:check` without it is the contract).
  */
 import * as path from "node:path";
 import * as ts from "typescript";
@@ -32,11 +34,12 @@ export interface ExportDoc {
   folder: string;
   file: string;
   line: number;
-  kind: "namespace" | "value" | "type";
+  /** "member": a public property or method of an exported class (only with `members: true`). */
+  kind: "namespace" | "value" | "type" | "member";
   documented: boolean;
 }
 
-export function exportDocs(root: string): ExportDoc[] {
+export function exportDocs(root: string, options: { members?: boolean } = {}): ExportDoc[] {
   const libDir = path.join(root, "kernel-lib");
   const entry = path.join(libDir, "index.ts");
   const program = ts.createProgram([entry], {
@@ -88,6 +91,21 @@ export function exportDocs(root: string): ExportDoc[] {
     const loc = where(symbol);
     const isValue = (symbol.flags & ts.SymbolFlags.Value) !== 0;
     out.push({ id, ...loc, kind: isValue ? "value" : "type", documented: hasDoc(symbol) || (alias !== undefined && hasDoc(alias)) });
+    if (options.members && symbol.flags & ts.SymbolFlags.Class) {
+      const isPublic = (m: ts.Symbol): boolean => {
+        const d = m.valueDeclaration ?? m.declarations?.[0];
+        return d !== undefined && d.getSourceFile().fileName.startsWith(libDir) && !m.getName().startsWith("#")
+          && !(ts.getCombinedModifierFlags(d as ts.Declaration) & (ts.ModifierFlags.Private | ts.ModifierFlags.Protected));
+      };
+      const statics = symbol.exports ? [...symbol.exports.values()].filter((m) => m.getName() !== "prototype") : [];
+      const instance = symbol.members ? [...symbol.members.values()].filter((m) => m.getName() !== "__constructor") : [];
+      for (const [sep, group] of [[".", statics], ["#", instance]] as const) {
+        for (const m of group) {
+          if (!isPublic(m)) continue;
+          out.push({ id: `${id}${sep}${m.getName()}`, ...where(m), folder: loc.folder, kind: "member", documented: hasDoc(m) });
+        }
+      }
+    }
   };
 
   const index = checker.getSymbolAtLocation(program.getSourceFile(entry) as ts.SourceFile) as ts.Symbol;
@@ -100,7 +118,8 @@ function main(): void {
   const list = args.includes("--list");
   const folderAt = args.indexOf("--folder");
   const onlyFolder = folderAt >= 0 ? args[folderAt + 1] : undefined;
-  const docs = exportDocs(path.resolve(__dirname, ".."));
+  const membersMode = args.includes("--members");
+  const docs = exportDocs(path.resolve(__dirname, ".."), { members: membersMode }).filter((d) => membersMode ? d.kind === "member" : true);
   const byFolder = new Map<string, { total: number; missing: number }>();
   for (const d of docs) {
     const f = byFolder.get(d.folder) ?? { total: 0, missing: 0 };

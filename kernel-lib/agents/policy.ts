@@ -97,6 +97,10 @@ export class TransformerAgent implements Agent {
     return softmaxWithTemperature(this.scoreSteps([step]).scores[0], temperature);
   }
 
+  /**
+   * Picks one admissible action per given episode step: greedy (the highest sequence
+   * log-likelihood) or sampled from the softmax over the admissible actions.
+   */
   act(steps: readonly AgentStep[], options: ActOptions): ActResult {
     const { mode, seed, temperature } = resolveActOptions(options);
     if (steps.length === 0) return { actions: [], forwardTokens: 0, forwardPasses: 0 };

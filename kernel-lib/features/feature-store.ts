@@ -159,8 +159,11 @@ export function writeFeatureStore(dir: string, rows: readonly Float32Array[], op
 export class FeatureStore {
   constructor(readonly dir: string, readonly meta: FeatureStoreMeta) {}
 
+  /** Rows in the store. */
   get rows(): number { return this.meta.rows; }
+  /** Width of every row. */
   get dim(): number { return this.meta.dim; }
+  /** The free attributes the writer recorded (e.g. projector seed, model, checkpoint). */
   get attributes(): Record<string, unknown> { return this.meta.attributes; }
 
   private readChunk(index: number): Float32Array[] {

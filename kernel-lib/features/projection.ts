@@ -163,13 +163,21 @@ export function generateProjectionBlock(
  * ```
  */
 export class RandomProjector {
+  /** P, the gradient length. */
   readonly inputDim: number;
+  /** d, the projected dimension. */
   readonly outputDim: number;
+  /** The distribution of R's entries. */
   readonly kind: ProjectionKind;
+  /** The seed R is generated from. */
   readonly seed: Seed;
+  /** Rows of R per generated block (part of R's identity). */
   readonly blockRows: number;
+  /** Examples per matMul inside `project`. */
   readonly batchSize: number;
+  /** Bytes of generated blocks kept for later `projectBatch` calls. */
   readonly cacheBytes: number;
+  /** Number of blocks R is generated in: ⌈inputDim / blockRows⌉. */
   readonly numBlocks: number;
   /** The group layout (offsets in declaration order), or null if built from `inputDim` alone. */
   readonly groups: readonly GradientGroup[] | null;

@@ -73,10 +73,12 @@ export class GruLanguageModel implements PerExampleModel<TokenBatch, PreparedTok
     return this.store.get(name);
   }
 
+  /** Every weight with its stable name ("gru.xr", "head", …), in model order. */
   namedWeights(): Array<{ name: string; variable: tf.Variable }> {
     return this.store.named();
   }
 
+  /** The variables an optimizer should update. */
   trainableVariables(): tf.Variable[] {
     return this.store.named().map((w) => w.variable).filter((v) => v.trainable);
   }
@@ -105,10 +107,15 @@ export class GruLanguageModel implements PerExampleModel<TokenBatch, PreparedTok
     return tf.tidy(() => maskedNextTokenLosses(this.run(prepared.tokens, prepared.size, prepared.length, linear).logits, prepared));
   }
 
+  /**
+   * The batch loss: the mean over examples of each example's masked next-token cross-entropy (a
+   * scalar, for an optimizer's `minimize`).
+   */
   loss(batch: TokenBatch | PreparedTokenBatch): tf.Scalar {
     return tf.tidy(() => tf.mean(this.perExampleLosses(batch)) as tf.Scalar);
   }
 
+  /** Frees every weight's memory; the model cannot be used afterwards. */
   dispose(): void {
     this.store.dispose();
   }

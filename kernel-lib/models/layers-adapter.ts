@@ -66,7 +66,9 @@ export function fromLayersModel(model: tf.LayersModel, options: LayersAdapterOpt
 /** A tf.LayersModel seen through the per-example contract; build it with `fromLayersModel`. */
 export class LayersModelAdapter implements PerExampleModel<LayersBatch, PreparedLayersBatch> {
   readonly kind = "layers" as const;
+  /** The wrapped tf.LayersModel. */
   readonly model: tf.LayersModel;
+  /** The loss computed per example (from `options.loss`). */
   readonly loss: LayersLoss;
   /** Whether the model is a chain of layers, run layer by layer (dense sites through the LinearFn). */
   readonly isChain: boolean;

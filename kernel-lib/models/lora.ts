@@ -37,7 +37,9 @@ export interface ResolvedLoraOptions { targets: string[]; rank: number; alpha: n
  * attached with `attachLora`.
  */
 export class LoraAdapters {
+  /** The options with every default filled in. */
   readonly options: ResolvedLoraOptions;
+  /** The adapter scale alpha / rank. */
   readonly scale: number;
   private readonly store = new WeightStore();
   private readonly bases: ParameterGroup[];
@@ -61,6 +63,10 @@ export class LoraAdapters {
     }
   }
 
+  /**
+   * The adapter matrices as parameter groups (each A and B is a dense site), for
+   * `perExampleGradients`.
+   */
   parameterGroups(): ParameterGroup[] {
     return this.bases.flatMap((g): ParameterGroup[] => {
       const a = this.store.get(`${g.name}.loraA`), b = this.store.get(`${g.name}.loraB`);
@@ -76,6 +82,7 @@ export class LoraAdapters {
     return this.store.has(name) ? this.store.get(name) : undefined;
   }
 
+  /** Every adapter variable with its name ("layer0.q.loraA", …). */
   named(): Array<{ name: string; variable: tf.Variable }> {
     return this.store.named();
   }
@@ -87,6 +94,7 @@ export class LoraAdapters {
     return tf.add(base, linear(`${name}.loraB`, tf.mul(down, this.scale), this.store.get(`${name}.loraB`) as tf.Tensor2D));
   }
 
+  /** Frees the adapters' memory. */
   dispose(): void {
     this.store.dispose();
   }

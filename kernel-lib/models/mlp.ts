@@ -86,6 +86,7 @@ export class MlpModel implements PerExampleModel<MlpBatch, PreparedMlpBatch> {
     }
   }
 
+  /** Number of weight layers (hidden layers + the output layer). */
   get numLayers(): number {
     return this.widths.length - 1;
   }
@@ -101,10 +102,12 @@ export class MlpModel implements PerExampleModel<MlpBatch, PreparedMlpBatch> {
     return this.store.get(name);
   }
 
+  /** Every weight and bias with its stable name ("layer0.weight", …), in model order. */
   namedWeights(): Array<{ name: string; variable: tf.Variable }> {
     return this.store.named();
   }
 
+  /** The variables an optimizer should update. */
   trainableVariables(): tf.Variable[] {
     return this.store.named().map((w) => w.variable).filter((v) => v.trainable);
   }
@@ -156,10 +159,15 @@ export class MlpModel implements PerExampleModel<MlpBatch, PreparedMlpBatch> {
     });
   }
 
+  /**
+   * The batch loss: the mean over examples of each example's loss (cross-entropy or mean squared
+   * error).
+   */
   loss(batch: MlpBatch | PreparedMlpBatch): tf.Scalar {
     return tf.tidy(() => tf.mean(this.perExampleLosses(batch)) as tf.Scalar);
   }
 
+  /** Frees every weight's memory; the model cannot be used afterwards. */
   dispose(): void {
     this.store.dispose();
   }

@@ -92,6 +92,7 @@ function causalMask(T: number, groups: number): tf.Tensor2D {
 export class TinyTransformer implements PerExampleModel<TokenBatch, PreparedTokenBatch> {
   readonly kind = "transformer" as const;
   readonly config: ResolvedTransformerConfig;
+  /** Width of one attention head (dModel / nHeads). */
   readonly headDim: number;
   private readonly store = new WeightStore();
   private adapters: LoraAdapters | null = null;
@@ -147,10 +148,15 @@ export class TinyTransformer implements PerExampleModel<TokenBatch, PreparedToke
     return this.store.named().concat(this.adapters?.named() ?? []);
   }
 
+  /**
+   * The variables an optimizer should update: every weight, or only the LoRA adapters while
+   * attached.
+   */
   trainableVariables(): tf.Variable[] {
     return this.namedWeights().map((w) => w.variable).filter((v) => v.trainable);
   }
 
+  /** Total parameter count (every weight, adapters included). */
   numParameters(): number {
     return this.namedWeights().reduce((n, w) => n + w.variable.size, 0);
   }
@@ -162,6 +168,7 @@ export class TinyTransformer implements PerExampleModel<TokenBatch, PreparedToke
     this.store.setTrainable(adapters === null);
   }
 
+  /** The attached LoRA adapters, or null. */
   get loraAdapters(): LoraAdapters | null {
     return this.adapters;
   }
@@ -196,6 +203,7 @@ export class TinyTransformer implements PerExampleModel<TokenBatch, PreparedToke
     return tf.tidy(() => tf.mean(this.perExampleLosses(batch)) as tf.Scalar);
   }
 
+  /** Frees every weight's memory (and the adapters'); the model cannot be used afterwards. */
   dispose(): void {
     this.adapters?.dispose();
     this.adapters = null;

@@ -28,10 +28,12 @@ export class WeightStore {
     return variable;
   }
 
+  /** Whether a parameter of this name exists. */
   has(name: string): boolean {
     return this.entries.has(name);
   }
 
+  /** The variable of a parameter; throws when there is none of that name. */
   get(name: string): tf.Variable {
     const variable = this.entries.get(name);
     if (variable === undefined) {
@@ -41,18 +43,22 @@ export class WeightStore {
     return variable;
   }
 
+  /** Every parameter name, in creation order. */
   names(): string[] {
     return [...this.entries.keys()];
   }
 
+  /** Every parameter with its variable, in creation order. */
   named(): Array<{ name: string; variable: tf.Variable }> {
     return [...this.entries].map(([name, variable]) => ({ name, variable }));
   }
 
+  /** Marks every variable trainable or frozen. */
   setTrainable(trainable: boolean): void {
     for (const v of this.entries.values()) v.trainable = trainable;
   }
 
+  /** Frees every variable's memory. */
   dispose(): void {
     for (const v of this.entries.values()) v.dispose();
     this.entries.clear();

@@ -40,6 +40,7 @@ const workerEntry = () => siblingModule(__filename, "compute-worker");
  * as `pool` to the parallel functions to reuse them.
  */
 export class ComputePool {
+  /** Number of worker threads. */
   readonly threads: number;
   private readonly slots: Slot[] = [];
   private readonly queue: Array<{ job: ComputeJob; pending: Pending }> = [];

@@ -34,8 +34,11 @@ export const ADAM_DEFAULTS: AdamHyperParameters = Object.freeze({ beta1: 0.9, be
  * against tf.train.adam).
  */
 export class FlatAdam {
+  /** First-moment estimate, one entry per parameter. */
   readonly m: Float32Array;
+  /** Second-moment estimate, one entry per parameter. */
   readonly v: Float32Array;
+  /** β1, β2 and ε in use. */
   readonly hyper: AdamHyperParameters;
   /** Updates taken so far (PyTorch's state["step"]). */
   step = 0;

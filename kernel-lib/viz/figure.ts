@@ -102,6 +102,7 @@ export class Figure {
     return display(this, options);
   }
 
+  /** The Vega-Lite spec (what JSON.stringify of a figure writes). */
   toJSON(): VegaLiteSpec {
     return this.spec;
   }
