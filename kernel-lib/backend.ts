@@ -130,7 +130,17 @@ let pending: Promise<BackendReport> | null = null;
 
 /**
  * Initialises the backend once per process (idempotent; later calls return the same report
- * unless `force` names a different one). Call it at the top of every notebook.
+ * unless `force` names a different one). Call it at the top of every notebook (`startNotebook`
+ * does). Preference: tfjs-node-gpu > tfjs-node > wasm (the embedded default) > cpu; `force` (or the
+ * `GRADLAB_BACKEND` environment variable) names one, and a forced backend that cannot load is an
+ * error, never a silent fallback. The report says what was chosen and why every better candidate
+ * was skipped.
+ *
+ * @example
+ * ```ts
+ * const report = await lab.initBackend();                        // or { force: "cpu" } to pin one
+ * report.candidate; report.skipped;                              // what ran, and why not the better ones
+ * ```
  */
 export async function initBackend(options: { force?: string } = {}): Promise<BackendReport> {
   checkOptions("options", options, { force: option.string }); // {forse: "cpu"} must not quietly pick wasm

@@ -28,7 +28,21 @@ export interface NotebookRun {
   backend: BackendReport;
 }
 
-/** Validates the parameters, picks the backend and prints the metadata line for the report. */
+/**
+ * The first call of every notebook: validates the `parameters` cell's preset and seed, initialises
+ * the backend ({@link initBackend}) and prints the one `gradlab-meta {...}` line the report index
+ * reads. Returns the preset, seed and backend report, so the notebook can print what it ran on.
+ *
+ * @example
+ * ```ts
+ * // parameters cell (the runner injects overrides after it)
+ * let preset = "quick";
+ * let seed = 0;
+ * // next cell
+ * const run = await lab.startNotebook({ preset, seed });
+ * run.backend.candidate;                                          // e.g. "wasm"
+ * ```
+ */
 export async function startNotebook(params: { preset: string; seed: number; notebook?: string }): Promise<NotebookRun> {
   if (!(PRESETS as readonly string[]).includes(params.preset)) throw new UnknownOptionError("preset", params.preset, PRESETS);
   if (!Number.isInteger(params.seed) || params.seed < 0) throw new InvalidArgumentError("seed", "a non-negative integer", params.seed);

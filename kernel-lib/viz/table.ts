@@ -193,7 +193,17 @@ export function tableBundle(table: DataFrameLike | readonly DataRecord[], option
   };
 }
 
-/** Shows a table in the notebook; outside the kernel returns the bundle (see display.ts). */
+/**
+ * Shows a table (an array of records or a danfo DataFrame) in the notebook as HTML with a text
+ * fallback; the rows themselves travel in the bundle's metadata, so a report can export them.
+ * Outside the kernel it returns the bundle (see display.ts). Shows the first `maxRows` rows
+ * (default 20) with numbers at `digits` significant digits (default 4).
+ *
+ * @example
+ * ```ts
+ * lab.displayTable([{ arm: "gini", success: 0.62 }, { arm: "random", success: 0.55 }], { caption: "success rate" });
+ * ```
+ */
 export function displayTable(table: DataFrameLike | readonly DataRecord[], options: TableOptions = {}, target?: DisplayTarget): DisplayBundle | undefined {
   return sendBundle(tableBundle(table, options), "text/html", target);
 }
