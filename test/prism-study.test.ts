@@ -85,6 +85,9 @@ test("study: a run's config holds only its own env's settings, so changing one e
   assert.equal(new Set(plan.map((p) => p.config.env)), new Set(["minialf", "minishop"]));
   // The hash is a function of {study, config, seed} alone, and these are all a config holds.
   assert.ok(plan.every((p) => Object.keys(p.config).sort().join() === "arm,env,q,settings,studyVersion"), "config keys");
+  // Run labels (progress lines) show the settings block as a short digest, distinct per env.
+  for (const p of plan) assert.match(p.label, /^env=\w+ settings=\{…[0-9a-f]{8}\} arm=[\w-]+ q=[\d.]+ seed=\d+$/);
+  assert.is(new Set(plan.map((p) => /settings=(\S+)/.exec(p.label)![1])).size, 2, "one digest per env");
 });
 
 // ---- report helpers: closed forms ----------------------------------------------------------------

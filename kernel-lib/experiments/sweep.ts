@@ -23,7 +23,8 @@
  */
 import { PRESETS, PresetName } from "../notebook";
 import { InvalidArgumentError, UnknownOptionError, assertKnownKeys } from "../errors";
-import { JsonObject, configHash, deepFreeze, valueLabel } from "./canonical";
+import { createHash } from "node:crypto";
+import { JsonObject, JsonValue, canonicalJson, configHash, deepFreeze, valueLabel } from "./canonical";
 import { GridPoint, OnlyFilter, StudyGrid, expandGrid, validateGrid } from "./grid";
 import { FlatRunRecord, RunRecord, RunStore, toFlatRows } from "./run-store";
 import { defaultStorePath } from "./provenance";
@@ -194,13 +195,23 @@ function presetGrid(study: Study<never>, preset: string): StudyGrid {
   return study.presets[preset as PresetName];
 }
 
+/**
+ * A run label's text for one axis value: an object-valued axis (a whole settings block, e.g. the
+ * PRISM study's per-env settings) shows as `{…}` plus the first 8 hex digits of its canonical
+ * JSON's SHA-256, so progress lines stay one readable line; scalars and arrays show as themselves.
+ */
+function axisLabel(value: JsonValue): string {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return valueLabel(value);
+  return `{…${createHash("sha256").update(canonicalJson(value)).digest("hex").slice(0, 8)}}`;
+}
+
 /** The runs a sweep would consider, in the order it runs them (before skipping finished ones). */
 export function planSweep(study: Study<never>, options: { preset: string; seeds?: readonly number[]; only?: OnlyFilter }): PlannedRun[] {
   assertKnownKeys("options", options, ["preset", "seeds", "only"]);
   const grid = presetGrid(study, options.preset);
   const axes = Object.keys(grid.axes);
   return expandGrid(grid, { seeds: options.seeds, only: options.only }).map((point) => {
-    const label = [...axes.map((a) => `${a}=${valueLabel(point.config[a])}`), `seed=${point.seed}`].join(" ");
+    const label = [...axes.map((a) => `${a}=${axisLabel(point.config[a])}`), `seed=${point.seed}`].join(" ");
     return { config: deepFreeze(point.config), seed: point.seed, configHash: configHash(study.name, point.config, point.seed), label };
   });
 }
