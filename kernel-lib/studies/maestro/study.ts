@@ -39,33 +39,18 @@ import { MaestroArm, armBehaviour } from "./arms";
 import type { WeightMapping } from "../../maestro/conductor";
 import { TASK_TYPES } from "./env";
 import type { PolicyTier } from "./policy-types";
-import type { MaestroRunResult, PerType } from "./run-context";
+import type { MaestroCurves, MaestroRunResult, PerType } from "./run-context";
 import { runMaestroArm } from "./train";
 import { CURVE_POINTS, MAESTRO_STUDY_VERSION, MaestroStudyConfig, maestroStudyGrid, maestroStudyRunConfig } from "./study-grid";
 
 // ---------------------------------------------------------------- what a run stores
 
-export interface MaestroStudyCurves {
-  step: number[];
-  weightsByType: PerType<number[][]>;
-  componentsByType: PerType<number[][]>;
-  trueUtilityByType: PerType<number[]>;
-  reward: number[];
-  length: number[];
-  repetition: number[];
-  secondsPerStep: number[];
-  kl: number[];
-  metaGradient: { step: number[]; norm: number[]; entropy: number[]; loss: number[] };
-  generatedTokens: number[];
-  forwardTokens: number[];
-  clipFraction: number[];
-  zeroStdGroups: number[];
-  /** Window MAXIMA (not means) of max |Σ_group Â|: the identity's check survives windowing. */
-  advantageGroupSum: number[];
-  metaReward: number[];
-  /** Held-out true utility at its own steps (not windowed). */
-  heldOut: { step: number[]; trueUtility: number[] };
-}
+/**
+ * The curves a run stores: MaestroCurves' series, windowed — means per window, except
+ * `advantageGroupSum`, whose window MAXIMA are kept (the E[Â] ≡ 0 check survives windowing), and
+ * `heldOut`, kept at its own steps.
+ */
+export type MaestroStudyCurves = MaestroCurves;
 
 export interface MaestroStudyMetrics {
   trueUtility: number;
