@@ -15,15 +15,10 @@ import type { Alternative } from "../../stats/sign-test";
 import type { RunRecord } from "../../experiments/run-store";
 import type { WalkRejections } from "../../g2is/walk";
 import { selectionStability } from "../../g2is/diagnostics";
+import type { StudyRunConfig } from "./study-runs";
 
-export interface StudyRow {
-  target: string;
-  method: string;
-  trainK: number;
-  valK: number;
-  delta: number;
-  /** Fine-tuning regime: "steps" (fixed updates) or "epochs" (fixed passes over the selection). */
-  regime: string;
+/** One G2IS run as a row: its grid point (the run config's axes) and what it measured. */
+export interface StudyRow extends Pick<StudyRunConfig, "target" | "method" | "trainK" | "valK" | "delta" | "regime"> {
   /** Updates the arm's fine-tune took (0 for base). */
   finetuneSteps: number;
   seed: number;
