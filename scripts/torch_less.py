@@ -307,17 +307,12 @@ def existing_chunks(store, dim, chunk_rows):
 
 
 def run(args):
-    started = time.time()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else ("cpu" if args.device == "auto" else args.device))
-    if not os.path.isfile(args.data):
-        raise tp.BridgeError(f"--data {args.data}: no such file")
+    started, device = tp.start_run(args)
     if args.model:
         target, gradlab = tp.load_gradlab(args.model), True
         target.module.to(device)
     elif args.hf:
-        target, gradlab = tp.load_hf(args.hf, device, torch.float32 if args.dtype == "auto" else getattr(torch, args.dtype), False), False
+        target, gradlab = tp.load_hf(args.hf, device, tp.hf_dtype(args.dtype, torch.float32), False), False
     else:
         target, gradlab = tp.load_module(args.module, device), False
     for _, p in target.named_parameters():

@@ -699,21 +699,37 @@ def parse_args(argv):
     return args
 
 
-def run(args):
+def start_run(args):
+    """The start every bridge script shares: thread count, device ("auto": CUDA when present, else
+    CPU) and the --data file's existence. Returns (start time, device)."""
     started = time.time()
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else ("cpu" if args.device == "auto" else args.device))
     if not os.path.isfile(args.data):
         raise BridgeError(f"--data {args.data}: no such file")
+    return started, device
+
+
+HF_DTYPES = ("float32", "bfloat16", "float16")  # names: torch is imported lazily
+
+
+def hf_dtype(name, auto):
+    """--dtype as a torch dtype ("auto" → `auto`); anything else is refused, naming the option."""
+    if name == "auto":
+        return auto
+    if name not in HF_DTYPES:
+        raise BridgeError(f"--dtype: expected auto, {', '.join(HF_DTYPES)}; got {name!r}")
+    return getattr(torch, name)
+
+
+def run(args):
+    started, device = start_run(args)
     if args.model:
         target = load_gradlab(args.model)
         target.module.to(device)
     elif args.hf:
-        dtypes = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
-        if args.dtype != "auto" and args.dtype not in dtypes:
-            raise BridgeError(f"--dtype: expected auto, {', '.join(dtypes)}; got {args.dtype!r}")
-        dtype = dtypes.get(args.dtype, torch.bfloat16 if device.type == "cuda" else torch.float32)
+        dtype = hf_dtype(args.dtype, torch.bfloat16 if device.type == "cuda" else torch.float32)
         target = load_hf(args.hf, device, dtype, args.hash_weights)
     else:
         target = load_module(args.module, device)
