@@ -23,6 +23,7 @@ export const BUDGET_FLOORS = ["bare", "tolerant"] as const;
 /** "bare": Math.floor as the official int()/np.floor; "tolerant": forgives 1e-9 relative below an integer. */
 export type BudgetFloor = (typeof BUDGET_FLOORS)[number];
 
+/** What `componentBudgets` returns: the total budget B and its split over the components (Σ b_i = B). */
 export interface ComponentBudgets {
   /** B. */
   total: number;

@@ -34,15 +34,23 @@ import { InvalidArgumentError, assertKnownKeys, assertOneOf } from "../errors";
 import { symmetricEigen } from "./eigen";
 import { FeatureRows, TargetSubtasks, assertInRange, checkRowsNamed, flattenTargets } from "./rows";
 
+/** The component-sign rules of `coreKnowledge` (see the module header): "largest-positive" is the official one. */
 export const COMPONENT_SIGNS = ["mean-aligned", "largest-positive"] as const;
+/**
+ * How a principal component's sign is fixed: "largest-positive" (scikit-learn's svd_flip, what the
+ * official G2IS code gets; the default) or "mean-aligned" (towards the mean target gradient; an ablation).
+ */
 export type ComponentSign = (typeof COMPONENT_SIGNS)[number];
+/** The PCA strategies of `coreKnowledge`: "auto" picks "gram" when n ≤ d, else "covariance". */
 export const PCA_METHODS = ["auto", "gram", "covariance"] as const;
 /** valK cut rules (see the module header). */
 export const VALK_CUTS = ["exceed", "reach"] as const;
 /** "exceed": sklearn's float n_components rule (official); "reach": stop at cumulative ≥ valK. */
 export type ValKCut = (typeof VALK_CUTS)[number];
+/** "gram" eigen-decomposes the n×n Gram matrix, "covariance" the d×d one; "auto" (default) takes the smaller. */
 export type PcaMethod = (typeof PCA_METHODS)[number];
 
+/** Options of `coreKnowledge`; every default is the official code's (scikit-learn PCA, valK 0.5). */
 export interface CoreKnowledgeOptions {
   /** Cumulative explained-variance ratio to reach, in (0, 1]. Default 0.5. */
   valK?: number;
@@ -50,11 +58,13 @@ export interface CoreKnowledgeOptions {
   sign?: ComponentSign;
   /** How the valK threshold cuts the spectrum: "exceed" (sklearn; default) or "reach". */
   valKCut?: ValKCut;
+  /** PCA strategy (default "auto": Gram matrix when n ≤ d, covariance otherwise; same components either way). */
   method?: PcaMethod;
   /** Largest eigenproblem the Jacobi solver is allowed (default 1024). */
   maxEigenSize?: number;
 }
 
+/** What `coreKnowledge` returns: the kept principal components of the target gradients, their weights and the spectrum. */
 export interface CoreKnowledge {
   /** K_i, unit vectors, PCA order. */
   components: Float64Array[];
@@ -78,6 +88,22 @@ const RELATIVE_ZERO = 1e-12;
 /** valK is reached if the cumulative ratio is within this of it (so 0.5 reached "exactly" counts). */
 const RATIO_SLACK = 1e-12;
 
+/**
+ * G2IS's "core knowledge": the principal components of the target (validation) gradients that
+ * together explain `valK` of their variance (default 0.5, the paper's), each weighted by its share
+ * of the kept variance — the directions the walk then fills, one budget share each. Defaults
+ * reproduce the official code (scikit-learn's PCA sign and valK cut); see the module header for the
+ * strategies, the sign and the one-row fallback.
+ *
+ * @example
+ * ```ts
+ * const row = (...xs: number[]) => Float32Array.from(xs); // feature rows are Float32Arrays
+ * const targets = { algebra: [row(1, 0, 0, 0), row(0.9, 0.1, 0, 0)], geometry: [row(0, 0, 1, 0), row(0, 0.2, 0.8, 0)] };
+ * const core = lab.g2is.coreKnowledge(targets, { valK: 0.5 });
+ * core.components.length; // components kept (fewest whose cumulative ratio exceeds valK)
+ * core.weights;           // their budget shares, summing to 1
+ * ```
+ */
 export function coreKnowledge(targets: FeatureRows | TargetSubtasks, options: CoreKnowledgeOptions = {}): CoreKnowledge {
   assertKnownKeys("options", options, OPTION_KEYS);
   const valK = options.valK ?? 0.5;

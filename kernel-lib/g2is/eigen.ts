@@ -10,6 +10,7 @@
 import { InvalidArgumentError, ShapeError, assertFinite } from "../errors";
 import { checkOptions, option } from "../options";
 
+/** What `symmetricEigen` returns: eigenvalues (descending), unit eigenvectors and the Jacobi sweeps it took. */
 export interface SymmetricEigen {
   /** Eigenvalues, descending. */
   values: Float64Array;

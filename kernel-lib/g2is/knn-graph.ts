@@ -21,9 +21,15 @@ import { assertPositiveInteger } from "../features/inputs";
 import { FeatureRows, dotAt, normalizePacked, packRows } from "./rows";
 import { TopK, accumulatePairs, blockPairs, emptyTopK } from "./knn-exact";
 
+/** How a k-NN graph was built: "exact" (blocked matMul) or "hnsw" (hnswlib-node, approximate). */
 export const GRAPH_METHODS = ["exact", "hnsw"] as const;
+/** One of `GRAPH_METHODS`. */
 export type GraphMethod = (typeof GRAPH_METHODS)[number];
 
+/**
+ * A k-nearest-neighbour graph over pool rows by cosine (each node's k neighbours, itself excluded,
+ * most similar first; ties by the lower index): what the gradient walk scans.
+ */
 export interface KnnGraph {
   n: number;
   k: number;
@@ -38,8 +44,10 @@ export interface KnnGraph {
   params: Record<string, number | string>;
 }
 
+/** Options of `exactKnnGraph`: k neighbours per node (required) and the rows per matMul block (default 1024). */
 export interface ExactGraphOptions { k: number; blockRows?: number }
 
+/** Options of `hnswKnnGraph`: k (required) and hnswlib's parameters; the defaults give recall near 1 on the pools tried here, deterministically. */
 export interface HnswGraphOptions {
   k: number;
   /** Links per node (hnswlib M). Default 16. */

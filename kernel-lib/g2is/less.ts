@@ -21,6 +21,7 @@ import {
   FeatureRows, TargetSubtasks, checkRowsNamed, forEachProductBlock, namedGroups, normalizePacked, packRows, topKIndices,
 } from "./rows";
 
+/** One warm-up checkpoint's inputs to `lessScores`: pool features, target gradients by subtask and the epoch's learning rate. */
 export interface LessCheckpoint {
   /** Γ_c: pool features at this checkpoint, one row per pool example (N × d). */
   pool: FeatureRows;
@@ -30,6 +31,7 @@ export interface LessCheckpoint {
   weight: number;
 }
 
+/** Options of `lessScores`; the defaults are LESS's own (weights renormalised). */
 export interface LessOptions {
   /** Pool rows per matMul block (default 1024). */
   blockRows?: number;
@@ -37,6 +39,7 @@ export interface LessOptions {
   normalizeWeights?: boolean;
 }
 
+/** What `lessScores` returns: each pool row's LESS score (max over subtasks) and the per-subtask scores behind it. */
 export interface LessScores {
   /** score_i = max over subtasks of the subtask score. */
   scores: Float64Array;
@@ -49,6 +52,24 @@ export interface LessScores {
 
 const OPTION_KEYS = ["blockRows", "normalizeWeights"];
 
+/**
+ * LESS scores of every pool row (see the module header): the checkpoint-weighted cosine with each
+ * target subtask's gradients, averaged over the subtask, maximised over subtasks — the released
+ * `matching.py`, including its renormalised checkpoint weights. `selectLess` keeps the top-k.
+ *
+ * @example
+ * ```ts
+ * const row = (...xs: number[]) => Float32Array.from(xs); // feature rows are Float32Arrays
+ * const checkpoint = (lr: number) => ({
+ *   pool: [row(1, 0, 0), row(0, 1, 0), row(0.7, 0.7, 0), row(0, 0, 1)],
+ *   targets: { math: [row(1, 0.1, 0)], code: [row(0, 0, 1)] },
+ *   weight: lr,
+ * });
+ * const less = lab.g2is.lessScores([checkpoint(2e-3), checkpoint(1e-3)]);
+ * less.scores;   // Float64Array(4): rows 0 and 3 score highest (one per subtask)
+ * less.weights;  // [2/3, 1/3]
+ * ```
+ */
 export function lessScores(checkpoints: readonly LessCheckpoint[], options: LessOptions = {}): LessScores {
   assertKnownKeys("options", options, OPTION_KEYS);
   const blockRows = options.blockRows ?? 1024;

@@ -24,8 +24,13 @@ import {
   FeatureRows, TargetSubtasks, argsortDescending, assertInRange, checkRowsNamed, dotAt, flattenTargets, normalizePacked, packRows, topKIndices,
 } from "./rows";
 
+/**
+ * Pool size up to which `graph: "auto"` builds the exact k-NN graph (O(N²d), seconds at 10k rows);
+ * above it, HNSW (approximate, checked against exact lists on `hnswCheckRows` nodes).
+ */
 export const AUTO_EXACT_LIMIT = 10_000;
 
+/** Options shared by `selectG2IS` and `selectNoGraph` (budget, PCA and tie rules); every default is the official code's. */
 export interface SelectionCommonOptions {
   /** Fraction of the pool to select, B = floor(N·trainK). Default 0.01. */
   trainK?: number;
@@ -41,9 +46,11 @@ export interface SelectionCommonOptions {
   remainderTies?: RemainderTies;
   /** Budget floors: "bare" (the official int(); default) or "tolerant" (see budget.ts). */
   budgetFloor?: BudgetFloor;
+  /** PCA strategy (default "auto"; see core-knowledge.ts). */
   pcaMethod?: PcaMethod;
 }
 
+/** Options of `selectG2IS`: the common ones plus the walk (δ) and the graph (k, exact / HNSW / prebuilt). */
 export interface G2ISOptions extends SelectionCommonOptions {
   /** Consistency threshold δ ∈ (0, 1]. Default 0.8. */
   delta?: number;
@@ -59,6 +66,7 @@ export interface G2ISOptions extends SelectionCommonOptions {
   hnswCheckRows?: number;
 }
 
+/** One principal component in a G2IS selection: its weight and budget, and its walk (path, acceptance kinds, alignment, rejections). */
 export interface SelectedComponent {
   weight: number;
   varianceRatio: number;
@@ -72,6 +80,7 @@ export interface SelectedComponent {
   rejections: WalkRejections;
 }
 
+/** What `selectG2IS` returns: the selected rows, each component's walk, the graph used (with its build cost and HNSW agreement) and the core knowledge. */
 export interface G2ISSelection {
   /** Selected pool rows in visit order (may be fewer than budgetTotal: see underfilled). */
   indices: number[];
@@ -104,7 +113,22 @@ function prepare(pool: FeatureRows, target: FeatureRows | TargetSubtasks, option
   return { knowledge, total, budgets };
 }
 
-/** G2IS: PCA core knowledge, budgets, k-NN graph, gradient walk. */
+/**
+ * G2IS: PCA core knowledge, budgets, k-NN graph, gradient walk — the official algorithm by default
+ * (scikit-learn's component sign and valK cut, numpy's budget ties; trainK 0.01, valK 0.5, δ 0.8 and
+ * k = 10 as in the paper). Pass gradient features (e.g. LESS's) for G2IS, or embeddings for the
+ * "without gradients" ablation; each component's `rejections` count what its walk turned down.
+ *
+ * @example
+ * ```ts
+ * const rng = new lab.Rng(0);
+ * const pool = Array.from({ length: 200 }, () => Float32Array.from({ length: 8 }, () => rng.normal()));
+ * const target = { skillA: pool.slice(0, 4), skillB: pool.slice(100, 104) };
+ * const picked = lab.g2is.selectG2IS(pool, target, { trainK: 0.05, graph: "exact" });
+ * picked.indices;                       // 10 pool rows, in visit order
+ * picked.components[0].rejections;      // { neighbour: {excluded, conflict, consistency}, fallback: {…}, conflictRows }
+ * ```
+ */
 export function selectG2IS(pool: FeatureRows, target: FeatureRows | TargetSubtasks, options: G2ISOptions = {}): G2ISSelection {
   assertKnownKeys("options", options, G2IS_KEYS);
   const delta = options.delta ?? 0.8;

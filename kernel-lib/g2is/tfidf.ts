@@ -16,10 +16,18 @@
  */
 import { EmptyInputError, InvalidArgumentError, assertKnownKeys, assertOneOf } from "../errors";
 
+/** TF-IDF analyzers: "char" n-grams (the toy's character tasks) or "word" n-grams (real text). */
 export const TFIDF_ANALYZERS = ["char", "word"] as const;
+/** One of `TFIDF_ANALYZERS`. */
 export type TfidfAnalyzer = (typeof TFIDF_ANALYZERS)[number];
 
+/**
+ * Options of `fitTfidf` / `tfidfVectors`. Defaults: character 1–2-grams (the toy's tasks are strings
+ * like "12+34=46"), at most 4096 n-grams (rows are dense), lowercase, raw counts; the idf smoothing
+ * and L2 normalisation are scikit-learn's.
+ */
 export interface TfidfOptions {
+  /** "char" (default) or "word" n-grams. */
   analyzer?: TfidfAnalyzer;
   /** [min, max] n-gram lengths, inclusive. Default [1, 2]. */
   ngram?: readonly [number, number];
@@ -27,10 +35,13 @@ export interface TfidfOptions {
   maxFeatures?: number;
   /** Drop n-grams found in fewer documents. Default 1. */
   minDf?: number;
+  /** Lowercase before counting. Default true (scikit-learn's). */
   lowercase?: boolean;
+  /** tf = 1 + ln(count) instead of the raw count. Default false (scikit-learn's). */
   sublinearTf?: boolean;
 }
 
+/** A fitted TF-IDF vocabulary and idf; `transform` maps texts to dense L2-normalised rows in it. */
 export interface TfidfModel {
   vocabulary: string[];
   idf: Float64Array;

@@ -35,8 +35,10 @@ import { InvalidArgumentError, ShapeError, assertKnownKeys } from "../errors";
 import { KnnGraph, checkGraph } from "./knn-graph";
 import { FeatureRows, PackedRows, argsortDescending, assertInRange, dotAt, normalizePacked, packRows } from "./rows";
 
+/** How a walk step accepted its row: the component's anchor, a graph neighbour of the last-added row, or the global fallback. */
 export type AcceptanceKind = "anchor" | "neighbour" | "fallback";
 
+/** Options of `gradientWalk` (unknown keys are refused). */
 export interface WalkOptions {
   /** δ ∈ (0, 1], the consistency threshold. Default 0.8. */
   delta?: number;
@@ -48,6 +50,7 @@ export interface RejectionCounts { excluded: number; conflict: number; consisten
 /** Per scan: the neighbour scan of the last-added node, and the global fallback. */
 export interface WalkRejections { neighbour: RejectionCounts; fallback: RejectionCounts; conflictRows: number }
 
+/** One component's walk: what it selected, how each row was accepted, the alignment trace and the rejections. */
 export interface ComponentWalk {
   component: number;
   budget: number;
@@ -64,8 +67,10 @@ export interface ComponentWalk {
   rejections: WalkRejections;
 }
 
+/** A component that stopped before its budget (no not-excluded row passed the conflict and consistency tests). */
 export interface UnderfillReport { component: number; budget: number; selected: number }
 
+/** What `gradientWalk` returns: the selection in visit order, every component's walk and the under-filled components. */
 export interface WalkResult {
   /** Every selected row, in visit order, component after component. */
   indices: number[];
