@@ -6,7 +6,9 @@
 // n = 8, 49/1000 for Monte Carlo with 999 resamples), and from n = 8 the rate must also reach it
 // (within 3 SE). Then power: the McNemar test's empirical power against its exact closed form, the
 // sign-flip test's against the t-test's normal approximation, and the MDE pairedVerdict quotes
-// against the power it claims (80%). Everything is seeded, so the file is deterministic; it prints
+// against the power it claims (80%). With a smallest effect of interest δ, a true effect at or below
+// δ must be called "positive" at most alpha/2 of the time (where p alone calls it positive often),
+// and a true effect at δ "negligible" at most alpha/2. Everything is seeded, so the file is deterministic; it prints
 // the table of measured rates. Budget: well under a minute on one core.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -260,6 +262,49 @@ test("power: an effect of the MDE pairedVerdict quotes is detected ~80% of the t
   const empirical = rejectionRate(trials, "mde/power", (rng, t) => rejects(pairedVerdict(Array.from({ length: n }, () => mde + rng.normal()), { seed: t, resamples: RESAMPLES })));
   record(`POWER at the quoted MDE (${mde.toFixed(3)}σ)`, n, empirical, trials);
   assert.ok(empirical >= 0.65 && empirical <= 0.95, `power at the MDE: ${empirical}`);
+});
+
+test("smallest effect of interest δ: a true effect at or below δ is almost never called positive (≤ alpha/2), though p alone calls it positive often", () => {
+  const trials = 1000, delta = 0.5, n = 30;
+  const positiveRate = (effect: number, sesoi: number | undefined, seed: string) => rejectionRate(trials, seed, (rng, t) =>
+    pairedVerdict(Array.from({ length: n }, () => effect + rng.normal()), { seed: t, resamples: RESAMPLES, smallestEffectOfInterest: sesoi }).verdict === "positive");
+  const negligibleRate = (effect: number, seed: string) => rejectionRate(trials, seed, (rng, t) =>
+    pairedVerdict(Array.from({ length: n }, () => effect + rng.normal()), { seed: t, resamples: RESAMPLES, smallestEffectOfInterest: delta }).negligible === true);
+  const bound = ALPHA / 2 + 3 * se(ALPHA / 2, trials);
+  for (const [effect, label] of [[delta, "= δ"], [delta / 2, "= δ/2"]] as const) {
+    const withDelta = positiveRate(effect, delta, `sesoi/${label}`);
+    const pAlone = positiveRate(effect, undefined, `sesoi/${label}`);
+    record(`"positive" with δ = 0.5σ, true effect ${label}`, n, withDelta, trials);
+    record(`"positive" by p alone, true effect ${label}`, n, pAlone, trials);
+    assert.ok(withDelta <= bound, `true effect ${label}: called positive ${withDelta} > ${bound.toFixed(4)}`);
+    assert.ok(pAlone >= 4 * ALPHA, `the simulation has teeth: p alone calls it positive ${pAlone}`);
+  }
+  // The other error: a true effect at δ is called negligible at most alpha/2 of the time…
+  const atDelta = negligibleRate(delta, "sesoi/negligible-at-delta");
+  record(`"negligible" with δ = 0.5σ, true effect = δ`, n, atDelta, trials);
+  assert.ok(atDelta <= bound, `negligible at the margin: ${atDelta}`);
+  // …and the rule still has power: 3δ is called positive, 0 is called negligible, most of the time at n = 120.
+  const strong = rejectionRate(300, "sesoi/3delta", (rng, t) => pairedVerdict(Array.from({ length: 120 }, () => 3 * delta + rng.normal()), { seed: t, resamples: RESAMPLES, smallestEffectOfInterest: delta }).verdict === "positive");
+  const zero = rejectionRate(300, "sesoi/zero", (rng, t) => pairedVerdict(Array.from({ length: 120 }, () => rng.normal()), { seed: t, resamples: RESAMPLES, smallestEffectOfInterest: delta }).negligible === true);
+  record("POWER with δ = 0.5σ: effect 3δ → positive; 0 → negligible", 120, Math.min(strong, zero), 300);
+  assert.ok(strong >= 0.9 && zero >= 0.9, `power: 3δ positive ${strong}, 0 negligible ${zero}`);
+});
+
+test("smallest effect of interest, prompts within seeds (the MAESTRO shape: 6 seeds × 40 prompts): a real effect at δ/2 is significant by p alone, never 'positive' with δ", () => {
+  const trials = 400, delta = 0.02, seeds = 6, prompts = 40;
+  const clusters = Array.from({ length: seeds * prompts }, (_, i) => Math.floor(i / prompts));
+  let withDelta = 0, pAlone = 0;
+  const rng = new Rng("sesoi/stratified");
+  for (let t = 0; t < trials; t++) {
+    const seedShift = Array.from({ length: seeds }, () => 0.005 * rng.normal());
+    const d = clusters.map((c) => delta / 2 + seedShift[c] + 0.05 * rng.normal());
+    if (pairedVerdict(d, { clusters, seed: t, resamples: RESAMPLES, smallestEffectOfInterest: delta }).verdict === "positive") withDelta++;
+    if (pairedVerdict(d, { clusters, seed: t, resamples: RESAMPLES }).verdict === "positive") pAlone++;
+  }
+  record(`stratified, true effect δ/2: "positive" with δ`, seeds * prompts, withDelta / trials, trials);
+  record(`stratified, true effect δ/2: "positive" by p alone`, seeds * prompts, pAlone / trials, trials);
+  assert.ok(withDelta / trials <= ALPHA / 2 + 3 * se(ALPHA / 2, trials), `with δ: ${withDelta / trials}`);
+  assert.ok(pAlone / trials >= 0.5, `p alone: ${pAlone / trials}`);
 });
 
 test("prints the calibration table", () => {

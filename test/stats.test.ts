@@ -7,6 +7,7 @@ import {
   normalCdf, normalQuantile, studentTCdf, studentTQuantile, incompleteBeta, logGamma, binomialHalfLowerTail, binomialProbability,
   signTest, discordantCounts, signFlipTest, stratifiedSignFlipTest, tInterval, stratifiedInterval, minDetectableEffect, smallestAttainableP,
   holmAdjust, holmVerdicts, pairedVerdict, verdictText, formatP, aucVerdict, claim, claimRecord, claimText, byConstruction, CLAIM_PREFIX,
+  allOf, anyOf,
 } from "../kernel-lib/stats";
 import type { Alternative } from "../kernel-lib/stats";
 import { rocAuc } from "../kernel-lib/metrics/ranking";
@@ -409,6 +410,94 @@ test("pairedVerdict: typed errors for unknown options, bad clusters and bad diff
   await expectError(() => pairedVerdict([1, NaN]), NonFiniteError, "differences");
   await expectError(() => pairedVerdict(null as never), InvalidArgumentError, "differences");
   await expectError(() => verdictText(pairedVerdict([1, 2]), { units: "x" } as never), UnknownOptionError, "options.units");
+});
+
+test("pairedVerdict smallestEffectOfInterest: unset changes nothing; set, a direction needs the interval to clear δ, an interval inside ±δ is negligible", async () => {
+  const rng = new Rng("sesoi");
+  // Many prompts, a tiny real effect: significant, meaningless.
+  const tiny = Array.from({ length: 400 }, () => 0.001 + 0.004 * rng.normal());
+  const plain = pairedVerdict(tiny, { seed: 1 });
+  assert.is(plain.verdict, "positive", "p alone: the tiny effect is significant");
+  assert.is(plain.smallestEffectOfInterest, undefined, "no δ field without the option");
+  assert.is(plain.negligible, undefined, "no negligible field without the option");
+  const undef = pairedVerdict(tiny, { seed: 1, smallestEffectOfInterest: undefined });
+  assert.equal({ ...undef, interval: null }, { ...plain, interval: null }, "an explicit undefined is the default");
+  const judged = pairedVerdict(tiny, { seed: 1, smallestEffectOfInterest: 0.01 });
+  assert.equal([judged.verdict, judged.negligible, judged.smallestEffectOfInterest, judged.p], ["inconclusive", true, 0.01, plain.p]);
+  assert.ok(judged.interval!.lo > 0 && judged.interval!.hi < 0.01, "inside (0, δ): significant and negligible");
+  assert.match(verdictText(judged, { digits: 3 }), /— negligible \(the interval lies inside ±0\.010, the smallest effect of interest; significant, p < 0\.05, but too small to matter\)$/);
+  // A large effect clears δ: the direction stands, with the reason in the text.
+  const big = Array.from({ length: 40 }, () => 0.1 + 0.02 * rng.normal());
+  const clear = pairedVerdict(big, { seed: 1, smallestEffectOfInterest: 0.05 });
+  assert.equal([clear.verdict, clear.negligible], ["positive", false]);
+  assert.match(verdictText(clear), /— positive \(the interval clears the smallest effect of interest, 0\.05\)$/);
+  const clearNeg = pairedVerdict(big.map((x) => -x), { seed: 1, smallestEffectOfInterest: 0.05 });
+  assert.equal([clearNeg.verdict, clearNeg.negligible], ["negative", false]);
+  // Significant, but the interval straddles δ: inconclusive, not negligible.
+  const lo = clear.interval!.lo, hi = clear.interval!.hi;
+  const straddle = pairedVerdict(big, { seed: 1, smallestEffectOfInterest: (lo + hi) / 2 });
+  assert.equal([straddle.verdict, straddle.negligible], ["inconclusive", false]);
+  assert.match(verdictText(straddle), /inconclusive \(significant, p < 0\.05, but the interval reaches below the smallest effect of interest/);
+  // Boundary: lo exactly δ counts (≥), an interval touching ±δ is not inside.
+  assert.is(pairedVerdict(big, { seed: 1, smallestEffectOfInterest: lo }).verdict, "positive", "lo = δ clears δ");
+  assert.is(pairedVerdict(big, { seed: 1, smallestEffectOfInterest: hi }).negligible, false, "hi = δ: not strictly inside");
+  // Not significant and wide: inconclusive; n = 3: no interval reason to call it negligible unless it fits.
+  const noise = pairedVerdict(Array.from({ length: 10 }, () => rng.normal()), { smallestEffectOfInterest: 0.01 });
+  assert.equal([noise.verdict, noise.negligible], ["inconclusive", false]);
+  // One-sided alternatives use the same rule.
+  assert.is(pairedVerdict(big, { seed: 1, alternative: "greater", smallestEffectOfInterest: 0.05 }).verdict, "positive");
+  assert.is(pairedVerdict(tiny, { seed: 1, alternative: "greater", smallestEffectOfInterest: 0.01 }).verdict, "inconclusive");
+  // Clustered: the rule reads the stratified interval.
+  const clusters = tiny.map((_, i) => i % 4);
+  const strat = pairedVerdict(tiny, { clusters, seed: 1, smallestEffectOfInterest: 0.01 });
+  assert.equal([strat.verdict, strat.negligible, strat.interval!.method], ["inconclusive", true, "stratified t"]);
+  // Holm keeps the rule: the clear effect stays positive only while its interval clears δ.
+  const [h1, h2] = holmVerdicts([clear, judged]);
+  assert.equal([h1.verdict, h2.verdict, h2.negligible], ["positive", "inconclusive", true]);
+  // Unusable δ values are typed errors naming the option.
+  for (const bad of [0, -0.1, NaN, Infinity, "0.1"]) await expectError(() => pairedVerdict([1, 2, 3], { smallestEffectOfInterest: bad as never }), InvalidArgumentError, "options.smallestEffectOfInterest");
+});
+
+test("allOf / anyOf with a smallest effect of interest: every component must clear δ; one negligible component (Bonferroni-widened interval) fails the compound claim", () => {
+  const rng = new Rng("sesoi-compound");
+  const big = (m: number) => pairedVerdict(Array.from({ length: 60 }, () => m + 0.02 * rng.normal()), { seed: 1, smallestEffectOfInterest: 0.05 });
+  const both = allOf([big(0.2), big(0.3)], ["a", "b"]);
+  assert.equal([both.verdict, both.negligible], ["positive", false]);
+  const flat = big(0);
+  assert.ok(flat.negligible, "a zero effect with a tight interval is negligible on its own");
+  const failed = allOf([big(0.2), flat, big(0.3)], ["a", "flat", "b"]);
+  assert.equal([failed.verdict, failed.negligible], ["inconclusive", true]);
+  assert.match(failed.test, /flat is negligible \(its interval at level 1 − alpha\/3, Bonferroni/);
+  assert.ok(failed.interval!.lo < flat.interval!.lo && failed.interval!.hi > flat.interval!.hi, "the interval shown is the widened one");
+  // Without δ on the components, allOf is unchanged (no negligible field).
+  const plain = allOf([pairedVerdict([0.5, 1.1, 0.2, 0.9, 1.7, 0.4, 0.8, 1.3])], ["x"]);
+  assert.equal([plain.verdict, plain.negligible], ["positive", undefined]);
+  assert.equal([anyOf([flat, big(0.01)], ["f", "g"]).negligible, anyOf([flat, big(0.3)], ["f", "g"]).negligible], [true, false]);
+});
+
+test("claimRecord with a smallest effect of interest: negligible is 'not reproduced' with the reason; significant-but-straddling is inconclusive; no δ keeps the old mapping", () => {
+  const rng = new Rng("sesoi-claims");
+  const base = { id: "maestro.beats-equal-weights.bank", statement: "MAESTRO beats equal weights", unit: "true utility" };
+  const tiny = Array.from({ length: 400 }, () => 0.001 + 0.004 * rng.normal());
+  const old = claimRecord({ ...base, evidence: pairedVerdict(tiny, { seed: 1 }) });
+  assert.equal([old.verdict, old.smallestEffectOfInterest, old.negligible], ["reproduced", undefined, undefined]);
+  const judged = claimRecord({ ...base, evidence: pairedVerdict(tiny, { seed: 1, smallestEffectOfInterest: 0.01 }) });
+  assert.equal([judged.verdict, judged.smallestEffectOfInterest, judged.negligible], ["not reproduced", 0.01, true]);
+  assert.match(judged.reason, /NEGLIGIBLE — the 95% interval \[0\.00, 0\.00\] true utility lies inside ±0\.01 true utility, the smallest effect of interest/);
+  assert.match(judged.reason, /significant, but below what matters/);
+  const big = Array.from({ length: 40 }, () => 0.1 + 0.02 * rng.normal());
+  const v = pairedVerdict(big, { seed: 1 });
+  const reproduced = claimRecord({ ...base, evidence: pairedVerdict(big, { seed: 1, smallestEffectOfInterest: 0.05 }) });
+  assert.is(reproduced.verdict, "reproduced");
+  assert.match(reproduced.reason, /clears the smallest effect of interest \(0\.05 true utility\)/);
+  const straddle = claimRecord({ ...base, evidence: pairedVerdict(big, { seed: 1, smallestEffectOfInterest: (v.interval!.lo + v.interval!.hi) / 2 }) });
+  assert.equal([straddle.verdict, straddle.negligible], ["inconclusive", false]);
+  assert.match(straddle.reason, /reaches below the smallest effect of interest/);
+  const opposite = claimRecord({ ...base, evidence: pairedVerdict(big, { seed: 1, smallestEffectOfInterest: 0.05 }), expect: "negative" });
+  assert.equal(opposite.verdict, "not reproduced");
+  assert.match(opposite.reason, /OPPOSITE direction by at least the smallest effect of interest/);
+  const either = claimRecord({ ...base, evidence: pairedVerdict(tiny, { seed: 1, smallestEffectOfInterest: 0.01 }), expect: "either" });
+  assert.is(either.verdict, "not reproduced", "'differs at all' fails when every allowed effect is negligible");
 });
 
 // ---- aucVerdict ----------------------------------------------------------------------------------

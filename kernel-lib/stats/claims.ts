@@ -10,8 +10,12 @@
  *    for a claim that something differs at all);
  *  - "not reproduced": significant in the opposite direction, or — when the paper's effect size is
  *    given (`paper.effect`, in the evidence's units, in the claimed direction) — a confidence
- *    interval that excludes an effect that large (an equivalence-style rule: a powered null);
- *  - "inconclusive": neither — the record carries the minimum detectable effect;
+ *    interval that excludes an effect that large (an equivalence-style rule: a powered null), or —
+ *    when the evidence was made with a smallest effect of interest δ (`pairedVerdict`'s
+ *    `smallestEffectOfInterest`) — an interval inside (−δ, +δ): the effect, real or not, is too
+ *    small to matter ("negligible", named in the reason);
+ *  - "inconclusive": neither — the record carries the minimum detectable effect (with δ: also a
+ *    significant effect whose interval still reaches below δ);
  *  - "holds by construction": an identity (true for every input, e.g. group-normalised advantages
  *    sum to zero). Shown with its numeric check, never counted as evidence for the paper.
  */
@@ -89,6 +93,13 @@ export interface ClaimRecord {
   /** How estimates print: value × scale, then unit (e.g. 100, "SR points"); 1 and "" when unset. */
   scale: number;
   unit: string;
+  /**
+   * The smallest effect of interest δ the evidence was judged against (the evidence's units);
+   * absent when the evidence had none (so older records and other studies' claims are unchanged).
+   */
+  smallestEffectOfInterest?: number;
+  /** With δ: true when the interval lay inside (−δ, +δ) and the claim is "not reproduced" for that reason. */
+  negligible?: boolean;
 }
 
 const ID = /^[a-z0-9][a-z0-9.\-]*$/;
@@ -96,8 +107,8 @@ const ID = /^[a-z0-9][a-z0-9.\-]*$/;
 /**
  * Registers a paper claim in the claims ledger: decides its verdict from the evidence
  * ("reproduced" when the evidence's direction is the expected one; "not reproduced" when it is the
- * opposite, or when the interval excludes the paper's `effect`; otherwise inconclusive, with the
- * detectable effect), prints one `gradlab-claim` line that the notebook runner collects into
+ * opposite, when the interval excludes the paper's `effect`, or when evidence made with a smallest
+ * effect of interest is negligible; otherwise inconclusive, with the detectable effect), prints one `gradlab-claim` line that the notebook runner collects into
  * `reports/claims.json`, and returns the record. Use it for every claim a notebook tests; evidence
  * is a `stats.pairedVerdict`, a `stats.aucVerdict`, or `byConstruction(reason)` for an identity.
  *
@@ -147,13 +158,23 @@ export function claimRecord(input: ClaimInput): ClaimRecord {
   const opposite = expect === "positive" ? "negative" : expect === "negative" ? "positive" : "none";
   const mde = Number.isFinite(e.minDetectableEffect) ? e.minDetectableEffect : null;
   const paperEffect = input.paper?.effect;
+  const delta = "smallestEffectOfInterest" in e ? e.smallestEffectOfInterest : undefined;
+  const negligible = "negligible" in e && e.negligible === true;
+  const deltaText = delta === undefined ? "" : `${(scale * delta).toFixed(2)}${unit}`;
+  const intervalText = (iv: { lo: number; hi: number; level: number }) => `the ${Math.round(100 * iv.level)}% interval [${(scale * iv.lo).toFixed(2)}, ${(scale * iv.hi).toFixed(2)}]${unit}`;
   let verdict: ClaimVerdict, reason: string;
   if (e.verdict === expect || (expect === "either" && e.verdict !== "inconclusive")) {
     verdict = "reproduced";
-    reason = `${e.test}: p = ${formatP(e.p)} < ${e.alpha}, in the claimed direction.`;
+    reason = `${e.test}: p = ${formatP(e.p)} < ${e.alpha}, in the claimed direction${delta === undefined || e.interval === null ? "" : `, and ${intervalText(e.interval)} clears the smallest effect of interest (${deltaText})`}.`;
   } else if (e.verdict === opposite) {
     verdict = "not reproduced";
-    reason = `${e.test}: p = ${formatP(e.p)} < ${e.alpha}, in the OPPOSITE direction.`;
+    reason = `${e.test}: p = ${formatP(e.p)} < ${e.alpha}, in the OPPOSITE direction${delta === undefined ? "" : ` by at least the smallest effect of interest (${deltaText})`}.`;
+  } else if (negligible && e.interval !== null) {
+    verdict = "not reproduced";
+    reason = `${e.test}: p = ${formatP(e.p)}; NEGLIGIBLE — ${intervalText(e.interval)} lies inside ±${deltaText}, the smallest effect of interest: whatever its sign, the effect is too small to matter${e.p < e.alpha ? " (significant, but below what matters)" : ""}.`;
+  } else if (delta !== undefined && e.p < e.alpha && e.estimate !== 0 && e.interval !== null) {
+    verdict = "inconclusive";
+    reason = `${e.test}: p = ${formatP(e.p)} < ${e.alpha}, but ${intervalText(e.interval)} reaches below the smallest effect of interest (${deltaText}): an effect may be there, it is not shown to matter.`;
   } else if (paperEffect !== undefined && e.interval !== null && excludesPaperEffect(e.interval, Math.abs(paperEffect), expect)) {
     verdict = "not reproduced";
     reason = `${e.test}: p = ${formatP(e.p)}; the ${Math.round(100 * e.interval.level)}% interval [${(scale * e.interval.lo).toFixed(2)}, ${(scale * e.interval.hi).toFixed(2)}]${unit} excludes an effect of the paper's size (${(scale * Math.abs(paperEffect)).toFixed(2)}${unit}).`;
@@ -171,7 +192,9 @@ export function claimRecord(input: ClaimInput): ClaimRecord {
     ? `AUC ${e.estimate.toFixed(3)} [${Math.round(100 * e.interval.level)}% CI ${e.interval.lo.toFixed(3)}, ${e.interval.hi.toFixed(3)}]; ${e.test}, n = ${e.n}, p = ${formatP(e.p)}`
     : verdictText(e, { scale: input.scale, unit: input.unit });
   const sample = "perCluster" in e ? `${e.n} rows${e.clusters > 1 ? ` in ${e.clusters} clusters` : ""}` : e.sample;
-  return { ...base, verdict, reason, test: e.test, n: e.n, sample, p: e.p, estimate: e.estimate, interval, minDetectableEffect: mde, evidence };
+  const record: ClaimRecord = { ...base, verdict, reason, test: e.test, n: e.n, sample, p: e.p, estimate: e.estimate, interval, minDetectableEffect: mde, evidence };
+  if (delta !== undefined) { record.smallestEffectOfInterest = delta; record.negligible = negligible; }
+  return record;
 }
 
 /** Whether an interval rules out an effect of size `size` in the claimed direction. */

@@ -15,6 +15,12 @@
  *    runs on the cluster means — generalises over seeds, but needs ≥ 6 of them to ever reach
  *    p < 0.05 two-sided.
  * The sign of a mean alone never produces a verdict, and ties (all differences 0) say so.
+ *
+ * Significant is not the same as large enough to matter: with thousands of prompts a +0.0006
+ * difference is significant. A caller who can say how small an effect stops mattering passes
+ * `smallestEffectOfInterest` (δ > 0, in the differences' units); the direction then also needs the
+ * interval to clear δ, and an interval inside (−δ, +δ) is reported as `negligible` — an
+ * equivalence result (see `pairedVerdict`). Without δ nothing changes.
  * Calibration (false-positive rate under simulated nulls, per test × n × distribution) is pinned
  * by test/stats-calibration.test.ts — including that scope "within" is anti-conservative for a
  * claim about new seeds when the effect varies by seed.
@@ -49,6 +55,28 @@ export interface PairedVerdictOptions {
   seed?: Seed | Rng;
   /** Monte Carlo resamples (default 20000). */
   resamples?: number;
+  /**
+   * The smallest effect of interest δ: a positive number in the differences' units below which an
+   * effect does not matter for the claim at hand (e.g. a fraction of the gap between the best and
+   * the default arm, or the seed-to-seed spread). Unset (the default): the verdict depends on p
+   * alone, as before. Set: "positive" needs p < alpha AND interval lo ≥ δ ("negative": hi ≤ −δ),
+   * and an interval inside (−δ, +δ) sets `negligible` — see `pairedVerdict` for the rule and why.
+   */
+  smallestEffectOfInterest?: number;
+}
+
+/** A verdict's confidence interval: bounds, level, method, and the standard error and degrees of freedom it came from. */
+export interface VerdictInterval {
+  lo: number;
+  hi: number;
+  /** Confidence level, 1 − alpha. */
+  level: number;
+  /** "t" or "stratified t". */
+  method: string;
+  /** Standard error of the estimate (lets a family widen the interval, e.g. Bonferroni in `allOf`). */
+  se?: number;
+  /** Degrees of freedom of the t quantile. */
+  df?: number;
 }
 
 /**
@@ -69,7 +97,7 @@ export interface PairedVerdict {
   /** Mean difference (the mean of cluster means when stratified). */
   estimate: number;
   /** Confidence interval at level 1 − alpha (two-sided); null when n cannot give a spread. */
-  interval: { lo: number; hi: number; level: number; method: string } | null;
+  interval: VerdictInterval | null;
   /** Smallest true effect detectable with `power` at `alpha`; Infinity when none is. */
   minDetectableEffect: number;
   /** Smallest p this test could produce at this n. */
@@ -83,9 +111,17 @@ export interface PairedVerdict {
   /** Set when a family correction changed p: the p before it, and the correction. */
   pUnadjusted?: number;
   correction?: string;
+  /** The smallest effect of interest δ the verdict used; absent when none was given. */
+  smallestEffectOfInterest?: number;
+  /**
+   * Present only with `smallestEffectOfInterest`: true when the interval lies inside (−δ, +δ), so
+   * every effect the data allow is too small to matter (an equivalence result; `verdict` is then
+   * "inconclusive" about a direction, since no direction that matters is left).
+   */
+  negligible?: boolean;
 }
 
-const OPTION_KEYS = ["alpha", "alternative", "clusters", "clusterScope", "clusterName", "unitName", "power", "seed", "resamples"];
+const OPTION_KEYS = ["alpha", "alternative", "clusters", "clusterScope", "clusterName", "unitName", "power", "seed", "resamples", "smallestEffectOfInterest"];
 
 /**
  * The verdict on paired differences (arm A − arm B on the same units: tasks, prompts, examples):
@@ -107,6 +143,25 @@ const OPTION_KEYS = ["alpha", "alternative", "clusters", "clusterScope", "cluste
  * Defaults: `alpha: 0.05`, `alternative: "two-sided"`, `power: 0.8` for the detectable effect.
  * Pass `seed` when n is large enough for the Monte Carlo test, so the p-value is reproducible.
  *
+ * **A smallest effect of interest** (`smallestEffectOfInterest: δ`, unset by default). A p-value
+ * says whether an effect is there, not whether it matters; with many paired units a difference of
+ * no practical consequence is significant. With δ set:
+ * - "positive" needs p < alpha AND the interval's lower bound ≥ δ ("negative": upper bound ≤ −δ):
+ *   every effect the data allow is at least δ in that direction;
+ * - an interval entirely inside (−δ, +δ) sets `negligible: true` (verdict "inconclusive"): an
+ *   equivalence result — whatever the sign, the effect is below what matters. This is the
+ *   two-one-sided-tests (TOST) logic; using the 1 − alpha interval where TOST at level alpha needs
+ *   only 1 − 2·alpha makes it conservative (each side errs at most alpha/2);
+ * - anything else (significant, but the interval straddles δ; or not significant and wide) is
+ *   "inconclusive".
+ * Why the interval: "lower bound of the two-sided 1 − alpha t interval ≥ δ" is the one-sided t
+ * test of the shifted null H0: effect ≤ δ at level alpha/2, and the same interval gives the
+ * equivalence result, so one set of numbers answers "is it there?" and "does it matter?";
+ * requiring p < alpha as well keeps the permutation test's calibration for the direction. So a
+ * true effect at or below δ is called "positive" at most about alpha/2 of the time
+ * (test/stats-calibration.test.ts simulates it). The interval is two-sided at 1 − alpha whatever
+ * `alternative` is, so with a one-sided alternative the rule is more conservative still.
+ *
  * @example
  * ```ts
  * const a = [0.61, 0.58, 0.70, 0.66, 0.59, 0.71, 0.64, 0.68];     // arm A per task
@@ -123,6 +178,8 @@ export function pairedVerdict(differences: ArrayLike<number>, options: PairedVer
   const alpha = options.alpha ?? 0.05;
   if (!(alpha > 0 && alpha < 1)) throw new InvalidArgumentError("options.alpha", "a number in (0, 1)", alpha);
   const alternative = checkAlternative("options.alternative", options.alternative);
+  const sesoi = options.smallestEffectOfInterest;
+  if (sesoi !== undefined && !(typeof sesoi === "number" && Number.isFinite(sesoi) && sesoi > 0)) throw new InvalidArgumentError("options.smallestEffectOfInterest", "a positive finite number in the differences' units", sesoi);
   const scope = options.clusterScope ?? "within";
   if (scope !== "within" && scope !== "between") throw new UnknownOptionError("options.clusterScope", String(scope), ["within", "between"]);
   const clusterName = options.clusterName ?? "seed";
@@ -168,11 +225,28 @@ export function pairedVerdict(differences: ArrayLike<number>, options: PairedVer
   // reach p < alpha (k = fewest discordant units, all one way, that can), so no smaller effect is
   // detectable — whatever the observed SE says (0 for a tie, tiny with few discordant pairs).
   if (binary && equalWeights) mde = Math.max(mde, fewestSignificantUnits(alpha, alternative) / differences.length);
-  return {
-    verdict: direction(result.p, estimate, alpha, alternative), p: result.p, test, n, clusters, sample, estimate,
-    interval: interval === null ? null : { lo: interval.lo, hi: interval.hi, level, method: interval.method },
+  const shown: VerdictInterval | null = interval === null ? null : { lo: interval.lo, hi: interval.hi, level, method: interval.method, se: interval.se, df: interval.df };
+  const verdict: PairedVerdict = {
+    verdict: decide(result.p, estimate, alpha, alternative, shown, sesoi), p: result.p, test, n, clusters, sample, estimate,
+    interval: shown,
     minDetectableEffect: mde, smallestAttainableP: smallestAttainableP(units, alternative), alpha, alternative, pairs: differences.length, ties,
   };
+  if (sesoi !== undefined) { verdict.smallestEffectOfInterest = sesoi; verdict.negligible = insideMargin(shown, sesoi); }
+  return verdict;
+}
+
+/** Whether an interval lies strictly inside (−δ, +δ) (false without an interval). */
+export function insideMargin(interval: { lo: number; hi: number } | null, smallestEffectOfInterest: number): boolean {
+  return interval !== null && interval.lo > -smallestEffectOfInterest && interval.hi < smallestEffectOfInterest;
+}
+
+/** The direction from p, then, with a smallest effect of interest δ, only if the interval clears δ on that side. */
+function decide(p: number, estimate: number, alpha: number, alternative: Alternative, interval: { lo: number; hi: number } | null, sesoi: number | undefined): Direction {
+  const d = direction(p, estimate, alpha, alternative);
+  if (sesoi === undefined || d === "inconclusive") return d;
+  if (interval === null) return "inconclusive";
+  if (d === "positive") return interval.lo >= sesoi ? d : "inconclusive";
+  return interval.hi <= -sesoi ? d : "inconclusive";
 }
 
 /** Fewest same-signed non-zero units whose sign-flip p can fall below alpha. */
@@ -195,13 +269,15 @@ function direction(p: number, estimate: number, alpha: number, alternative: Alte
 
 /**
  * Holm-corrects a family of verdicts tested together and recomputes each direction from its
- * adjusted p (the estimates, intervals and MDEs are unchanged).
+ * adjusted p (the estimates, intervals and MDEs are unchanged). A verdict made with a smallest
+ * effect of interest keeps that rule (the direction still needs the interval to clear δ) and its
+ * `negligible` flag, which rests on the interval, not on p.
  */
 export function holmVerdicts(verdicts: readonly PairedVerdict[]): PairedVerdict[] {
   const adjusted = holmAdjust(verdicts.map((v) => v.p));
   return verdicts.map((v, i) => ({
     ...v, p: adjusted[i], pUnadjusted: v.p, correction: `Holm over ${verdicts.length}`,
-    verdict: direction(adjusted[i], v.estimate, v.alpha, v.alternative),
+    verdict: decide(adjusted[i], v.estimate, v.alpha, v.alternative, v.interval, v.smallestEffectOfInterest),
   }));
 }
 
@@ -225,7 +301,10 @@ export function verdictText(v: PairedVerdict, options: VerdictTextOptions = {}):
   const ci = v.interval === null ? "no interval at this n" : `${Math.round(100 * v.interval.level)}% CI ${num(v.interval.lo)}, ${num(v.interval.hi)}`;
   const p = `p = ${formatP(v.p)}${v.correction ? ` (${v.correction})` : ""}`;
   let conclusion: string;
-  if (v.verdict !== "inconclusive") conclusion = v.verdict;
+  const margin = v.smallestEffectOfInterest === undefined ? "" : `${Math.abs(scale * v.smallestEffectOfInterest).toFixed(digits)}${unit}`;
+  if (v.verdict !== "inconclusive") conclusion = margin === "" ? v.verdict : `${v.verdict} (the interval clears the smallest effect of interest, ${margin})`;
+  else if (v.negligible === true) conclusion = `negligible (the interval lies inside ±${margin}, the smallest effect of interest${v.p < v.alpha ? `; significant, p < ${v.alpha}, but too small to matter` : ""})`;
+  else if (margin !== "" && v.p < v.alpha && v.estimate !== 0) conclusion = `inconclusive (significant, p < ${v.alpha}, but the interval reaches below the smallest effect of interest, ${margin})`;
   else if (v.ties === v.pairs) conclusion = `tie (all ${v.pairs} differences are 0)`;
   else if (!Number.isFinite(v.minDetectableEffect)) conclusion = `inconclusive (at this n the test cannot reach p < ${v.alpha}: smallest attainable p = ${formatP(v.smallestAttainableP)})`;
   else conclusion = `inconclusive (this n detects only effects above ${Math.abs(scale * v.minDetectableEffect).toFixed(digits)}${unit})`;

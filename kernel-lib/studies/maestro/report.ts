@@ -30,14 +30,21 @@ export function variantRuns(runs: readonly MaestroStudyRun[], tier: PolicyTier, 
 
 export type PromptMetric = "promptUtility" | "promptLength";
 
+/** Options of `comparePrompts` and `compareRuns`, passed on to `stats.pairedVerdict`. */
 export interface CompareOptions {
   /** Default "two-sided". */
   alternative?: Alternative;
   /** Drives a Monte Carlo p (default 0). */
   seed?: Seed | Rng;
+  /**
+   * The smallest effect of interest δ in the compared metric's units (true utility, tokens, …):
+   * a direction then needs the interval to clear δ, and an interval inside ±δ is "negligible"
+   * (see `stats.pairedVerdict`). Unset by default: p alone decides, as before.
+   */
+  smallestEffectOfInterest?: number;
 }
 
-const COMPARE_SPEC = { alternative: option.oneOf(ALTERNATIVES), seed: option.any }; // seed: checked by pairedVerdict
+const COMPARE_SPEC = { alternative: option.oneOf(ALTERNATIVES), seed: option.any, smallestEffectOfInterest: option.positiveNumber }; // seed: checked by pairedVerdict
 
 function pairs(runs: readonly MaestroStudyRun[], tier: PolicyTier, a: string, b: string): [MaestroStudyRun, MaestroStudyRun][] {
   const other = new Map(variantRuns(runs, tier, b).map((r) => [r.seed, r]));
@@ -57,7 +64,7 @@ export function comparePrompts(runs: readonly MaestroStudyRun[], tier: PolicyTie
     if (u.length !== v.length) throw new InvalidArgumentError("runs", `per-prompt "${metric}" of equal length for ${a} and ${b} (seed ${x.seed})`);
     u.forEach((value, i) => { differences.push(value - v[i]); clusters.push(x.seed); });
   }
-  const verdict = pairedVerdict(differences, { clusters, unitName: "prompt", clusterName: "seed", alternative: options.alternative, seed: options.seed });
+  const verdict = pairedVerdict(differences, { clusters, unitName: "prompt", clusterName: "seed", alternative: options.alternative, seed: options.seed, smallestEffectOfInterest: options.smallestEffectOfInterest });
   return { ...verdict, seeds: matched.map(([x]) => x.seed) };
 }
 
@@ -66,7 +73,7 @@ export function compareRuns(runs: readonly MaestroStudyRun[], tier: PolicyTier, 
   checkOptions("options", options, COMPARE_SPEC);
   if (typeof metric !== "function") throw new InvalidArgumentError("metric", "a function of a run", metric);
   const matched = pairs(runs, tier, a, b);
-  const verdict = pairedVerdict(matched.map(([x, y]) => metric(x) - metric(y)), { unitName: "seed", alternative: options.alternative, seed: options.seed });
+  const verdict = pairedVerdict(matched.map(([x, y]) => metric(x) - metric(y)), { unitName: "seed", alternative: options.alternative, seed: options.seed, smallestEffectOfInterest: options.smallestEffectOfInterest });
   return { ...verdict, seeds: matched.map(([x]) => x.seed) };
 }
 
