@@ -4,5 +4,11 @@
  * itself stays in kernel-lib/maestro/).
  */
 export * as prism from "./prism";
+/**
+ * The G2IS study: a toy pool with planted complements and conflicts, real text (GSM8K), LESS features
+ * from LoRA warm-up checkpoints, every selection arm (official G2IS, its ablations, LESS and its
+ * ablations, similarity, oracle, random), fine-tuning and evaluation, walk diagnostics, attribution
+ * quality (LDS), and the run-store glue of notebook 03. The method itself is `lab.g2is`.
+ */
 export * as g2is from "./g2is";
 export * as maestro from "./maestro";

@@ -17,10 +17,17 @@ import { exactMatch, exampleLosses, fineTuneLora, greedyDecode, withLora } from 
 import type { PreparedPipeline } from "./prepare";
 import { SelectionOutcome, SelectionRequest, selectForTarget } from "./selection";
 
+/**
+ * How every arm fine-tunes its fresh LoRA (exported as `ArmFinetuneSettings`): the same settings for
+ * every arm, either a fixed number of updates (steps-matched) or, with `epochs`, a fixed number of
+ * passes over the arm's own selection (epochs-matched).
+ */
 export interface FinetuneSettings {
   /** Optimizer updates (steps-matched regime); ignored when `epochs` is set. */
   steps: number;
+  /** Examples per update. */
   batchSize: number;
+  /** Peak learning rate (linear decay). */
   learningRate: number;
   /** Epochs-matched regime: ceil(epochs · |selection| / batchSize) updates instead of `steps`. */
   epochs?: number;
@@ -31,6 +38,7 @@ export function finetuneSteps(finetune: FinetuneSettings, selected: number): num
   return finetune.epochs === undefined ? finetune.steps : Math.max(1, Math.ceil((finetune.epochs * selected) / finetune.batchSize));
 }
 
+/** One target's held-out scores after an arm's fine-tune: exact match and loss, overall, per subtask and per item (for paired tests). */
 export interface TargetScores {
   /** Exact-match accuracy of greedy decoding (null for real text: not meaningful there). */
   exactMatch: number | null;
@@ -43,6 +51,7 @@ export interface TargetScores {
   itemLoss: number[];
 }
 
+/** What `runArm` returns: the selection, what it is made of, every target's held-out scores and the cost. */
 export interface ArmResult {
   selection: SelectionOutcome;
   /** Share of the selection from each pool group (0 for groups not picked). */
@@ -110,6 +119,21 @@ function describe(p: PreparedPipeline, indices: readonly number[]): { compositio
   return { composition, conflictFraction: conflicts / n, duplicateFraction: duplicates / n };
 }
 
+/**
+ * One arm of the study (see the module header): select with `selectForTarget`, fine-tune a fresh
+ * LoRA on the selection under `finetune`, score every target's held-out test item by item, and
+ * describe the selection. Fine-tunes of an identical selection are memoised per pipeline.
+ *
+ * @example
+ * ```ts
+ * // `pipe` from lab.studies.g2is.preparePipeline (see its example)
+ * const arm = lab.studies.g2is.runArm(pipe, { method: "g2is", target: "multi", trainK: 0.1, valK: 0.5, delta: 0.8, k: 5, seed: 0 },
+ *   { steps: 10, batchSize: 8, learningRate: 1e-3 });              // add `epochs: 3` for the epochs-matched regime
+ * arm.scores.multi.exactMatch;   // greedy-decoding exact match on the held-out test (0–1)
+ * arm.scores.multi.itemCorrect;  // per test item, for paired tests against another arm
+ * arm.conflictFraction;          // share of planted conflicting items in the selection
+ * ```
+ */
 export function runArm(p: PreparedPipeline, request: SelectionRequest, finetune: FinetuneSettings): ArmResult {
   const selection = selectForTarget(p, request);
   if (selection.indices.length === 0 && request.method !== "base") throw new EmptyInputError("selection", `at least one example (method ${request.method} selected none)`);

@@ -30,6 +30,7 @@ import type { PreparedPipeline } from "./prepare";
 
 /** The scorings whose LDS the study compares (see the module header). */
 export const ATTRIBUTION_SCORINGS = ["less", "g2is-components", "trak-kernel", "hidden-cosine"] as const;
+/** One of `ATTRIBUTION_SCORINGS`. */
 export type AttributionScoring = (typeof ATTRIBUTION_SCORINGS)[number];
 
 const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => { let s = 0; for (let q = 0; q < a.length; q++) s += a[q] * b[q]; return s; };

@@ -14,11 +14,13 @@ import { Rng } from "../../random";
 
 const SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json";
 
+/** What `pca2d` returns: each row's coordinates on the first two principal axes, their variance shares and the axes. */
 export interface Projection2d {
   /** [x, y] per row. */
   coordinates: [number, number][];
   /** Share of the total variance along each axis. */
   varianceRatios: [number, number];
+  /** The two unit principal axes (sign: largest |entry| positive). */
   axes: [Float64Array, Float64Array];
 }
 
@@ -30,7 +32,8 @@ export function pca2d(rows: readonly Float32Array[], options: { iterations?: num
   rows.forEach((r, i) => { if (r.length !== d) throw new InvalidArgumentError(`rows[${i}]`, `length ${d}`, r.length); });
   const mean = new Float64Array(d);
   for (const r of rows) for (let q = 0; q < d; q++) mean[q] += r[q] / n;
-  const x = rows.map((r) => Float64Array.from(r, (v, q) => v - mean[q]));
+  // Typed parameters: TypeScript ≥ 5.7 infers `v` as unknown here (TS18046) from the generic typed-array overloads.
+  const x = rows.map((r) => Float64Array.from(r, (v: number, q: number) => v - mean[q]));
   let total = 0;
   for (const r of x) for (let q = 0; q < d; q++) total += r[q] * r[q];
   const rng = new Rng(options.seed ?? 0).derive("pca2d");
@@ -70,6 +73,7 @@ function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return s;
 }
 
+/** One bar segment of `compositionBarsSpec`: the share of `group` in `method`'s selection for `target`. */
 export interface CompositionRow { method: string; target: string; group: string; share: number }
 
 /** Stacked composition bars: x = method, stack = group shares, one panel per target. */
@@ -98,7 +102,9 @@ export function compositionBarsSpec(rows: readonly CompositionRow[], options: { 
   };
 }
 
+/** A pool row in `walkPictureSpec`: its 2-D coordinates and its group (the point's colour). */
 export interface WalkPoint { x: number; y: number; group: string }
+/** A walk step in `walkPictureSpec`: coordinates, component label, position in the visit order, and how it was accepted. */
 export interface WalkStep { x: number; y: number; component: string; step: number; kind: string }
 
 /** The pool in 2-D with every component's walk drawn in visit order. */

@@ -17,6 +17,7 @@
  */
 import { EmptyInputError, InvalidArgumentError, assertKnownKeys } from "../../errors";
 
+/** A prompt/response pair in the codec's layout (see the module header): ids, loss mask, lengths and whether it was cut. */
 export interface EncodedPair {
   /** Exactly maxLen ids. */
   tokens: number[];
@@ -29,6 +30,7 @@ export interface EncodedPair {
   truncated: boolean;
 }
 
+/** Text ↔ ids in the shared layout: what training, per-example gradients and greedy decoding use (CharCodec, WordCodec). */
 export interface SequenceCodec {
   readonly vocabSize: number;
   readonly maxLen: number;
@@ -95,9 +97,11 @@ export class CharCodec implements SequenceCodec {
   }
 }
 
+/** Options of `WordCodec` (real text): vocabulary cap, context length and the prompt cut. */
 export interface WordCodecOptions {
   /** Words kept besides the 5 special tokens. */
   maxVocab: number;
+  /** Context length in tokens (every encoded pair is padded or cut to it). */
   maxLen: number;
   /** Prompt words kept (the first ones). Default half of maxLen. */
   maxPromptTokens?: number;

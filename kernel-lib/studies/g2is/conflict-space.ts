@@ -22,6 +22,7 @@ import { negativePairFraction } from "../../g2is/diagnostics";
 import { combineCheckpoints } from "./selection";
 import type { PreparedPipeline } from "./prepare";
 
+/** The feature spaces the conflict diagnostics compare (see `WalkSpace`): LESS's Adam space, its mean-centred form, plain gradients. */
 export const WALK_SPACES = ["less", "centred", "plain"] as const;
 /** "less": LESS's Adam features (what G2IS uses); "centred": the same minus the pool mean row; "plain": plain (SGD) projected gradients. */
 export type WalkSpace = (typeof WALK_SPACES)[number];

@@ -14,6 +14,7 @@ import type { TrainingExample } from "../../train/lora-training";
 import { ToyDatasetOptions, buildToyDataset } from "./pool";
 import { CONFLICT_KINDS, POOL_FAMILIES, TOY_ALPHABET } from "./tasks";
 
+/** One pool example as the pipeline sees it: text, group, planted flags and its encoded training example. */
 export interface PoolEntry {
   prompt: string;
   answer: string;
@@ -24,6 +25,7 @@ export interface PoolEntry {
   example: TrainingExample;
 }
 
+/** One validation or test example of a target: text, subtask and its encoded form. */
 export interface EvalEntry {
   prompt: string;
   answer: string;
@@ -31,6 +33,7 @@ export interface EvalEntry {
   example: TrainingExample;
 }
 
+/** One target of a `SelectionDataset`: validation examples by subtask (what selection sees) and the held-out test. */
 export interface TargetData {
   name: string;
   /** Subtask → validation examples (few each). */
@@ -38,6 +41,7 @@ export interface TargetData {
   test: EvalEntry[];
 }
 
+/** The dataset shape every stage of the study works on, toy or real text (see the module header). */
 export interface SelectionDataset {
   kind: "toy" | "real";
   codec: SequenceCodec;
@@ -59,6 +63,18 @@ export function fingerprintOf(parts: unknown): string {
   return createHash("sha256").update(JSON.stringify(parts)).digest("hex");
 }
 
+/**
+ * The toy dataset (`buildToyDataset`) encoded with the character codec at context `maxLen`, in the
+ * shape the pipeline works on; groups are the pool families then the conflict kinds.
+ *
+ * @example
+ * ```ts
+ * const ds = lab.studies.g2is.toySelectionDataset({ poolSize: 400, pretrainSize: 200, maxLen: 20, seed: 0 });
+ * ds.pool[0].example;        // { tokens, lossMask }: the loss is on the answer tokens only
+ * Object.keys(ds.targets);   // ["MULN", "SORTDESC", "multi", "single-ADD", "union"]
+ * ds.fingerprint;            // sha256 of the encoded content: the key of every cached stage
+ * ```
+ */
 export function toySelectionDataset(options: ToyDatasetOptions & { maxLen: number }): SelectionDataset {
   const { maxLen, ...rest } = options;
   const codec = new CharCodec(TOY_ALPHABET, maxLen);

@@ -27,7 +27,9 @@ export interface LogitsModel {
   readonly config: { readonly maxLen: number; readonly vocabSize: number };
 }
 
+/** Options of `greedyDecode`. */
 export interface DecodeOptions {
+  /** Tokens generated at most per prompt (a sequence also stops at <eos> or the model's maxLen). */
   maxNewTokens: number;
   /** Prompts per forward batch. Default 64. */
   batchSize?: number;
@@ -96,8 +98,11 @@ export function exampleLosses(model: TinyTransformer, examples: readonly Trainin
   return out;
 }
 
+/** Settings of `fineTuneLora`: the LoRA adapters and the training run (the seed is passed separately). */
 export interface FineTuneSettings {
+  /** Adapter rank, alpha and target matrices. */
   lora: Omit<LoraOptions, "seed">;
+  /** Updates, batch size, learning rate and schedule. */
   training: Omit<LoraTrainingOptions, "seed" | "epochs"> & { steps: number };
 }
 

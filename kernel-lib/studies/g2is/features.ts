@@ -30,9 +30,11 @@ import { loraParameterNames } from "../../train/lora-training";
 import type { TrainingExample } from "../../train/lora-training";
 import type { FeatureStoreWriter } from "../../features/feature-store";
 
+/** Options of `gradientFeatures`: which side (pool or target), the shared projection, the Adam state and form, batching and streaming. */
 export interface GradientFeatureOptions {
   /** "pool" → Adam-preconditioned with `adam`; "target" → the plain gradient. */
   role: "pool" | "target";
+  /** The seeded random projection shared by pool and target rows (so their cosines are comparable). */
   projector: RandomProjector;
   /** The checkpoint's optimizer state (required for role "pool"). */
   adam?: AdamCheckpointState;
@@ -96,6 +98,7 @@ export function gradientFeatures(model: TinyTransformer, examples: readonly Trai
 
 /** Pool feature forms `poolFeatureForms` can stream: LESS's Adam form, the bias-corrected form, the plain gradient. */
 export const POOL_FEATURE_FORMS = ["less", "bias-corrected", "sgd"] as const;
+/** One of `POOL_FEATURE_FORMS`. */
 export type PoolFeatureForm = (typeof POOL_FEATURE_FORMS)[number];
 
 /** Options of `poolFeatureForms`. */

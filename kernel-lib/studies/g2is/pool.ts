@@ -19,9 +19,12 @@ import { InvalidArgumentError, assertKnownKeys } from "../../errors";
 import { Rng, Seed } from "../../random";
 import { CONFLICT_KINDS, POOL_FAMILIES, PoolFamily, ToyFamily, ToyItem, cleanTwin, generateToyItem, solveToyPrompt } from "./tasks";
 
+/** The toy targets (see the module header): two compositions absent from the pool, a multi-subtask target, one clean skill and their union. */
 export const TOY_TARGETS = ["MULN", "SORTDESC", "multi", "single-ADD", "union"] as const;
+/** One of `TOY_TARGETS`. */
 export type ToyTargetName = (typeof TOY_TARGETS)[number];
 
+/** A toy item placed in the pool: its index and, for a planted duplicate, which row it copies. */
 export interface PoolExample extends ToyItem {
   /** Position in the pool. */
   index: number;
@@ -30,6 +33,7 @@ export interface PoolExample extends ToyItem {
   nearDuplicate: boolean;
 }
 
+/** One toy target: the validation items selection sees (by subtask) and the held-out test evaluation sees. */
 export interface TargetSet {
   name: string;
   /** Validation examples grouped by subtask (LESS takes the max over subtasks; G2IS pools them). */
@@ -38,6 +42,7 @@ export interface TargetSet {
   test: ToyItem[];
 }
 
+/** What `buildToyDataset` returns: the pool, the targets, the pre-training mixture and the conflicting items' clean twins. */
 export interface ToyDataset {
   pool: PoolExample[];
   targets: Record<ToyTargetName, TargetSet>;
@@ -47,8 +52,11 @@ export interface ToyDataset {
   twins: { poolIndex: number; twin: ToyItem }[];
 }
 
+/** Options of `buildToyDataset`; the defaults are the study's (8% conflicts, 5% duplicates, 64 test items per target). */
 export interface ToyDatasetOptions {
+  /** Pool examples (at least 2 per clean family). */
   poolSize: number;
+  /** Examples of the generic pre-training mixture (clean families only, never the compositions). */
   pretrainSize: number;
   /** Share of conflicting items in the pool. Default 0.08. */
   conflictFraction?: number;
@@ -60,9 +68,11 @@ export interface ToyDatasetOptions {
   validationSingle?: number;
   /** Test items per target (split over subtasks for multi). Default 64. */
   testPerTarget?: number;
+  /** Everything in the dataset derives from it. */
   seed: Seed;
 }
 
+/** The six subtasks of the MMLU-like "multi" target (each a clean pool family). */
 export const MULTI_SUBTASKS: readonly PoolFamily[] = ["ADD", "SUB", "CMP", "MOD", "PAR", "COPY"];
 const NEAR_DUPLICATE_FAMILIES: readonly ToyFamily[] = ["ADD", "ADD-carry", "MUL1", "COPY", "REV", "SORT"];
 
@@ -86,6 +96,20 @@ function nearDuplicate(item: ToyItem, rng: Rng): ToyItem {
   return { ...item, prompt, answer, correct: answer };
 }
 
+/**
+ * The toy dataset (see the module header): a pool of the 11 clean families with planted conflicting
+ * items and duplicates, the five targets with validation and held-out test, and the pre-training
+ * mixture — a pure function of `options` (test prompts never occur in the pool, the mixture or a
+ * validation set).
+ *
+ * @example
+ * ```ts
+ * const toy = lab.studies.g2is.buildToyDataset({ poolSize: 400, pretrainSize: 200, seed: 0 });
+ * toy.pool.filter((e) => e.conflict).length;  // 32: 8% of the pool trains on a wrong ADD answer
+ * toy.targets.MULN.test[0];                   // { family: "MULN", prompt: "…*…=", answer: "…", … }
+ * toy.twins[0];                               // a conflicting item's index and its clean twin
+ * ```
+ */
 export function buildToyDataset(options: ToyDatasetOptions): ToyDataset {
   assertKnownKeys("options", options, ["poolSize", "pretrainSize", "conflictFraction", "duplicateFraction", "validationPerSubtask", "validationSingle", "testPerTarget", "seed"]);
   const N = count("options.poolSize", options.poolSize, 2 * POOL_FAMILIES.length);

@@ -35,17 +35,28 @@ import { cachedStage, defaultCacheRoot, stageKey } from "./stage-cache";
 /** Bumped when the features stage writes different files (2: plain twin/conflict gradients added; 3: pool-sgd and pool-bias-corrected stores for LESS's ablations). */
 const FEATURES_LAYOUT = 3;
 
+/**
+ * Settings of `preparePipeline`, one block per stage (the study's presets are in `STUDY_SETTINGS`).
+ * Every field is part of its stage's cache key.
+ */
 export interface PipelineSettings {
+  /** The tiny decoder (the stand-in for the pre-trained LLM). */
   model: { dModel: number; nLayers: number; nHeads: number; dFF: number };
+  /** Full pre-training on the dataset's generic mixture (its seed fixes the base model across run seeds). */
   pretrain: { steps: number; batchSize: number; learningRate: number; seed: number };
+  /** LoRA adapters of the warm-up and of every arm's fine-tune (rank, alpha, target matrices). */
   lora: { rank: number; alpha?: number; targets: string[] };
+  /** LESS's warm-up: LoRA training on a random `fraction` of the pool, one checkpoint per epoch (LESS: 5%, 4 epochs). */
   warmup: { fraction: number; epochs: number; batchSize: number; learningRate: number };
+  /** The seeded random projection of the LoRA gradients (LESS uses 8192 dims on 7B models; 256 here). */
   projection: { dim: number; kind?: ProjectionKind };
   /** Examples per per-example-gradient batch and rows per feature-store chunk. */
   featureBatch?: number;
+  /** Rows per chunk of the on-disk pool feature stores. Default 1024. */
   chunkRows?: number;
 }
 
+/** One target's validation gradients (plain, projected, unit rows) per checkpoint and subtask. */
 export interface ValidationFeatures {
   /** Subtask names in order. */
   subtasks: string[];
@@ -53,6 +64,11 @@ export interface ValidationFeatures {
   byCheckpoint: Float32Array[][][];
 }
 
+/**
+ * What `preparePipeline` returns: the base model, the warm-up checkpoints and every feature the
+ * selection arms read (pool in LESS's Adam form and its ablation forms, validation gradients,
+ * planted twins, hidden states), with each stage's cost. The caller disposes `base`.
+ */
 export interface PreparedPipeline {
   dataset: SelectionDataset;
   settings: PipelineSettings;
@@ -85,8 +101,11 @@ export interface PreparedPipeline {
   gradientDim: number;
 }
 
+/** Options of `preparePipeline`. */
 export interface PrepareOptions {
+  /** Folder of the stage cache. Default <project>/reports/cache/g2is. */
   cacheRoot?: string;
+  /** Receives one line per stage built or loaded. */
   log?: (message: string) => void;
 }
 
@@ -105,6 +124,26 @@ function loadCheckpoint(file: string): LoraCheckpoint {
   };
 }
 
+/**
+ * Runs (or loads from the disk cache) the LESS feature pipeline for a dataset and a run seed: base
+ * model → LoRA warm-up with Adam checkpoints → per-example LoRA gradients, projected (pool in LESS's
+ * Adam form, validation plain) → hidden-state embeddings (see the module header). Each stage is keyed
+ * by the hash of its inputs, so a second call, or another process, reuses it.
+ *
+ * @example
+ * ```ts
+ * const G = lab.studies.g2is;
+ * const ds = G.toySelectionDataset({ poolSize: 60, pretrainSize: 60, validationPerSubtask: 2, validationSingle: 2, testPerTarget: 12, maxLen: 20, seed: 0 });
+ * const settings = {
+ *   model: { dModel: 16, nLayers: 1, nHeads: 2, dFF: 32 }, pretrain: { steps: 20, batchSize: 16, learningRate: 3e-3, seed: 0 },
+ *   lora: { rank: 2, targets: ["q", "v"] }, warmup: { fraction: 0.2, epochs: 2, batchSize: 8, learningRate: 2e-3 }, projection: { dim: 32 },
+ * };
+ * const pipe = G.preparePipeline(ds, settings, 0, { cacheRoot: "/tmp/g2is-example-cache" });
+ * pipe.checkpoints.length;        // 2 warm-up checkpoints
+ * pipe.poolFeatures[0].length;    // 60 pool rows of 32 dims (LESS's Adam form, unit rows)
+ * pipe.base.dispose();
+ * ```
+ */
 export function preparePipeline(dataset: SelectionDataset, settings: PipelineSettings, seed: number, options: PrepareOptions = {}): PreparedPipeline {
   checkOptions("options", options, { cacheRoot: option.string, log: option.function });
   if (settings === null || typeof settings !== "object") throw new InvalidArgumentError("settings", "PipelineSettings", settings);

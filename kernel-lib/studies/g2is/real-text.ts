@@ -24,11 +24,15 @@ import { WordCodec, splitTextWords } from "./codec";
 import { EvalEntry, PoolEntry, SelectionDataset, fingerprintOf } from "./dataset";
 import type { TrainingExample } from "../../train/lora-training";
 
+/** The real-text sources shipped in data/real/: GSM8K (the target), Code Alpaca and the Alpaca seed tasks. */
 export const REAL_SOURCES = ["gsm8k", "codealpaca", "alpaca-seed"] as const;
+/** One of `REAL_SOURCES`. */
 export type RealSource = (typeof REAL_SOURCES)[number];
 
+/** One prompt/response text pair and the source it came from. */
 export interface TextPair { prompt: string; response: string; source: RealSource }
 
+/** Options of `realSelectionDataset`: rows per source and split, the word codec's vocabulary and context, the split seed. */
 export interface RealTextOptions {
   /** Pool rows per source. */
   poolSizes: Record<RealSource, number>;
@@ -38,9 +42,13 @@ export interface RealTextOptions {
   validationSize?: number;
   /** GSM8K test rows. Default 100. */
   testSize?: number;
+  /** Words the codec keeps (the most frequent in pre-training + pool texts); the rest are <unk>. */
   maxVocab: number;
+  /** Context length in tokens; longer pairs are cut (`realTextEncodingStats` counts them). */
   maxLen: number;
+  /** Prompt words kept. Default half of maxLen. */
   maxPromptTokens?: number;
+  /** Seed of the per-source split shuffles. */
   seed: Seed;
   /** Folder holding gsm8k/, codealpaca/, alpaca-seed/ (default <project>/data/real). */
   dataDir?: string;
@@ -93,6 +101,21 @@ export function loadRealTextSources(dataDir = path.join(projectRoot(), "data", "
   return { train: { gsm8k: usable(gsm("train-500.jsonl")), codealpaca: usable(code), "alpaca-seed": usable(seeds) }, gsm8kTest: usable(gsm("test-200.jsonl")) };
 }
 
+/**
+ * The real-text study's dataset (see the module header): a GSM8K target (validation + held-out
+ * test) and a pool mixing GSM8K, Code Alpaca and Alpaca seed rows, encoded by a word codec fitted
+ * on the pre-training and pool texts; a pure function of its options and the shipped files.
+ *
+ * @example
+ * ```ts
+ * const real = lab.studies.g2is.realSelectionDataset({
+ *   poolSizes: { gsm8k: 40, codealpaca: 60, "alpaca-seed": 20 }, pretrainSizes: { gsm8k: 40, codealpaca: 40, "alpaca-seed": 20 },
+ *   maxVocab: 400, maxLen: 128, seed: 0,
+ * });
+ * real.pool.length;                                        // 120
+ * lab.studies.g2is.realTextEncodingStats(real);            // per split: pairs cut, <unk> response tokens
+ * ```
+ */
 export function realSelectionDataset(options: RealTextOptions): SelectionDataset {
   assertKnownKeys("options", options, ["poolSizes", "pretrainSizes", "validationSize", "testSize", "maxVocab", "maxLen", "maxPromptTokens", "seed", "dataDir"]);
   const sources = loadRealTextSources(options.dataDir);

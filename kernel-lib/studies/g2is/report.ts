@@ -75,6 +75,7 @@ export function studyRows(records: readonly RunRecord[]): StudyRow[] {
   });
 }
 
+/** A metric aggregated over a group of runs (typically seeds): mean, sample std (n − 1; 0 for one value) and the count of finite values. */
 export interface Aggregate { mean: number; std: number; n: number }
 
 /** Mean and sample std (n − 1; 0 for one value) of finite values; NaN mean for none. */

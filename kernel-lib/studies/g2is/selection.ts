@@ -48,15 +48,21 @@ import { centredCheckpointFeatures } from "./conflict-space";
 import { oracleSelection } from "./oracle";
 import { lessAblationFeatures } from "./less-ablations";
 
+/** Every selection arm of the study (see the module header for what each selects); "g2is" is the official algorithm. */
 export const SELECTION_METHODS = ["g2is", "g2is-mean-aligned", "g2is-centred", "g2is-plain", "less", "less-last", "less-sgd", "less-bias-corrected", "less-d64", "less-no-warmup", "oracle", "sim-tfidf", "sim-hidden", "random", "full", "g2is-no-graph", "g2is-no-grad", "base"] as const;
+/** One of `SELECTION_METHODS`. */
 export type SelectionMethod = (typeof SELECTION_METHODS)[number];
 
+/** One selection to make: arm, target and the grid point (budget, valK, δ, graph k, seed). */
 export interface SelectionRequest {
   method: SelectionMethod;
+  /** A target of the pipeline's dataset (a toy target or "gsm8k"). */
   target: string;
   /** Budget fraction B = floor(N·trainK). */
   trainK: number;
+  /** G2IS arms: share of the target-gradient variance the kept components explain (the paper: 0.5). */
   valK: number;
+  /** G2IS walk arms: the consistency threshold δ (the paper: 0.8). */
   delta: number;
   /** Neighbours per node of the k-NN graph. */
   k: number;
@@ -64,6 +70,7 @@ export interface SelectionRequest {
   seed: number;
 }
 
+/** What `selectForTarget` returns: the selected pool rows and, for the walk arms, each component's walk and the rejection counts. */
 export interface SelectionOutcome {
   method: SelectionMethod;
   indices: number[];
@@ -135,6 +142,7 @@ function memoOf(p: PreparedPipeline): PipelineMemo {
   return m;
 }
 
+/** The warm-up checkpoints' weights η_c (each epoch's mean learning rate, as LESS weights them), in checkpoint order. */
 export function checkpointWeights(p: PreparedPipeline): number[] {
   return p.checkpoints.map((c) => c.learningRate);
 }
@@ -203,6 +211,21 @@ function fromG2IS(method: SelectionMethod, s: G2ISSelection): SelectionOutcome {
   };
 }
 
+/**
+ * Runs one selection arm (`SELECTION_METHODS`) for one target on a prepared pipeline: the study's
+ * single entry point to every method, so all arms see the same features, graph and budget
+ * B = floor(N·trainK). Graphs and combined features are memoised per pipeline.
+ *
+ * @example
+ * ```ts
+ * // `pipe` from lab.studies.g2is.preparePipeline (see its example)
+ * const request = { target: "multi", trainK: 0.1, valK: 0.5, delta: 0.8, k: 5, seed: 0 };
+ * const g2is = lab.studies.g2is.selectForTarget(pipe, { ...request, method: "g2is" });
+ * const less = lab.studies.g2is.selectForTarget(pipe, { ...request, method: "less" });
+ * g2is.indices; less.indices;   // 6 pool rows each
+ * g2is.rejections;              // what the walk turned down, per scan and constraint
+ * ```
+ */
 export function selectForTarget(p: PreparedPipeline, request: SelectionRequest): SelectionOutcome {
   const { method, target } = request;
   if (!(SELECTION_METHODS as readonly string[]).includes(method)) throw new UnknownOptionError("request.method", String(method), SELECTION_METHODS);

@@ -44,7 +44,9 @@ export function stageKey(stage: string, inputs: unknown): string {
   return createHash("sha256").update(canonicalJson({ stage, version: PIPELINE_CACHE_VERSION, inputs }, "inputs")).digest("hex").slice(0, 20);
 }
 
+/** What `cachedStage` returns: the stage's value (built now or loaded), whether it was a cache hit, its folder and its info.json. */
 export interface StageResult<T> {
+  /** What the stage's load function read from its folder. */
   value: T;
   /** True when the folder already existed (nothing was built). */
   hit: boolean;

@@ -30,33 +30,46 @@ import { RealTextOptions, realSelectionDataset } from "./real-text";
 import { SELECTION_METHODS, SelectionMethod } from "./selection";
 import { TOY_TARGETS } from "./pool";
 
+/** The toy half of a preset: dataset sizes, the feature pipeline and the fine-tuning every arm shares. */
 export interface ToyStudySettings {
+  /** Options of `toySelectionDataset` (pool, pre-training mixture, validation and test sizes, context, seed). */
   data: { poolSize: number; pretrainSize: number; validationPerSubtask: number; validationSingle: number; testPerTarget: number; maxLen: number; seed: number };
   pipeline: PipelineSettings;
   finetune: FinetuneSettings;
 }
 
+/** The real-text half of a preset: the GSM8K / Code Alpaca / Alpaca-seed dataset, its pipeline, fine-tuning and budget. */
 export interface RealStudySettings {
+  /** Options of `realSelectionDataset` (rows per source, vocabulary, context, seed). */
   data: Omit<RealTextOptions, "dataDir">;
   pipeline: PipelineSettings;
   finetune: FinetuneSettings;
   trainK: number;
 }
 
+/** One preset of the G2IS study: the toy and real-text settings and the grid the sweep runs (see the module header). */
 export interface StudySettings {
   toy: ToyStudySettings;
   real: RealStudySettings;
+  /** The main table's budget fraction (0.05: at a pool of 2000, the paper's 1% would be 20 rows). */
   mainTrainK: number;
+  /** Neighbours per node of the k-NN graph (the paper does not say; 10). */
   graphK: number;
+  /** Budget fractions of the budget block. */
   budgets: number[];
+  /** valK values of the valK block (G2IS on multi and single-ADD). */
   valKs: number[];
+  /** δ values of the δ block. */
   deltas: number[];
+  /** Targets of the budget block (and of the epochs-matched budget runs). */
   budgetTargets: string[];
+  /** Targets of the δ block. */
   deltaTargets: string[];
   /** Passes over the selection in the epochs-matched regime (the papers fine-tune for a few epochs). */
   epochsMatched: number;
   /** The attribution-quality experiment (attribution.ts): M random subsets of `fraction` of the pool, on `target`. */
   lds: { subsets: number; fraction: number; target: string };
+  /** Run seeds (warm-up subset, LoRA inits, projection, fine-tuning order, the random arm); the notebook adds its `seed`. */
   seeds: number[];
 }
 
@@ -98,6 +111,11 @@ function real(scale: number, pretrainSteps: number, finetuneSteps: number): Real
   };
 }
 
+/**
+ * The study's presets. quick: an 800-row pool, one seed (a smoke run); default: a 2000-row pool,
+ * 3 seeds, 4 valK and 4 δ values, 40 LDS subsets; paper: a 4000-row pool at the paper's 1% budget,
+ * 5 seeds. Every run's config carries a hash of its preset's settings, so a changed preset re-runs.
+ */
 export const STUDY_SETTINGS: Readonly<Record<PresetName, StudySettings>> = Object.freeze({
   quick: {
     toy: toy(800, 800, 60, 48), real: real(0.5, 40, 30), mainTrainK: 0.05, graphK: 10,
@@ -113,7 +131,9 @@ export const STUDY_SETTINGS: Readonly<Record<PresetName, StudySettings>> = Objec
   },
 });
 
+/** Every target of the sweep: the five toy targets and "gsm8k" (real text). */
 export const STUDY_TARGETS: readonly string[] = [...TOY_TARGETS, "gsm8k"];
+/** The targets of the valK block: one multi-subtask target (where valK decides how many skills get budget) and one single skill. */
 export const VALK_TARGETS: readonly string[] = ["multi", "single-ADD"];
 const IGNORES_VALK_DELTA: readonly string[] = ["less", "less-last", "less-sgd", "less-bias-corrected", "less-d64", "less-no-warmup", "oracle", "sim-tfidf", "sim-hidden", "random", "full", "base"];
 const IGNORES_BUDGET: readonly string[] = ["full", "base"];
@@ -190,11 +210,17 @@ export function releaseStudyPipelines(): void {
   pipelines.clear();
 }
 
+/** One grid point of the study as stored in the run store: target, arm, budget, valK, δ and fine-tuning regime. */
 export interface StudyRunConfig extends JsonObject {
+  /** A toy target or "gsm8k". */
   target: string;
+  /** One of `SELECTION_METHODS`. */
   method: string;
+  /** Budget fraction of the pool. */
   trainK: number;
+  /** Share of target-gradient variance kept (G2IS arms; 0.5 for the others). */
   valK: number;
+  /** Consistency threshold (G2IS walk arms; 0.8 for the others). */
   delta: number;
   /** "steps" (fixed updates; a config without it is read as "steps") or "epochs" (fixed passes over the selection). */
   regime: string;

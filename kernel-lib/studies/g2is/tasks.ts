@@ -21,15 +21,24 @@
 import { InvalidArgumentError, UnknownOptionError } from "../../errors";
 import { Rng } from "../../random";
 
+/** The 11 clean skill families of the toy pool (see the module header for each prompt → answer). */
 export const POOL_FAMILIES = ["ADD", "ADD-carry", "SUB", "MUL1", "CMP", "COPY", "REV", "SORT", "COUNT", "PAR", "MOD"] as const;
+/** The planted conflicting variants: ADD prompts trained on a wrong answer (digits reversed, or sum + 1). */
 export const CONFLICT_KINDS = ["ADD-reversed", "ADD-off-by-one"] as const;
+/** The composition targets, never in the pool: MULN (MUL1 + ADD + carry) and SORTDESC (SORT then REV). */
 export const COMPOSITION_FAMILIES = ["MULN", "SORTDESC"] as const;
+/** One of `POOL_FAMILIES`. */
 export type PoolFamily = (typeof POOL_FAMILIES)[number];
+/** One of `CONFLICT_KINDS`. */
 export type ConflictKind = (typeof CONFLICT_KINDS)[number];
+/** One of `COMPOSITION_FAMILIES`. */
 export type CompositionFamily = (typeof COMPOSITION_FAMILIES)[number];
+/** Any family a toy item can come from: a clean pool family, a conflict kind or a composition. */
 export type ToyFamily = PoolFamily | ConflictKind | CompositionFamily;
+/** Every `ToyFamily`, pool families first (the order tables and charts use). */
 export const TOY_FAMILIES: readonly ToyFamily[] = [...POOL_FAMILIES, ...CONFLICT_KINDS, ...COMPOSITION_FAMILIES];
 
+/** One toy example: a prompt, the answer it trains on and the correct answer (they differ only for a conflicting item). */
 export interface ToyItem {
   /** The family that generated it (for conflicting items: the conflict kind). */
   family: ToyFamily;
