@@ -11,8 +11,11 @@
  *                     principal components (official PCA, valK): the part of LESS's inner product
  *                     that G2IS's core knowledge keeps (a score built from G2IS's pieces; the walk
  *                     itself selects, it does not score)
- *   trak-kernel       φ_zᵀ(ΦᵀΦ + λI)⁻¹φ_i on the combined LESS features (TRAK's kernel; TRAK itself
- *                     uses plain gradients, which this pipeline does not keep for the pool)
+ *   trak-adam         φ_zᵀ(ΦᵀΦ + λI)⁻¹φ_i with Φ the combined LESS pool features (Adam form) and φ_z
+ *                     the target's plain gradient: TRAK's kernel on LESS's feature space
+ *   trak-plain        the same kernel with Φ the pool's plain (SGD) projected gradients, the same
+ *                     checkpoints, projection and weights — the space TRAK itself uses (projected
+ *                     plain gradients), without TRAK's ensembling over models
  *   hidden-cosine     cosine of the base model's mean-pooled hidden states (a non-gradient baseline)
  */
 import * as path from "node:path";
@@ -24,12 +27,12 @@ import { coreKnowledge } from "../../g2is/core-knowledge";
 import { kernelScores, linearDatamodelingScore, LdsResult } from "../../g2is/lds";
 import { exampleLosses, fineTuneLora, withLora } from "./evaluation";
 import { FinetuneSettings, finetuneSteps } from "./arms";
-import { combinedPoolFeatures, combinedValidationFeatures, checkpointWeights } from "./selection";
+import { combinedPlainPoolFeatures, combinedPoolFeatures, combinedValidationFeatures, checkpointWeights } from "./selection";
 import { cachedStage, defaultCacheRoot, stageKey } from "./stage-cache";
 import type { PreparedPipeline } from "./prepare";
 
 /** The scorings whose LDS the study compares (see the module header). */
-export const ATTRIBUTION_SCORINGS = ["less", "g2is-components", "trak-kernel", "hidden-cosine"] as const;
+export const ATTRIBUTION_SCORINGS = ["less", "g2is-components", "trak-adam", "trak-plain", "hidden-cosine"] as const;
 /** One of `ATTRIBUTION_SCORINGS`. */
 export type AttributionScoring = (typeof ATTRIBUTION_SCORINGS)[number];
 
@@ -54,7 +57,9 @@ export function attributionScores(p: PreparedPipeline, target: string, valK = 0.
   const components = val.map((x) => { const zp = knowledge.components.map((K) => dot(x, K)); return Float64Array.from(poolProj, (ip) => dot(ip, zp)); });
   const hiddenVal = Object.values(p.validationHidden[target]).flat().map(unit), hiddenPool = p.poolHidden.map(unit);
   const hidden = hiddenVal.map((h) => Float64Array.from(hiddenPool, (x) => dot(x, h)));
-  return { less, "g2is-components": components, "trak-kernel": kernelScores(pool, val), "hidden-cosine": hidden };
+  return {
+    less, "g2is-components": components, "trak-adam": kernelScores(pool, val), "trak-plain": kernelScores(combinedPlainPoolFeatures(p), val), "hidden-cosine": hidden,
+  };
 }
 
 /** Settings of an LDS experiment. */
