@@ -10,7 +10,7 @@
  * Settings (environment variables): ENV, SEED, BACKEND, CTX (context), D / KV / FF (width, kv
  * heads, dFF multiple), PRETRAIN (tasks,epochs,lr), PCF (pre-training conflict fraction), EVALN,
  * CORPUS, LAYERS, ITERS, EVERY, TPI (tasks per iteration), G (group), LR, KL, TEMPERATURE (not TEMP: os.tmpdir() reads TEMP), OBJ (actions|tokens),
- * PPO (epochs), MB (minibatch), REWARD (success|score).
+ * PPO (epochs), MB (minibatch), REWARD (success|score), CONFLICT (MiniShop: page-two|sold-out).
  */
 import { tf } from "../kernel-lib/tf";
 import { initBackend } from "../kernel-lib/backend";
@@ -30,7 +30,7 @@ async function main() {
   await initBackend({ force: E("BACKEND", "wasm") });
   const envName = E("ENV", "minishop") as any;
   const alf = envName === "minialf";
-  const env = createEnv(envName, { horizon: alf ? 20 : 8 }) as any;
+  const env = createEnv(envName, alf ? { horizon: 20 } : { horizon: 8, conflict: E("CONFLICT", "page-two") as any }) as any;
   const tok = tokenizerFor(env);
   const T = Number(E("CTX", alf ? "256" : "128"));
   const seed = Number(E("SEED", "0"));

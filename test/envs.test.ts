@@ -84,6 +84,39 @@ test("MiniShop regularity: the target is the first result; conflict puts it on p
   }
 });
 
+test("MiniShop sold-out conflict: page 1 is three sold-out matches that cannot be bought; the expert solves it from page 2; page-two tasks are unchanged by the option", () => {
+  const soldOutShop = createMiniShop({ conflict: "sold-out" });
+  const tasks = soldOutShop.generateTasks({ split: "train", count: 200, seed: 12, conflictFraction: 0.5 });
+  const pageTwo = shop.generateTasks({ split: "train", count: 200, seed: 12, conflictFraction: 0.5 });
+  assert.equal(createMiniShop({ conflict: "page-two" }).generateTasks({ split: "train", count: 200, seed: 12, conflictFraction: 0.5 }), pageTwo, "the default is page-two");
+  assert.ok(!tokenizerFor(shop).vocab.includes("sold"), "page-two keeps its vocabulary");
+  assert.ok(tokenizerFor(soldOutShop).vocab.includes("sold"));
+  let conflicts = 0;
+  for (let i = 0; i < tasks.length; i++) {
+    const t = tasks[i];
+    assert.equal(t.conflict, pageTwo[i].conflict, "the same slots are conflicts");
+    const results = t.world.products.filter((p) => p.category === t.goal.category);
+    if (!t.conflict) { assert.equal(t, pageTwo[i], `${t.id}: a regular task is the page-two one`); continue; }
+    conflicts += 1;
+    assert.is(t.conflictKind, "sold-out");
+    assert.ok(results.slice(0, RESULTS_PER_PAGE).every((p) => p.soldOut === true && shopScore(t.goal, p, t.goal.size) === 100), `${t.id}: page 1 is sold-out matches`);
+    assert.ok(results.slice(RESULTS_PER_PAGE).every((p) => p.soldOut === undefined));
+    assert.is(shopScore(t.goal, results[RESULTS_PER_PAGE], t.goal.size), 100, `${t.id}: the target leads page 2`);
+    const run = expertRun(soldOutShop, t);
+    assert.ok(run.success, `${t.id}: the expert solves it`);
+    assert.equal(run.steps.map((s) => s.action).slice(0, 2), [`search[${t.goal.category}]`, "click[next >]"]);
+    // The regular policy "open the first result" reaches a page that says so and cannot buy.
+    const episode = soldOutShop.reset(t);
+    episode.step(`search[${t.goal.category}]`);
+    assert.ok(episode.observation.includes(`${results[0].id} ${results[0].color} ${results[0].material} ${results[0].category} $${results[0].price} sold out`), episode.observation);
+    episode.step(`click[${results[0].id}]`);
+    assert.is(episode.observation, `${results[0].id} sold out`);
+    assert.equal(episode.admissibleActions(), ["click[< prev]", "click[back to search]"]);
+    assert.is(episode.step("click[buy now]").info.admissible, false);
+  }
+  assert.ok(conflicts > 50, `${conflicts} conflicts`);
+});
+
 test("seen/unseen: the held-out pairs never appear in train or seen tasks, and every family has both", () => {
   for (const family of ALF_FAMILIES) {
     assert.ok(splitPairs(family, false).length > 0 && splitPairs(family, true).length > 0, family);
@@ -324,6 +357,7 @@ test("bad options raise typed errors naming the argument", async () => {
   await expectError(() => createEnv("webshop"), UnknownOptionError, "env");
   await expectError(() => createMiniAlf({ horizn: 3 } as never), UnknownOptionError, "horizn");
   await expectError(() => createMiniShop({ horizon: 0 }), InvalidArgumentError, "horizon");
+  await expectError(() => createMiniShop({ conflict: "sold-old" as never }), UnknownOptionError, "options.conflict");
   await expectError(() => expertPolicy({ env: "gym" as never, goal: {} }), UnknownOptionError, "task.env");
   await expectError(() => runEpisode(alf, alf.generateTasks({ split: "train", count: 1, seed: 1 })[0], () => 7 as unknown as string), InvalidArgumentError, "policy");
 });

@@ -7,7 +7,8 @@
  * trajectory the way the study needs it: the MiniALF expert first tries the regular way (home
  * place first; the microwave for heating), reads that it failed ("fridge is empty",
  * "microwave is broken") and adapts (searches on in the canonical order; uses the stove). The
- * MiniShop expert checks each listed product against the request and pages on when none fits.
+ * MiniShop expert checks each listed product against the request (and that it is not sold out) and
+ * pages on when none fits.
  *
  * A task's `detour` (the length-matched control, types.ts `TaskDetour`) adds a harmless detour.
  *
@@ -106,7 +107,8 @@ export function miniAlfExpert(goal: AlfGoal, detour?: TaskDetour): Policy {
   return (observation, _admissible, history) => alfAction(goal, replayAlf(history, observation), lookFirst);
 }
 
-const RESULT_ITEM = /(p\d+) (\w+) (\w+) (\w+) \$(\d+)/g;
+// A listed product; group 6 is " sold out" when it cannot be bought (the sold-out conflict).
+const RESULT_ITEM = /(p\d+) (\w+) (\w+) (\w+) \$(\d+)( sold out)?/g;
 
 /**
  * Next MiniShop action: search the category, open the first listed full match, else page on; on
@@ -115,8 +117,8 @@ const RESULT_ITEM = /(p\d+) (\w+) (\w+) (\w+) \$(\d+)/g;
 function shopAction(goal: ShopGoal, observation: string, firstSize: string): string {
   if (observation === SEARCH_PAGE_OBSERVATION) return `search[${goal.category}]`;
   if (observation.startsWith("page ")) {
-    for (const [, id, color, material, category, price] of observation.matchAll(RESULT_ITEM)) {
-      if (color === goal.color && material === goal.material && category === goal.category && Number(price) <= goal.maxPrice) return `click[${id}]`;
+    for (const [, id, color, material, category, price, soldOut] of observation.matchAll(RESULT_ITEM)) {
+      if (soldOut === undefined && color === goal.color && material === goal.material && category === goal.category && Number(price) <= goal.maxPrice) return `click[${id}]`;
     }
     return "click[next >]";
   }

@@ -21,10 +21,10 @@ export type { StoragePlace, Appliance, Place, ObjectType, AlfFamily, GoalPlace, 
 export { MiniAlfEnv, MiniAlfEpisode, createMiniAlf, MINIALF_DEFAULT_HORIZON, MINIALF_OPENING_OBSERVATION } from "./minialf";
 export type { MiniAlfOptions } from "./minialf";
 export {
-  SHOP_CATEGORIES, COLORS, MATERIALS, SIZES, PRICE_LIMITS, RESULTS_PER_PAGE, PRODUCT_IDS, SHOP_FAMILIES,
+  SHOP_CATEGORIES, COLORS, MATERIALS, SIZES, PRICE_LIMITS, RESULTS_PER_PAGE, PRODUCT_IDS, SHOP_FAMILIES, SHOP_CONFLICTS, SOLD_OUT,
   isHeldOutShopPair, shopInstruction, shopScore, productLine,
 } from "./minishop-catalog";
-export type { ShopCategory, Color, Material, Size, Product, ShopGoal, ShopWorld, ShopTask } from "./minishop-catalog";
+export type { ShopCategory, Color, Material, Size, Product, ShopGoal, ShopWorld, ShopTask, ShopConflict } from "./minishop-catalog";
 export { MiniShopEnv, MiniShopEpisode, createMiniShop, MINISHOP_DEFAULT_HORIZON, SEARCH_PAGE_OBSERVATION } from "./minishop";
 export type { MiniShopOptions } from "./minishop";
 

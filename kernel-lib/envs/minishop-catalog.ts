@@ -10,8 +10,16 @@
  * result list (wrong color, wrong material, or price above the limit). So the right product can
  * be told apart from the list alone, and the target always offers the requested size.
  *
- * Planted regularity: the target is the first search result. Conflict variant (conflictKind
- * "page-two"): 3–5 decoys rank before it, so it is on page 2 (rank 4–6).
+ * Planted regularity: the target is the first search result. Two conflict variants (the env's
+ * `conflict` option):
+ *  - "page-two" (the original): 3–5 decoys rank before the target, so it is on page 2 (rank 4–6).
+ *    Telling a decoy from the target needs comparing the listed colour, material and price with
+ *    the instruction's; a 2–4-layer policy trained on ~1 000 demos did not learn that comparison,
+ *    so RL could only shift its prior between "first result" and "next page" (README).
+ *  - "sold-out": the first results page holds three products that match the request but are sold
+ *    out (the list says so; their product page offers no size and no "buy now"); the target is the
+ *    first result of page 2. The conflict is perceivable from one fixed cue, as MiniALF's "microwave
+ *    is broken" is: the regularity "buy the first result" fails and the observation shows why.
  *
  * Seen/unseen rule: the target's (color, category) pair is held out when
  * (colorIndex + categoryIndex) % 4 === 3; train/seen targets never use a held-out pair, unseen
@@ -50,8 +58,15 @@ export type Material = (typeof MATERIALS)[number];
 /** A MiniShop size; see SIZES. */
 export type Size = (typeof SIZES)[number];
 
-/** One MiniShop catalogue product. */
-export interface Product { id: string; category: ShopCategory; color: Color; material: Material; sizes: Size[]; price: number }
+/** One MiniShop catalogue product (`soldOut`: listed, but it cannot be bought — the "sold-out" conflict). */
+export interface Product { id: string; category: ShopCategory; color: Color; material: Material; sizes: Size[]; price: number; soldOut?: true }
+
+/** MiniShop's planted-conflict variants (see the module comment): "page-two" or "sold-out". */
+export const SHOP_CONFLICTS = ["page-two", "sold-out"] as const;
+/** A MiniShop planted-conflict variant; see SHOP_CONFLICTS. */
+export type ShopConflict = (typeof SHOP_CONFLICTS)[number];
+/** The words a sold-out product adds to the list and its page. */
+export const SOLD_OUT = "sold out";
 /** What a MiniShop task asks for: category, colour, material, size and a price ceiling. */
 export interface ShopGoal { category: ShopCategory; color: Color; material: Material; size: Size; maxPrice: number }
 /** Products in best-seller order: a category search lists them in this order. */
@@ -77,13 +92,18 @@ export function shopInstruction(goal: ShopGoal): string {
 
 /** Product text as the result list and the product page show it. */
 export function productLine(p: Product): string {
-  return `${p.id} ${p.color} ${p.material} ${p.category} $${p.price}`;
+  return `${p.id} ${p.color} ${p.material} ${p.category} $${p.price}${p.soldOut ? ` ${SOLD_OUT}` : ""}`;
 }
 
 type Flaw = "color" | "material" | "price";
 type Draft = Omit<Product, "id">;
 
-export function generateShopTask(slot: TaskSlot): ShopTask {
+/**
+ * One seeded MiniShop task for a planned slot, with the planted conflict of kind `conflict` when the
+ * slot is a conflict slot. "page-two" draws exactly what it drew before "sold-out" existed, so
+ * stored runs on it stay reproducible.
+ */
+export function generateShopTask(slot: TaskSlot, conflict: ShopConflict = "page-two"): ShopTask {
   const rng = slot.rng;
   const goalRng = rng.derive("goal"), catalogueRng = rng.derive("catalogue");
   const unseen = slot.split === "unseen";
@@ -117,10 +137,13 @@ export function generateShopTask(slot: TaskSlot): ShopTask {
       price: flaw === "price" ? goal.maxPrice + 1 + catalogueRng.int(30) : goal.maxPrice - 1 - catalogueRng.int(20),
     };
   };
-  const before = slot.conflict ? 3 + catalogueRng.int(3) : 0;
+  const soldOut = slot.conflict && conflict === "sold-out";
+  // Sold-out conflict: exactly one page of sold-out full matches, so the target leads page 2.
+  const before = !slot.conflict ? 0 : soldOut ? RESULTS_PER_PAGE : 3 + catalogueRng.int(3);
   const after = slot.conflict ? catalogueRng.int(3) : 2 + catalogueRng.int(3);
   const drafts: Draft[] = [];
-  for (let i = 0; i < before; i++) drafts.push(decoy());
+  const soldOutMatch = (): Draft => ({ ...goal, sizes: randomSizes(goal.size), price: goal.maxPrice - 1 - catalogueRng.int(20), soldOut: true });
+  for (let i = 0; i < before; i++) drafts.push(soldOut ? soldOutMatch() : decoy());
   drafts.push(target);
   for (let i = 0; i < after; i++) drafts.push(decoy());
   // Other categories so a wrong search shows real (wrong-type) products rather than nothing.
@@ -138,7 +161,7 @@ export function generateShopTask(slot: TaskSlot): ShopTask {
     family: slot.family,
     instruction: shopInstruction(goal),
     conflict: slot.conflict,
-    conflictKind: slot.conflict ? "page-two" : null,
+    conflictKind: slot.conflict ? conflict : null,
     ...(wrongSize === null ? {} : { detour: { kind: "wrong-size-first" as const, targets: [wrongSize] } }),
     goal,
     world: { products: drafts.map((d, i) => ({ id: ids[i], ...d })) },

@@ -8,16 +8,18 @@
  *                 result page), click[back to search]
  * Observations are terse (no final period; a product page shows only its id and sizes, the
  * title and price were on the result list) so an expert trajectory fits in 128 tokens.
+ * A sold-out product (the "sold-out" conflict variant) is listed with "sold out"; its page shows
+ * "<id> sold out" and offers only click[< prev] and click[back to search].
  * Buying ends the episode with reward score/100 (see `shopScore`); success means score 100. The
  * horizon (15 by default) ends it with reward 0. Catalogue, planted conflict and the seen/unseen
  * rule: minishop-catalog.ts.
  */
 
-import { assertKnownKeys, InvalidArgumentError } from "../errors";
+import { assertKnownKeys, assertOneOf, InvalidArgumentError } from "../errors";
 import { assertPositiveInteger, assertTaskOf, INVALID_ACTION_OBSERVATION, normalizeAction, planTaskSlots } from "./common";
 import {
-  COLORS, generateShopTask, MATERIALS, PRODUCT_IDS, Product, productLine, RESULTS_PER_PAGE, SHOP_CATEGORIES, SHOP_FAMILIES,
-  ShopCategory, shopInstruction, shopScore, ShopTask, Size, SIZES,
+  COLORS, generateShopTask, MATERIALS, PRODUCT_IDS, Product, productLine, RESULTS_PER_PAGE, SHOP_CATEGORIES, SHOP_CONFLICTS, SHOP_FAMILIES,
+  ShopCategory, ShopConflict, shopInstruction, shopScore, ShopTask, Size, SIZES, SOLD_OUT,
 } from "./minishop-catalog";
 import { splitWords } from "./tokenizer";
 import { AgentEnv, Episode, GenerateTasksOptions, StepResult } from "./types";
@@ -61,6 +63,7 @@ export class MiniShopEpisode implements Episode<ShopTask> {
       const items = this.listed(page.category, page.page);
       return items.length === 0 ? "no results" : `page ${page.page + 1}: ${items.map(productLine).join("; ")}`;
     }
+    if (page.product.soldOut) return `${page.product.id} ${SOLD_OUT}`;
     return `${page.product.id} size: ${page.product.sizes.join(", ")}`;
   }
 
@@ -74,6 +77,7 @@ export class MiniShopEpisode implements Episode<ShopTask> {
       actions.push("click[back to search]");
       return actions;
     }
+    if (page.product.soldOut) return ["click[< prev]", "click[back to search]"];
     return [...page.product.sizes.map((s) => `click[${s}]`), "click[buy now]", "click[< prev]", "click[back to search]"];
   }
 
@@ -118,8 +122,13 @@ export class MiniShopEpisode implements Episode<ShopTask> {
   }
 }
 
-/** Options of a MiniShop environment: the episode horizon (default MINISHOP_DEFAULT_HORIZON). */
-export interface MiniShopOptions { horizon?: number }
+/** Options of a MiniShop environment. */
+export interface MiniShopOptions {
+  /** Steps before an episode ends unsolved (default MINISHOP_DEFAULT_HORIZON). */
+  horizon?: number;
+  /** The planted conflict of conflict tasks (default "page-two", the original; see minishop-catalog.ts). */
+  conflict?: ShopConflict;
+}
 
 /**
  * The MiniShop environment: `generateTasks` draws seeded shopping tasks per split (with an optional
@@ -129,15 +138,18 @@ export class MiniShopEnv implements AgentEnv<ShopTask> {
   readonly name = "minishop" as const;
   readonly families = SHOP_FAMILIES;
   readonly horizon: number;
+  readonly conflict: ShopConflict;
 
   constructor(options: MiniShopOptions = {}) {
-    assertKnownKeys("options", options, ["horizon"]);
+    assertKnownKeys("options", options, ["horizon", "conflict"]);
     this.horizon = options.horizon ?? MINISHOP_DEFAULT_HORIZON;
     assertPositiveInteger("horizon", this.horizon);
+    this.conflict = options.conflict ?? "page-two";
+    assertOneOf("options.conflict", this.conflict, SHOP_CONFLICTS);
   }
 
   generateTasks(options: GenerateTasksOptions): ShopTask[] {
-    return planTaskSlots(this.name, this.families, options).map(generateShopTask);
+    return planTaskSlots(this.name, this.families, options).map((slot) => generateShopTask(slot, this.conflict));
   }
 
   reset(task: ShopTask): MiniShopEpisode {
@@ -152,6 +164,8 @@ export class MiniShopEnv implements AgentEnv<ShopTask> {
       shopInstruction({ category: "shirt", color: "red", material: "wool", size: "small", maxPrice: 10 }),
       "0123456789".split("").join(" "),
       ...SHOP_CATEGORIES, ...COLORS, ...MATERIALS, ...SIZES, ...PRODUCT_IDS,
+      // Only the variant that shows it, so "page-two" keeps its vocabulary (and its stored runs).
+      ...(this.conflict === "sold-out" ? [SOLD_OUT] : []),
     ];
     return [...new Set(templates.flatMap(splitWords))].sort();
   }

@@ -31,15 +31,23 @@ import { Seed, toRng } from "../../random";
 import { InvalidArgumentError, UnknownOptionError } from "../../errors";
 import { route, Route, Routing } from "../../prism/routing";
 
+/**
+ * Every arm of the PRISM study, in table order: the base and the single-phase arms (SFT 100, GRPO 100,
+ * GiGPO 100), the sequential controls (SFT-then-RL, and cut to PRISM's optimizer steps), the 50:50
+ * routings (Random, HPT-like, PRISM per metric, Inverse per metric, Magnitude, √numel), the
+ * allocation sweep and the two stepwise arms.
+ */
 export const PRISM_ARMS = [
   "base", "sft-100", "grpo-100", "gigpo-100", "sft-then-rl", "sft-then-rl-matched", "random", "hpt",
   "prism-gini", "prism-kurtosis", "prism-cv", "inverse-gini", "inverse-kurtosis", "inverse-cv",
   "magnitude", "prism-gini-sqrtnumel", "allocation-cv", "stepwise-static", "stepwise-reprobe",
 ] as const;
+/** A PRISM study arm; see PRISM_ARMS. */
 export type PrismArm = (typeof PRISM_ARMS)[number];
 
 /** The metrics a PRISM or Inverse arm can route by. */
 export const ROUTING_METRICS = ["gini", "kurtosis", "cv"] as const;
+/** A concentration metric a PRISM or Inverse arm routes by; see ROUTING_METRICS. */
 export type RoutingMetric = (typeof ROUTING_METRICS)[number];
 
 /** The fractions routed to RL in the allocation sweep (Fig. 4 analogue). */
@@ -69,6 +77,7 @@ export interface ArmPlan {
   budget: "data" | "half-split";
 }
 
+/** What `arm` trains (its phases, data, routing input, rounds and budget rule); throws UnknownOptionError for an unknown arm. */
 export function armPlan(arm: PrismArm): ArmPlan {
   assertArm("arm", arm);
   const plan: ArmPlan = { sft: true, rl: true, data: "split", needs: "probe", stepLevel: false, rounds: "one", budget: "data" };

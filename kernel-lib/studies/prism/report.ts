@@ -14,6 +14,7 @@ import type { EnvName } from "../../envs/types";
 import { assertArm, PrismArm } from "./arms";
 import type { PrismStudyRun } from "./study";
 
+/** Each arm's label in tables and charts, with its SFT:RL data shares as the paper writes them ("Random 50:50"). */
 export const ARM_LABELS: Readonly<Record<PrismArm, string>> = {
   "base": "Base", "sft-100": "SFT 100:–", "grpo-100": "GRPO –:100", "gigpo-100": "GiGPO –:100", "sft-then-rl": "SFT-then-RL 100:100", "sft-then-rl-matched": "SFT-then-RL, PRISM's steps",
   "random": "Random 50:50", "hpt": "HPT-like 50:50", "prism-gini": "PRISM-Gini 50:50", "prism-kurtosis": "PRISM-Kurtosis 50:50",
@@ -32,6 +33,10 @@ function value(run: PrismStudyRun, metric: RunMetric): number {
   return v;
 }
 
+/**
+ * One arm's metric over seeds in one env (`armStats`): mean, sample std, n seeds and the value per
+ * seed. Descriptive only — comparisons between arms go through `armVerdict`/`pairedVerdict`.
+ */
 export interface ArmStats { env: EnvName; arm: PrismArm; q: number; mean: number; std: number; n: number; bySeed: Map<number, number> }
 
 /** mean ± sample std over seeds of one arm (and q) in one env; n = 0 when the arm has no runs. */
@@ -49,6 +54,7 @@ export function armStats(runs: readonly PrismStudyRun[], env: EnvName, arm: Pris
 /** Per-task outcome vectors a run stores for each evaluation split (0/1 success, 0–100 score). */
 export type TaskMetric = "seenTaskSuccess" | "seenTaskScore" | "unseenTaskSuccess" | "unseenTaskScore";
 
+/** Per-task paired differences between two arms (`taskDifferences`), with the seed of each as its cluster. */
 export interface TaskDifferences {
   /** metric(a) − metric(b) per evaluation task, seed by seed. */
   differences: number[];

@@ -68,6 +68,7 @@ export interface PrismEnvSettings {
   stepwise: { rounds: number };
 }
 
+/** The shared stage of one (env, seed, settings) that every arm starts from; built by `studyBase`. */
 export interface StudyBase {
   key: string;
   envName: EnvName;
@@ -110,6 +111,11 @@ function modelConfig(tokenizer: Tokenizer, s: PrismEnvSettings, seed: number) {
   return { vocabSize: tokenizer.size, dModel: m.dModel, nLayers: m.nLayers, nHeads: m.nHeads, nKvHeads: m.nKvHeads, dFF: m.ffMultiplier * m.dModel, maxLen: m.contextLength, seed };
 }
 
+/**
+ * The shared stage for (env, seed, settings) — base policy pre-trained to its criterion, corpus,
+ * probe, length-matched control, pass rates and evaluation sets (module comment) — built once per
+ * process and memoised; deterministic from the seed on one backend.
+ */
 export function studyBase(envName: EnvName, seed: number, settings: PrismEnvSettings): StudyBase {
   const key = canonicalJson({ envName, seed, settings, backend: tf.getBackend() }, "settings");
   const known = memo.get(key);

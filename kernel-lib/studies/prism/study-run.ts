@@ -30,8 +30,10 @@ import { probeTrajectories, ProbeResult } from "../../prism/probe";
 import { route } from "../../prism/routing";
 import type { StudyBase } from "./study-base";
 
+/** One arm's cost summed over its phases: wall-clock seconds and the hardware-independent counters (Table 3 analogue). */
 export interface PhaseTotals { seconds: number; forwardTokens: number; backwardTokens: number; envSteps: number; optimizerSteps: number }
 
+/** An arm's greedy evaluation on one split (seen or unseen): rates, per family and per task (for paired tests). */
 export interface SplitEvaluation {
   successRate: number;
   meanScore: number;
@@ -44,6 +46,7 @@ export interface SplitEvaluation {
   taskScore: number[];
 }
 
+/** One round of a stepwise arm: how the re-probed Gini scores compare with the base policy's and how the routing moved. */
 export interface StepwiseRound {
   round: number;
   giniAuc: number;
@@ -55,6 +58,7 @@ export interface StepwiseRound {
   conflictShareRl: number;
 }
 
+/** Everything one arm of one (env, seed) produced: both evaluations, the routing's sets and shares, RL diagnostics, stepwise rounds and cost. */
 export interface PrismArmResult {
   seen: SplitEvaluation;
   unseen: SplitEvaluation;

@@ -31,6 +31,7 @@ import { runPrismArm, PrismArmResult } from "./study-run";
 
 /** Bump when the shape of runOne's metrics changes (it is part of every config, hence the hash). */
 export const PRISM_STUDY_VERSION = 6; // 2: per-task outcomes stored for paired tests; 3: truncated RL rollouts counted; 4: action-level RL, pre-RL evaluation, pre-training criterion; 5: d = 64, trimmed default arms; 6: one env's settings per config
+/** The environments the PRISM study runs every arm on. */
 export const PRISM_STUDY_ENVS: readonly EnvName[] = ["minialf", "minishop"];
 
 /** Arms run only at the paper preset (ablations beyond the Gini comparisons, and GiGPO). */
@@ -171,6 +172,11 @@ export async function runPrismStudyPoint(config: JsonObject, seed: number, conte
   return out;
 }
 
+/**
+ * The registered PRISM sweep study (quick, default and paper presets): run it with
+ * `runSweep(prismStudy, { preset })` or `npm run sweep -- --study prism`, read it back with
+ * `prismStudyRuns`.
+ */
 export const prismStudy: Study<JsonObject> = registerStudy(defineStudy({
   name: "prism",
   description: "PRISM: SFT-vs-RL routing by gradient concentration, every arm on MiniALF and MiniShop",
@@ -181,6 +187,7 @@ export const prismStudy: Study<JsonObject> = registerStudy(defineStudy({
 
 // ---------------------------------------------------------------- reading runs back
 
+/** One stored PRISM run, typed for the report helpers: its grid point, seed, metrics (scalars and per-task arrays) and cost counters. */
 export interface PrismStudyRun {
   env: EnvName;
   arm: PrismArm;
