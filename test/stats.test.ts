@@ -475,7 +475,7 @@ test("allOf / anyOf with a smallest effect of interest: every component must cle
   assert.equal([anyOf([flat, big(0.01)], ["f", "g"]).negligible, anyOf([flat, big(0.3)], ["f", "g"]).negligible], [true, false]);
 });
 
-test("claimRecord with a smallest effect of interest: negligible is 'not reproduced' with the reason; significant-but-straddling is inconclusive; no δ keeps the old mapping", () => {
+test("claimRecord with a smallest effect of interest: negligible is 'not reproduced' with the reason; significant-but-straddling is inconclusive; no δ keeps the old mapping", async () => {
   const rng = new Rng("sesoi-claims");
   const base = { id: "maestro.beats-equal-weights.bank", statement: "MAESTRO beats equal weights", unit: "true utility" };
   const tiny = Array.from({ length: 400 }, () => 0.001 + 0.004 * rng.normal());
@@ -496,6 +496,10 @@ test("claimRecord with a smallest effect of interest: negligible is 'not reprodu
   const opposite = claimRecord({ ...base, evidence: pairedVerdict(big, { seed: 1, smallestEffectOfInterest: 0.05 }), expect: "negative" });
   assert.equal(opposite.verdict, "not reproduced");
   assert.match(opposite.reason, /OPPOSITE direction by at least the smallest effect of interest/);
+  const fine = claimRecord({ ...base, digits: 4, evidence: pairedVerdict(tiny, { seed: 1, smallestEffectOfInterest: 0.01 }) });
+  assert.match(fine.reason, /inside ±0\.0100 true utility/);
+  assert.match(fine.evidence, /^\+0\.0\d\d\d true utility \[95% CI \+0\.0\d\d\d, \+0\.0\d\d\d\]/);
+  await expectError(() => claimRecord({ ...base, digits: 2.5, evidence: pairedVerdict(tiny) }), InvalidArgumentError, "claim.digits");
   const either = claimRecord({ ...base, evidence: pairedVerdict(tiny, { seed: 1, smallestEffectOfInterest: 0.01 }), expect: "either" });
   assert.is(either.verdict, "not reproduced", "'differs at all' fails when every allowed effect is negligible");
 });

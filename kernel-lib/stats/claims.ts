@@ -68,6 +68,8 @@ export interface ClaimInput {
   /** How to print estimates: multiplier and unit (e.g. 100, "SR points"). */
   scale?: number;
   unit?: string;
+  /** Decimals of the printed numbers in the evidence and the reason (default 2; more for small effects, e.g. 4 for 0.0007). */
+  digits?: number;
 }
 
 /** One ledger row, as printed and as collected into reports/claims.json. */
@@ -131,7 +133,9 @@ export function claim(input: ClaimInput): ClaimRecord {
 
 /** The record `claim` prints, without printing it. */
 export function claimRecord(input: ClaimInput): ClaimRecord {
-  assertKnownKeys("claim", input, ["id", "statement", "paper", "evidence", "expect", "seeds", "scale", "unit"]);
+  assertKnownKeys("claim", input, ["id", "statement", "paper", "evidence", "expect", "seeds", "scale", "unit", "digits"]);
+  if (input.digits !== undefined && !(Number.isInteger(input.digits) && input.digits >= 0 && input.digits <= 10)) throw new InvalidArgumentError("claim.digits", "an integer in [0, 10]", input.digits);
+  const digits = input.digits ?? 2;
   if (typeof input.id !== "string" || !ID.test(input.id)) throw new InvalidArgumentError("claim.id", "lower-case letters, digits, '.' and '-'", input.id);
   if (typeof input.statement !== "string" || input.statement.trim() === "") throw new InvalidArgumentError("claim.statement", "a non-empty sentence", input.statement);
   if (input.paper !== undefined) assertKnownKeys("claim.paper", input.paper, ["value", "reference", "effect"]);
@@ -160,8 +164,8 @@ export function claimRecord(input: ClaimInput): ClaimRecord {
   const paperEffect = input.paper?.effect;
   const delta = "smallestEffectOfInterest" in e ? e.smallestEffectOfInterest : undefined;
   const negligible = "negligible" in e && e.negligible === true;
-  const deltaText = delta === undefined ? "" : `${(scale * delta).toFixed(2)}${unit}`;
-  const intervalText = (iv: { lo: number; hi: number; level: number }) => `the ${Math.round(100 * iv.level)}% interval [${(scale * iv.lo).toFixed(2)}, ${(scale * iv.hi).toFixed(2)}]${unit}`;
+  const deltaText = delta === undefined ? "" : `${(scale * delta).toFixed(digits)}${unit}`;
+  const intervalText = (iv: { lo: number; hi: number; level: number }) => `the ${Math.round(100 * iv.level)}% interval [${(scale * iv.lo).toFixed(digits)}, ${(scale * iv.hi).toFixed(digits)}]${unit}`;
   let verdict: ClaimVerdict, reason: string;
   if (e.verdict === expect || (expect === "either" && e.verdict !== "inconclusive")) {
     verdict = "reproduced";
@@ -177,7 +181,7 @@ export function claimRecord(input: ClaimInput): ClaimRecord {
     reason = `${e.test}: p = ${formatP(e.p)} < ${e.alpha}, but ${intervalText(e.interval)} reaches below the smallest effect of interest (${deltaText}): an effect may be there, it is not shown to matter.`;
   } else if (paperEffect !== undefined && e.interval !== null && excludesPaperEffect(e.interval, Math.abs(paperEffect), expect)) {
     verdict = "not reproduced";
-    reason = `${e.test}: p = ${formatP(e.p)}; the ${Math.round(100 * e.interval.level)}% interval [${(scale * e.interval.lo).toFixed(2)}, ${(scale * e.interval.hi).toFixed(2)}]${unit} excludes an effect of the paper's size (${(scale * Math.abs(paperEffect)).toFixed(2)}${unit}).`;
+    reason = `${e.test}: p = ${formatP(e.p)}; ${intervalText(e.interval)} excludes an effect of the paper's size (${(scale * Math.abs(paperEffect)).toFixed(digits)}${unit}).`;
   } else if ("ties" in e && e.ties === e.pairs) {
     verdict = "inconclusive";
     reason = `${e.test}: a tie — all ${e.pairs} paired differences are 0.`;
@@ -185,12 +189,12 @@ export function claimRecord(input: ClaimInput): ClaimRecord {
     verdict = "inconclusive";
     reason = mde === null
       ? `${e.test}: at this n the test cannot reach p < ${e.alpha} whatever the effect.`
-      : `${e.test}: p = ${formatP(e.p)}; this n detects only effects above ${(scale * mde).toFixed(2)}${unit}.`;
+      : `${e.test}: p = ${formatP(e.p)}; this n detects only effects above ${(scale * mde).toFixed(digits)}${unit}.`;
   }
   const interval = e.interval === null ? null : { lo: e.interval.lo, hi: e.interval.hi, level: e.interval.level };
   const evidence = "perCluster" in e
     ? `AUC ${e.estimate.toFixed(3)} [${Math.round(100 * e.interval.level)}% CI ${e.interval.lo.toFixed(3)}, ${e.interval.hi.toFixed(3)}]; ${e.test}, n = ${e.n}, p = ${formatP(e.p)}`
-    : verdictText(e, { scale: input.scale, unit: input.unit });
+    : verdictText(e, { scale: input.scale, unit: input.unit, digits });
   const sample = "perCluster" in e ? `${e.n} rows${e.clusters > 1 ? ` in ${e.clusters} clusters` : ""}` : e.sample;
   const record: ClaimRecord = { ...base, verdict, reason, test: e.test, n: e.n, sample, p: e.p, estimate: e.estimate, interval, minDetectableEffect: mde, evidence };
   if (delta !== undefined) { record.smallestEffectOfInterest = delta; record.negligible = negligible; }
