@@ -43,16 +43,35 @@ import { Rng, Seed } from "../random";
 /** K when `numComponents` is not given: the five components of the MAESTRO toy (kernel-lib/studies/maestro). */
 const DEFAULT_COMPONENTS = 5;
 
+/**
+ * The action → reward-weight mappings a Conductor can use (`mapping` option; default "discrete"):
+ * "discrete" emphasises one component, w(a) = (1 − η)·e_a + (η/K)·1; "continuous" samples logits
+ * z around the Conductor's own and uses w = normalise(max(softmax(z), p_min)) (see the module header).
+ */
 export const WEIGHT_MAPPINGS = ["discrete", "continuous"] as const;
+/** One of WEIGHT_MAPPINGS: how a Conductor action becomes reward weights. */
 export type WeightMapping = (typeof WEIGHT_MAPPINGS)[number];
 /** "shared-action": one action per group drawn from its first response's context (the other half of the prompt-level ablation). */
 export const ACTION_SAMPLING = ["per-response", "prompt-level", "shared-action"] as const;
+/**
+ * One of ACTION_SAMPLING: "per-response" (the paper's: each response draws its own action from its
+ * own context), "prompt-level" (one action per group from the prompt-only context: the
+ * meta-gradient then cancels exactly) or "shared-action" (one action per group, credited with each
+ * response's own context).
+ */
 export type ActionSampling = (typeof ACTION_SAMPLING)[number];
 
+/**
+ * Options of `new Conductor(...)`. Only `inputSize` is required; the defaults (K = 5, discrete
+ * mapping, τ = 1, η = 0.3, p_min = 0.02, σ = 0.5, zero initial weights) are the MAESTRO toy's, and
+ * the zero init makes the first policy uniform so a run needs no seed until `initScale` > 0.
+ */
 export interface ConductorOptions {
+  /** Width of the hidden state the Conductor reads (the policy's terminal hidden size). */
   inputSize: number;
   /** K (default 5, the MAESTRO toy's components). */
   numComponents?: number;
+  /** Action → weight mapping (default "discrete"; see WEIGHT_MAPPINGS). */
   mapping?: WeightMapping;
   /** Softmax temperature τ (default 1). */
   temperature?: number;
@@ -64,6 +83,7 @@ export interface ConductorOptions {
   sigma?: number;
   /** Std of the initial weights (default 0: a uniform π at the start, no seed needed). */
   initScale?: number;
+  /** Seed of the initial weights; required when `initScale` > 0. */
   seed?: Seed;
 }
 
@@ -84,12 +104,15 @@ export interface ConductorExperience {
   advantage: number;
 }
 
+/** What one `reinforceUpdate` reports: the loss, the policy's entropy and the meta-gradient norm before the step. */
 export interface ConductorUpdateStats {
+  /** The REINFORCE loss −mean(Â·log π(a|h)) − λ·mean(H) before the step. */
   loss: number;
   /** mean H(π(·|h)) over the buffer (before the update). */
   entropy: number;
   /** ‖∇φ of −mean(Â·log π(a|h))‖₂ before the update (entropy term excluded). */
   metaGradientNorm: number;
+  /** Buffer entries the update used. */
   samples: number;
 }
 
@@ -100,15 +123,42 @@ function positive(argument: string, v: unknown): number {
   return v;
 }
 
+/**
+ * The MAESTRO Conductor for your own GRPO loop: a linear softmax head on the policy's (stopped-
+ * gradient) hidden state that picks an emphasis action per response and maps it to reward weights
+ * (`act`, `expectedWeights`), trained as a contextual bandit from a buffer of (h, a, payoff) with
+ * `reinforceUpdate` (REINFORCE + entropy bonus λ, one optimizer step) or `gradientBanditUpdate`.
+ * What the paper's payoff optimises (nothing: E[Â] ≡ 0) and the alternatives are in
+ * `maestro.metaRewards`. Tensors: the weights are two tf.Variables; call `dispose()` when done.
+ *
+ * @example
+ * ```ts
+ * const conductor = new lab.maestro.Conductor({ inputSize: 16 });          // uniform at the start
+ * const [a] = conductor.act([hidden], new lab.Rng(0));                     // a.weights: w(a), sums to 1
+ * const reward = lab.studies.maestro.dot(a.weights, components);           // R = wᵀr
+ * // … after GRPO: buffer.push({ hidden, action: a.action, z: a.z, advantage: payoff });
+ * conductor.reinforceUpdate(buffer, optimizer, 0.01);
+ * conductor.dispose();
+ * ```
+ */
 export class Conductor {
+  /** Width of the hidden state it reads. */
   readonly inputSize: number;
+  /** Number of reward components (and discrete actions). */
   readonly K: number;
+  /** The action → weight mapping. */
   readonly mapping: WeightMapping;
+  /** Softmax temperature τ. */
   readonly temperature: number;
+  /** Discrete mapping's floor η. */
   readonly eta: number;
+  /** Continuous mapping's floor p_min. */
   readonly pMin: number;
+  /** Continuous mapping's exploration std σ. */
   readonly sigma: number;
+  /** Weights [inputSize, K] of the linear head. */
   readonly W: tf.Variable;
+  /** Bias [K] of the linear head. */
   readonly b: tf.Variable;
 
   constructor(options: ConductorOptions) {
@@ -286,10 +336,12 @@ export class Conductor {
     this.setParameters(W, b);
   }
 
+  /** Copies of the head's weights W (row-major [inputSize, K]) and bias b. */
   getParameters(): { W: Float32Array; b: Float32Array } {
     return { W: this.W.dataSync().slice() as Float32Array, b: this.b.dataSync().slice() as Float32Array };
   }
 
+  /** Overwrites W (inputSize·K values, row-major) and b (K values). */
   setParameters(W: ArrayLike<number>, b: ArrayLike<number>): void {
     if (W.length !== this.inputSize * this.K) throw new ShapeError("W", `${this.inputSize}×${this.K} values`, [W.length]);
     if (b.length !== this.K) throw new ShapeError("b", `${this.K} values`, [b.length]);
@@ -299,6 +351,7 @@ export class Conductor {
     });
   }
 
+  /** Frees the two weight variables. */
   dispose(): void {
     this.W.dispose();
     this.b.dispose();

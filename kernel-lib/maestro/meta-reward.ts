@@ -34,7 +34,9 @@
  */
 import { EmptyInputError, InvalidArgumentError, NonFiniteError, ShapeError } from "../errors";
 
+/** The payoffs `metaRewards` can pay a Conductor with (see the module header for each). */
 export const META_REWARDS = ["advantage", "fixed-advantage", "loo-fixed", "alignment"] as const;
+/** One of META_REWARDS: "advantage" (the paper's Â), "fixed-advantage" (control), "loo-fixed" and "alignment" (ours). */
 export type MetaReward = (typeof META_REWARDS)[number];
 
 /** Members of each group, in first-seen order of the group ids. */
@@ -52,11 +54,13 @@ function checkValues(argument: string, values: readonly number[], n: number): vo
   values.forEach((v, i) => { if (typeof v !== "number" || !Number.isFinite(v)) throw new NonFiniteError(argument, i); });
 }
 
+/** What `groupSumCheck` returns: how far from zero the per-group sums are, against the values' scale. */
 export interface GroupSumCheck {
   /** Largest |Σ_group value| over the groups. */
   maxAbsSum: number;
   /** Largest |value| seen (the scale the sum is small against). */
   maxAbs: number;
+  /** Number of groups. */
   groups: number;
   /** Share of groups whose values are all equal (zero-std groups: their advantages are exactly 0). */
   constantGroups: number;
@@ -92,6 +96,11 @@ export function leaveOneOutMeans(values: readonly number[], groupIds: readonly s
   return out;
 }
 
+/**
+ * What `metaRewards` reads, one value per response (aligned with `groupIds`): the sampled-weight
+ * rewards and their advantages, the same under fixed weights, and for "alignment" the per-response
+ * alignment g_j. A payoff reads only the fields it needs.
+ */
 export interface MetaRewardInputs {
   /** GRPO advantages of the rewards the policy was trained on (R under the sampled weights). */
   advantages: readonly number[];
@@ -101,6 +110,7 @@ export interface MetaRewardInputs {
   fixedRewards: readonly number[];
   /** GRPO advantages of fixedRewards (the same normalisation as `advantages`). */
   fixedAdvantages: readonly number[];
+  /** The group (prompt) of each response; a payoff is computed within groups. */
   groupIds: readonly string[];
   /** "alignment" only: g_j = ∇U · ∇log π(y_j | x_j) per response. */
   alignment?: readonly number[];

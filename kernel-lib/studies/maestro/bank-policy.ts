@@ -21,10 +21,17 @@ import type { PolicyModel } from "../../train/grpo";
 import { CLOSE, CONTENT_START, EOS, MaestroEnv, MaestroPrompt, OPEN, ParsedResponse, VOCAB_SIZE } from "./env";
 import type { MaestroPolicy, MaestroRollout, SampleCost, WeightedResponse } from "./policy-types";
 
+/**
+ * The tier A bank's response styles, one slot each (slot j is the same style for every prompt):
+ * formatted, bare, verbose and repeated gold, a one-word answer, long and medium creative text,
+ * rambling without <eos>, empty brackets, an echo of the prompt, and a bare <eos>. They span the
+ * components' conflicts (long vs brief, on-topic vs diverse, formatted vs bare).
+ */
 export const BANK_STYLES = [
   "gold", "gold-bare", "gold-verbose", "gold-repeated", "first-word", "creative-long",
   "creative-medium", "rambling", "empty-brackets", "echo-prompt", "bare-eos",
 ] as const;
+/** One of BANK_STYLES. */
 export type BankStyle = (typeof BANK_STYLES)[number];
 
 /**
@@ -117,6 +124,7 @@ export class BankLogitsModel implements PolicyModel {
   }
 }
 
+/** softmax of a vector in float64, max-shifted so large logits do not overflow. */
 export function softmax(logits: readonly number[]): number[] {
   const max = logits.reduce((a, b) => Math.max(a, b), -Infinity); // no spread: a long vector would overflow the stack
   const e = logits.map((v) => Math.exp(v - max));
@@ -124,11 +132,21 @@ export function softmax(logits: readonly number[]): number[] {
   return e.map((v) => v / s);
 }
 
+/**
+ * Tier A: the categorical response-bank policy π(j | x) = softmax(x·W + b)_j over the prompt's
+ * bank of BANK_STYLES responses (see the module header). Exact and fast: its expected true utility
+ * is a finite sum, so it checks the maths; it starts uniform (zero weights). Dispose when done.
+ */
 export class ResponseBankPolicy implements MaestroPolicy {
+  /** "bank". */
   readonly tier = "bank" as const;
+  /** The trained linear-softmax model (posing as a sequence model for grpoStep). */
   readonly model: BankLogitsModel;
+  /** Frozen copy for the KL term. */
   reference: BankLogitsModel;
+  /** Length of the Conductor's context: prompt bag + response bag + length (2V + 1). */
   readonly hiddenSize = 2 * VOCAB_SIZE + 1;
+  /** Responses per prompt (one per style). */
   readonly bankSize = BANK_STYLES.length;
 
   constructor(readonly env: MaestroEnv) {

@@ -27,12 +27,25 @@
 import { InvalidArgumentError, UnknownOptionError, assertKnownKeys, assertOneOf } from "../../errors";
 import { Rng, Seed, toRng } from "../../random";
 
+/** The toy's three task types; each has its own hidden true-utility weights and must be inferred from noisy cue tokens. */
 export const TASK_TYPES = ["creative", "factual", "concise"] as const;
+/** One of TASK_TYPES. */
 export type TaskType = (typeof TASK_TYPES)[number];
 
-export const PAD = 0, BOS = 1, EOS = 2, OPEN = 3, CLOSE = 4;
+/** Token id of <pad> (positions after a response's end). */
+export const PAD = 0;
+/** Token id of <bos>, the first token of every prompt. */
+export const BOS = 1;
+/** Token id of <eos>: a response ends at its first <eos>, and generation of that row stops there. */
+export const EOS = 2;
+/** Token id of "[", the opening bracket of the format component's bracket convention. */
+export const OPEN = 3;
+/** Token id of "]", the closing bracket of the bracket convention. */
+export const CLOSE = 4;
 const CUE_START = 5, CUES_PER_TYPE = 3;
+/** First content-word id (14): ids below it are structural tokens and type cues. */
 export const CONTENT_START = CUE_START + CUES_PER_TYPE * TASK_TYPES.length; // 14
+/** Vocabulary size (48): 5 structural tokens, 9 type cues, 34 content words. */
 export const VOCAB_SIZE = 48;
 const CONTENT_COUNT = VOCAB_SIZE - CONTENT_START; // 34
 
@@ -42,16 +55,19 @@ const CUE_WORDS: Record<TaskType, readonly string[]> = {
   concise: ["brief", "tldr", "short"],
 };
 
+/** Each token id's text, for printing responses ("<eos>", "[", "story", "w7", …). */
 export const VOCABULARY: readonly string[] = [
   "<pad>", "<bos>", "<eos>", "[", "]",
   ...TASK_TYPES.flatMap((t) => CUE_WORDS[t]),
   ...Array.from({ length: CONTENT_COUNT }, (_, i) => `w${i}`),
 ];
 
+/** Whether a token is structural (<pad>, <bos>, <eos>, "[", "]"): not counted as content by the rewards. */
 export function isStructural(token: number): boolean {
   return token <= CLOSE;
 }
 
+/** Whether a token is a content word (w0…w33): what faithfulness and the prompt's subject are made of. */
 export function isContent(token: number): boolean {
   return token >= CONTENT_START && token < VOCAB_SIZE;
 }
@@ -68,9 +84,11 @@ export function cueType(token: number): TaskType | null {
   return TASK_TYPES[Math.floor((token - CUE_START) / CUES_PER_TYPE)];
 }
 
+/** One prompt of the toy: its type, tokens, content words in answer order, and gold answer (null for creative). */
 export interface MaestroPrompt {
   /** Unique within its set: used as the GRPO group id. */
   id: string;
+  /** Its task type (hidden from the policy except through the noisy cues). */
   type: TaskType;
   /** <bos> + shuffled cues and content words; every prompt has the same length. */
   tokens: number[];
@@ -87,7 +105,13 @@ export interface ParsedResponse {
   hasEos: boolean;
 }
 
+/**
+ * Options of `new MaestroEnv(...)`: only `seed` is required; the defaults (cue noise 0.2, 3 cues,
+ * 4 content words, responses up to 12 tokens) make about one prompt in ten ambiguous, so the type
+ * must be inferred rather than read off, while keeping the toy fast.
+ */
 export interface MaestroEnvOptions {
+  /** Seed of the fact table and of every prompt set. */
   seed: Seed;
   /** Probability that a cue token is swapped for another type's cue (default 0.2). */
   noise?: number;
@@ -98,16 +122,38 @@ export interface MaestroEnvOptions {
   /** Longest response, <eos> included (default 12). */
   maxResponseLength?: number;
 }
+/** MaestroEnvOptions with every default filled in (`MaestroEnv#options`). */
 export type ResolvedMaestroEnvOptions = Required<MaestroEnvOptions>;
 
 const ENV_KEYS = ["seed", "noise", "cueTokens", "contentTokens", "maxResponseLength"];
+/**
+ * The disjoint prompt sets an env draws: "eval" (held-out evaluation), "validation" (the tuned
+ * static search and the target-informed payoff read it) and "pretrain" (tier B's verbose SFT).
+ */
 export const PROMPT_SETS = ["eval", "validation", "pretrain"] as const;
+/** One of PROMPT_SETS. */
 export type PromptSetName = (typeof PROMPT_SETS)[number];
 
+/**
+ * The MAESTRO toy environment (see the module header): seeded prompts of three task types with
+ * noisy cues, a fact table that defines gold answers, and the response conventions the reward
+ * components read. A pure function of its options: the same seed gives the same prompts.
+ *
+ * @example
+ * ```ts
+ * const env = new lab.studies.maestro.MaestroEnv({ seed: 0 });
+ * const prompts = env.promptSet("eval", 20);            // 20 per type
+ * prompts[0].type, prompts[0].gold;                     // e.g. "factual", [w…, w…, w…]
+ * ```
+ */
 export class MaestroEnv {
+  /** The options with defaults filled in. */
   readonly options: ResolvedMaestroEnvOptions;
+  /** VOCAB_SIZE. */
   readonly vocabSize = VOCAB_SIZE;
+  /** Tokens per prompt (<bos> + cues + content words; the same for every prompt). */
   readonly promptLength: number;
+  /** Longest response, <eos> included. */
   readonly maxResponseLength: number;
   /** The seeded fact table: content word → its "answer" content word (a permutation). */
   private readonly fact: Map<number, number>;

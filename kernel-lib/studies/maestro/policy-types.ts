@@ -12,7 +12,9 @@ import type { PolicyModel } from "../../train/grpo";
 import type { Rng } from "../../random";
 import type { MaestroPrompt, ParsedResponse } from "./env";
 
+/** The study's two policy tiers: "bank" (tier A, ResponseBankPolicy, exact) and "gru" (tier B, GruResponsePolicy, generates tokens and stops at <eos>). */
 export const POLICY_TIERS = ["bank", "gru"] as const;
+/** One of POLICY_TIERS. */
 export type PolicyTier = (typeof POLICY_TIERS)[number];
 
 /** One sampled response, with the token view grpoStep re-scores. */
@@ -41,7 +43,9 @@ export interface SampleCost {
   sequenceLength: number;
 }
 
+/** One response of a policy's response distribution for a prompt, with its probability and Conductor context (evaluation). */
 export interface WeightedResponse {
+  /** The response as read (body up to <eos>). */
   response: ParsedResponse;
   /** Probability (tier A: exact π; tier B: 1/S for S samples). */
   probability: number;
@@ -49,7 +53,13 @@ export interface WeightedResponse {
   hidden: number[];
 }
 
+/**
+ * What the MAESTRO training loop needs from a policy, implemented by both tiers: sampling with
+ * its cost, the model GRPO trains and its frozen reference, the Conductor's contexts (after the
+ * response, after the prompt alone) and the response distribution for evaluation.
+ */
 export interface MaestroPolicy {
+  /** Which tier this is. */
   readonly tier: PolicyTier;
   /** What grpoStep trains. */
   readonly model: PolicyModel;
@@ -69,5 +79,6 @@ export interface MaestroPolicy {
   responseDistribution(prompts: readonly MaestroPrompt[], rng: Rng, samples: number): WeightedResponse[][];
   /** Refreshes the KL reference to the current weights (after pre-training). */
   resetReference(): void;
+  /** Frees the policy's tensors. */
   dispose(): void;
 }

@@ -34,8 +34,11 @@ import { InvalidArgumentError, UnknownOptionError, assertKnownKeys, assertOneOf 
 import { Rng, Seed } from "../../random";
 import { CLOSE, MaestroEnv, MaestroPrompt, OPEN, ParsedResponse, TaskType, isStructural } from "./env";
 
+/** The K = 5 reward components, in the order every weight vector and component vector uses (see the module header's table). */
 export const REWARD_COMPONENTS = ["faithfulness", "format", "creativity", "brevity", "preference"] as const;
+/** One of REWARD_COMPONENTS. */
 export type RewardComponent = (typeof REWARD_COMPONENTS)[number];
+/** K, the number of reward components (5). */
 export const NUM_COMPONENTS = REWARD_COMPONENTS.length;
 
 /** Hidden true-utility weights per task type (rows sum to 1), in REWARD_COMPONENTS order. */
@@ -52,21 +55,38 @@ export const DOMINANT_COMPONENT: Readonly<Record<TaskType, RewardComponent>> = {
   concise: "brevity",
 };
 
+/**
+ * Conventions for faithfulness on creative prompts, which have no gold answer: "topic" (default:
+ * F1 against the prompt's own content words — it conflicts with creativity, which the study
+ * needs), "zero" or "neutral" (0.5; both make faithfulness a clean type indicator).
+ */
 export const CREATIVE_FAITHFULNESS = ["topic", "zero", "neutral"] as const;
+/** One of CREATIVE_FAITHFULNESS. */
 export type CreativeFaithfulness = (typeof CREATIVE_FAITHFULNESS)[number];
 
+/** Options of `new RewardModel(env, ...)`: only `seed` is required; defaults in the field docs. */
 export interface RewardOptions {
   /** Seed of the frozen preference model. */
   seed: Seed;
   /** Components in [0, 1] (default true); false gives the raw units of the module header. */
   normalize?: boolean;
+  /** Faithfulness on creative prompts (default "topic", see CREATIVE_FAITHFULNESS). */
   creativeFaithfulness?: CreativeFaithfulness;
+  /** b in the preference score s = Σ u / √L + b·(length/L − ½) (default 4: favours long outputs, as learned reward models do). */
   preferenceLengthBias?: number;
 }
 
+/**
+ * The toy's K = 5 conflicting reward components of a response (`components`, normalised to [0, 1]
+ * by default) and its hidden true utility (`trueUtility`, evaluation only). The preference model
+ * is frozen from the seed. See the module header for each component and the choices behind them.
+ */
 export class RewardModel {
+  /** Whether `components` normalises to [0, 1] by default (false: raw units, the "unnormalised" arm). */
   readonly normalize: boolean;
+  /** The creative-prompt faithfulness convention. */
   readonly creativeFaithfulness: CreativeFaithfulness;
+  /** The preference model's length bias b. */
   readonly preferenceLengthBias: number;
   /** The frozen preference model's per-token weights u (float64, length = vocabulary). */
   readonly preferenceWeights: readonly number[];
@@ -134,8 +154,17 @@ export class RewardModel {
   }
 }
 
-export interface FormatChecks { endsWithEos: number; noRepeatedTrigram: number; bracketed: number }
+/** The three format checks of a response, each 1 (passed) or 0: the format component is their mean. */
+export interface FormatChecks {
+  /** The response ended with <eos> within the length budget. */
+  endsWithEos: number;
+  /** No token trigram occurs twice in the body. */
+  noRepeatedTrigram: number;
+  /** The body is "[" … "]" with no other bracket inside. */
+  bracketed: number;
+}
 
+/** The format checks of one response (see FormatChecks). */
 export function formatChecks(response: ParsedResponse): FormatChecks {
   const b = response.body;
   const seen = new Set<string>();
@@ -160,10 +189,12 @@ export function tokenEntropy(body: readonly number[]): number {
   return h;
 }
 
+/** The logistic function 1/(1 + e^(−x)), computed without overflow for large |x| (the preference component's squashing). */
 export function sigmoid(x: number): number {
   return x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x));
 }
 
+/** Σ a_i·b_i over a's length: a reward wᵀr from weights and components. */
 export function dot(a: readonly number[], b: readonly number[]): number {
   let s = 0;
   for (let i = 0; i < a.length; i++) s += a[i] * b[i];
