@@ -11,4 +11,11 @@ export * as prism from "./prism";
  * quality (LDS), and the run-store glue of notebook 03. The method itself is `lab.g2is`.
  */
 export * as g2is from "./g2is";
+/**
+ * The MAESTRO study (notebook 04): a toy with three task types and five conflicting reward
+ * components, two policy tiers (an exact response bank; a GRU that stops at <eos>), every arm
+ * (the Conductor, its ablations and controls, our payoffs, static / random / oracle weights,
+ * entropy-minimising GRPO, the init policy), the run-store glue and the comparisons behind the
+ * claims ledger. The Conductor itself, for your own GRPO loop, is `lab.maestro`.
+ */
 export * as maestro from "./maestro";

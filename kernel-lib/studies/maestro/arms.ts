@@ -40,18 +40,33 @@ import { STD_ESTIMATORS, StdEstimator } from "../../train/advantages";
 import { CREATIVE_FAITHFULNESS, CreativeFaithfulness, NUM_COMPONENTS, REWARD_COMPONENTS } from "./rewards";
 import { POLICY_TIERS, PolicyTier } from "./policy-types";
 
+/** Every arm of the MAESTRO study (the module header's table says how each chooses a response's reward weights). */
 export const MAESTRO_ARMS = [
   "maestro", "prompt-level", "no-entropy", "every-step", "unnormalised",
   "equal", "random", "tuned", "oracle",
   "single-faithfulness", "single-format", "single-creativity", "single-brevity", "single-preference",
   "shared-action", "fixed-advantage", "loo-meta", "uniform-conductor", "maestro-group", "equal-group", "em-grpo", "init", "aligned-meta",
 ] as const;
+/** One of MAESTRO_ARMS. */
 export type MaestroArm = (typeof MAESTRO_ARMS)[number];
 
+/**
+ * How the "tuned" arm searches static weights: "argmax" (tier A: predict each grid w's validation
+ * true utility for a converged policy that answers with the bank response maximising wᵀr — exact
+ * and cheap) or "runs" (a short static training run per grid point; its cost is reported).
+ */
 export const TUNED_SEARCH_STRATEGIES = ["argmax", "runs"] as const;
+/** One of TUNED_SEARCH_STRATEGIES. */
 export type TunedSearchStrategy = (typeof TUNED_SEARCH_STRATEGIES)[number];
 
+/**
+ * One MAESTRO run's configuration (`runMaestroArm`): only `arm` is required; every other field
+ * has a per-tier default (`resolveRunConfig` fills them in; the defaults are the study's
+ * "default" preset, chosen so tier A plateaus and tier B runs in minutes on 2 cores). Unknown
+ * keys are refused.
+ */
 export interface MaestroRunConfig {
+  /** Which arm: how each response's reward weights are chosen. */
   arm: MaestroArm;
   /** "bank" (tier A, default) or "gru" (tier B). */
   tier?: PolicyTier;
@@ -62,8 +77,11 @@ export interface MaestroRunConfig {
   /** GRPO group size G (default 8). */
   groupSize?: number;
   // environment and rewards
+  /** Cue noise of the env (default 0.2, see MaestroEnvOptions). */
   noise?: number;
+  /** Longest response, <eos> included (default 12). */
   maxResponseLength?: number;
+  /** Faithfulness on creative prompts (default "topic": the convention that makes the components conflict). */
   creativeFaithfulness?: CreativeFaithfulness;
   /** Override of the arm's choice (every arm normalises except "unnormalised"). */
   normalizeRewards?: boolean;
@@ -74,10 +92,15 @@ export interface MaestroRunConfig {
    */
   componentCentering?: ComponentCentering;
   // Conductor
+  /** Action → weight mapping (default "discrete"). */
   mapping?: WeightMapping;
+  /** Discrete mapping's floor η (default 0.3). */
   eta?: number;
+  /** Continuous mapping's floor p_min (default 0.02). */
   pMin?: number;
+  /** Continuous mapping's exploration std σ (default 0.5). */
   sigma?: number;
+  /** The Conductor's softmax temperature τ (default 1). */
   conductorTemperature?: number;
   /** M: Conductor update every M policy steps (default 4; "every-step" uses 1). */
   conductorEvery?: number;
@@ -94,6 +117,7 @@ export interface MaestroRunConfig {
   aggregation?: GrpoAggregation;
   /** Divide advantages by the group std (default true; false = Dr. GRPO centring). */
   normalizeStd?: boolean;
+  /** Group std estimator of the advantages (default "population", as GRPO implementations use). */
   stdEstimator?: StdEstimator;
   /** eps added to the group std (default 1e-6; TRL uses 1e-4). */
   advantageEps?: number;
@@ -110,16 +134,21 @@ export interface MaestroRunConfig {
   policyLearningRate?: number;
   /** β of the k3 KL to the frozen reference (default 0.01). */
   klBeta?: number;
+  /** PPO clip ε (default 0.2; binds only with ppoEpochs > 1). */
   clipEpsilon?: number;
   // tier B
+  /** GRU hidden width (default 32). */
   gruHiddenSize?: number;
+  /** GRU token-embedding width (default 16). */
   gruEmbedSize?: number;
   /** SFT steps of the verbose pre-training (default 150). */
   pretrainSteps?: number;
   // evaluation
+  /** Held-out evaluation prompts per task type (default bank 40, gru 8). */
   evalPromptsPerType?: number;
   /** Responses sampled per eval prompt (tier B only; tier A is exact). Default 4. */
   evalSamples?: number;
+  /** Validation prompts per type, for the tuned search and the aligned-meta payoff (default bank 40, gru 6). */
   validationPromptsPerType?: number;
   // tuned static weights
   /** Simplex grid step 1/divisions (default bank 4 → 70 points; gru 2 → 15 points). */
@@ -130,18 +159,30 @@ export interface MaestroRunConfig {
   tunedSearchSteps?: number;
 }
 
+/** MaestroRunConfig with every default filled in (what a run records as its configuration). */
 export type ResolvedRunConfig = Required<MaestroRunConfig>;
 
+/** How components enter R: "none" (R = wᵀr, the paper) or "group" (each component z-scored within its GRPO group first, GDPO-style). */
 export const COMPONENT_CENTERING = ["none", "group"] as const;
+/** One of COMPONENT_CENTERING. */
 export type ComponentCentering = (typeof COMPONENT_CENTERING)[number];
 
+/**
+ * Where an arm's per-response weights come from: a Conductor, a static w, a Dirichlet draw
+ * (random), the true type's utility weights (oracle), or no weights at all (em-grpo's
+ * self-certainty reward).
+ */
 export type WeightingKind = "conductor" | "static" | "dirichlet" | "oracle" | "self-certainty";
 
+/** What an arm means for the training loop (`armBehaviour`): its weighting, sampling, and whether it trains, is tuned or frozen. */
 export interface ArmBehaviour {
+  /** Where the weights come from. */
   weighting: WeightingKind;
   /** For "static" (tuned: filled in after the search). */
   staticWeights: number[] | null;
+  /** How Conductor actions are drawn (per response, per prompt, shared). */
   sampling: ActionSampling;
+  /** True for "tuned": static weights chosen by a search first. */
   tuned: boolean;
   /** Conductor never updated (uniform-conductor). */
   frozen: boolean;

@@ -12,16 +12,27 @@ const emptyPerType = <T>(make: () => T): PerType<T> => ({ creative: make(), fact
 const mean = (xs: readonly number[]) => (xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length);
 const meanVector = (rows: readonly number[][], K: number) => Array.from({ length: K }, (_, k) => mean(rows.map((r) => r[k])));
 
+/**
+ * What `evaluatePolicy` returns: the policy's expected true utility (per type, overall and per
+ * prompt), components, length and repetition on the given prompts — exact in tier A, over sampled
+ * responses in tier B — and the weights the arm's weighting would give those responses.
+ */
 export interface PolicyEvaluation {
+  /** Expected true utility per type. */
   trueUtility: PerType<number>;
+  /** Mean of `trueUtility` over the types. */
   trueUtilityOverall: number;
+  /** Expected normalised components per type. */
   components: PerType<number[]>;
+  /** Expected response length (tokens before <eos>). */
   length: number;
+  /** Expected repetition rate. */
   repetition: number;
   /** Mean weights per type the weighting would give the eval responses. */
   weights: PerType<number[]>;
   /** Per prompt, in the order given: expected true utility and expected response length (for paired tests across arms). */
   promptUtility: number[];
+  /** Per prompt, expected response length (same order as promptUtility). */
   promptLength: number[];
 }
 

@@ -27,19 +27,34 @@ import { SequenceExample, SftResult, trainSft } from "../../train/sft";
 import { CLOSE, CONTENT_START, EOS, MaestroEnv, MaestroPrompt, OPEN, PAD, VOCAB_SIZE } from "./env";
 import type { MaestroPolicy, MaestroRollout, SampleCost, WeightedResponse } from "./policy-types";
 
+/** Options of `new GruResponsePolicy(env, ...)`: only `seed` is required; the small defaults keep tier B runs to minutes on 2 cores. */
 export interface GruPolicyOptions {
+  /** Seed of the initial weights and the policy's sampling streams. */
   seed: Seed;
+  /** Token-embedding width (default 16). */
   embedSize?: number;
+  /** GRU hidden width (default 32); also the Conductor's context size. */
   hiddenSize?: number;
   /** Stop each row at its <eos> and pad batches to their longest response (default true); false: every row runs the full budget L. */
   stopAtEos?: boolean;
 }
 
+/**
+ * Tier B: a tiny GRU language model that generates responses token by token and, by default,
+ * stops each row at its <eos> (a batch ends when every row has), so a policy that learns to answer
+ * briefly also gets cheaper per step; `pretrainVerbose` makes it verbose first (the SFT start).
+ * Its Conductor context is the GRU's terminal hidden state (stopped gradient). Dispose when done.
+ */
 export class GruResponsePolicy implements MaestroPolicy {
+  /** "gru". */
   readonly tier = "gru" as const;
+  /** The trained GRU language model. */
   readonly model: GruLanguageModel;
+  /** Frozen copy for the KL term (refreshed after pre-training). */
   reference: GruLanguageModel;
+  /** GRU hidden width: the Conductor's context size. */
   readonly hiddenSize: number;
+  /** Whether generation stops each row at its <eos>. */
   readonly stopAtEos: boolean;
 
   constructor(readonly env: MaestroEnv, options: GruPolicyOptions) {
@@ -139,15 +154,21 @@ export function verboseResponse(env: MaestroEnv, prompt: MaestroPrompt, rng: Rng
   return [OPEN, ...answer, ...filler, CLOSE].slice(0, bodyLength).concat([EOS]);
 }
 
+/** Options of `pretrainVerbose`: SFT steps and seed are required; defaults make the start clearly verbose (bodies of L − 4 … L − 1 tokens). */
 export interface VerbosePretrainOptions {
+  /** SFT optimizer steps. */
   steps: number;
+  /** Seed of the targets and the batches. */
   seed: Seed | Rng;
+  /** SFT batch size (default 16). */
   batchSize?: number;
+  /** SFT Adam rate (default 0.02). */
   learningRate?: number;
   /** Pre-training prompts (default 60; types balanced). */
   prompts?: number;
   /** Body lengths of the targets, uniform in [min, max] (default [L − 4, L − 1]). */
   minLength?: number;
+  /** Longest target body (default L − 1). */
   maxLength?: number;
 }
 

@@ -28,6 +28,7 @@ export function variantRuns(runs: readonly MaestroStudyRun[], tier: PolicyTier, 
   return runs.filter((r) => r.tier === tier && r.variant === variant).sort((x, y) => x.seed - y.seed);
 }
 
+/** Which per-prompt held-out value `comparePrompts` pairs: expected true utility or expected response length. */
 export type PromptMetric = "promptUtility" | "promptLength";
 
 /** Options of `comparePrompts` and `compareRuns`, passed on to `stats.pairedVerdict`. */

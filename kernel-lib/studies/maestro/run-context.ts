@@ -13,9 +13,17 @@ import type { MaestroPolicy } from "./policy-types";
 import { RewardModel } from "./rewards";
 import type { TunedSearchReport } from "./tuning";
 
+/** One value per task type (creative, factual, concise). */
 export type PerType<T> = Record<TaskType, T>;
 
+/**
+ * A run's training curves, one entry per policy step in a run's result (windowed means of
+ * ⌈steps / 100⌉ steps once stored): weights, components and true utility per type, reward,
+ * length, cost, GRPO diagnostics, the Conductor's payoff and meta-gradient, and the held-out
+ * convergence curve. The figures of notebook 04 read these.
+ */
 export interface MaestroCurves {
+  /** The policy step of each entry. */
   step: number[];
   /** [type][step][k]: mean reward weights applied to that type's responses (F1). */
   weightsByType: PerType<number[][]>;
@@ -27,7 +35,9 @@ export interface MaestroCurves {
   reward: number[];
   /** Mean response length (tokens before <eos>) and repetition rate (F4). */
   length: number[];
+  /** Share of a response's tokens that repeat an earlier token of it (F4). */
   repetition: number[];
+  /** Wall-clock seconds of the step (sampling, rewards, Conductor, GRPO). */
   secondsPerStep: number[];
   /** GRPO's k3 KL to the reference. */
   kl: number[];
@@ -49,16 +59,26 @@ export interface MaestroCurves {
   metaGradient: { step: number[]; norm: number[]; entropy: number[]; loss: number[] };
 }
 
+/**
+ * A run's final numbers on the held-out prompts (expected over the policy's responses: exact in
+ * tier A, sampled in tier B): true utility per type and overall, components, length, repetition,
+ * the per-prompt values the paired tests use, final weights, Conductor actions, cost and the
+ * E[Â] ≡ 0 identity's check.
+ */
 export interface MaestroMetrics {
   /** Final true utility per type (held-out eval set) and their mean (F3). */
   trueUtility: PerType<number>;
+  /** Mean of `trueUtility` over the types. */
   trueUtilityOverall: number;
   /** Final mean normalised components per type (eval set). */
   components: PerType<number[]>;
+  /** Mean response length, tokens before <eos>. */
   length: number;
+  /** Mean repetition rate. */
   repetition: number;
   /** Per held-out prompt (same prompts, same order, for every arm of a seed): expected true utility and length. */
   promptUtility: number[];
+  /** Per held-out prompt: expected response length (same order as promptUtility). */
   promptLength: number[];
   /** Mean wall-clock seconds per policy step (sampling, rewards, Conductor, GRPO). */
   secondsPerStep: number;
@@ -66,21 +86,31 @@ export interface MaestroMetrics {
   finalWeights: PerType<number[]>;
   /** Conductor actions per type over the last quarter of training (F2), null without a Conductor. */
   actionHistogram: PerType<number[]> | null;
+  /** Seconds of tier B's verbose pre-training (0 in tier A). */
   pretrainSeconds: number;
+  /** Seconds of the whole run (pre-training, search, training, evaluation). */
   totalSeconds: number;
   /** Mean generated tokens and forward row-positions per policy step (the cost beside secondsPerStep). */
   generatedTokensPerStep: number;
+  /** Mean forward row-positions per policy step (sampling, Conductor context, GRPO passes). */
   forwardTokensPerStep: number;
   /** Largest |Σ_group Â| over every step (the identity's check). */
   maxAdvantageGroupSum: number;
 }
 
+/** What `runMaestroArm` returns: the arm, tier, seed, resolved configuration, final metrics, curves, and the tuned search or static w where there is one. */
 export interface MaestroRunResult {
+  /** The arm that ran. */
   arm: MaestroArm;
+  /** Its policy tier. */
   tier: ResolvedRunConfig["tier"];
+  /** The run's seed. */
   seed: Seed;
+  /** The configuration with every default filled in. */
   config: ResolvedRunConfig;
+  /** Final held-out numbers. */
   metrics: MaestroMetrics;
+  /** Per-step training curves. */
   curves: MaestroCurves;
   /** The tuned arm's search (best w, cost); null for other arms. */
   tunedSearch: TunedSearchReport | null;
@@ -102,6 +132,12 @@ export interface RunContext {
   onProgress?: (fraction: number, note?: string) => void;
 }
 
+/**
+ * Builds one run's pieces from a resolved config and a seed: the env and reward model (seeded from
+ * the run seed, so every arm of a seed sees the same prompts and preference model), the tier's
+ * policy (tier B pre-trained to be verbose first) and a copy of its initial weights. The caller
+ * disposes `policy`; `runMaestroArm` does all of this for you.
+ */
 export function createRunContext(config: ResolvedRunConfig, seed: Seed): RunContext {
   const rng = new Rng(seed).derive("maestro-run");
   const env = new MaestroEnv({ seed: `${String(seed)}/env`, noise: config.noise, maxResponseLength: config.maxResponseLength });

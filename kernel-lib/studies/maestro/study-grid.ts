@@ -41,6 +41,7 @@ export const MAESTRO_SETTINGS: Readonly<Record<string, MaestroSetting>> = {
   "token-level": { overrides: { aggregation: "tokenLevel" }, bank: [], gru: ["maestro", "equal", "single-brevity"], presets: ["default", "paper"] },
   "full-length": { overrides: { stopAtEos: false }, bank: [], gru: ["maestro", "equal", "single-brevity"], presets: ["quick", "default", "paper"] },
 };
+/** The values of the grid's `setting` axis: "default" and every sensitivity setting's name (MAESTRO_SETTINGS). */
 export const MAESTRO_SETTING_NAMES = ["default", ...Object.keys(MAESTRO_SETTINGS)] as const;
 
 type TierSettings = Omit<MaestroRunConfig, "arm" | "tier" | "mapping">;
@@ -59,6 +60,11 @@ const GRU: Record<PresetName, TierSettings> = {
 
 /** Six seeds at default: the fewest with which a two-sided sign-flip test over seed means can reach p < 0.05 (1/32). */
 const SEEDS: Record<PresetName, number[]> = { quick: [0, 1], default: [0, 1, 2, 3, 4, 5], paper: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] };
+/**
+ * Points a stored training curve keeps (100): a run's per-step curves are averaged over windows of
+ * ⌈steps / 100⌉ steps before they go to the run store, so a record stays small whatever the budget
+ * while the figures still show the shape of training.
+ */
 export const CURVE_POINTS = 100;
 
 /** The grid config of one run, as stored. */

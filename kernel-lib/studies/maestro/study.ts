@@ -52,24 +52,40 @@ import { CURVE_POINTS, MAESTRO_STUDY_VERSION, MaestroStudyConfig, maestroStudyGr
  */
 export type MaestroStudyCurves = MaestroCurves;
 
+/**
+ * The metrics one MAESTRO run stores in the run store (what notebook 04 reads back through
+ * `maestroStudyRuns`): held-out true utility, length and repetition, the per-prompt values the
+ * paired tests use, cost per step, the identity's check, GRPO diagnostics, the Conductor's payoff,
+ * meta-gradient and final weights, the tuned search, and the windowed curves.
+ */
 export interface MaestroStudyMetrics {
+  /** Held-out true utility, mean over types. */
   trueUtility: number;
+  /** Held-out true utility per type. */
   trueUtilityByType: PerType<number>;
+  /** Held-out mean response length (tokens before <eos>). */
   length: number;
+  /** Held-out mean repetition rate. */
   repetition: number;
   /** Per held-out prompt, the same prompts in the same order for every arm of a seed. */
   promptUtility: number[];
+  /** Per held-out prompt: expected response length (same order as promptUtility). */
   promptLength: number[];
+  /** Mean wall-clock seconds per policy step (shared machine: noisy). */
   secondsPerStep: number;
+  /** Seconds of the whole run. */
   totalSeconds: number;
+  /** Seconds of tier B's verbose pre-training (0 in tier A). */
   pretrainSeconds: number;
   /** Mean generated tokens and forward row-positions per policy step (0 for the init arm). */
   generatedTokensPerStep: number;
+  /** Mean forward row-positions per policy step (0 for the init arm). */
   forwardTokensPerStep: number;
   /** Largest |Σ_group Â| over every step: 0 up to rounding. */
   maxAdvantageGroupSum: number;
   /** Mean over training of the clip fraction and of the share of zero-std groups. */
   clipFraction: number;
+  /** Mean share of GRPO groups whose rewards were all equal. */
   zeroStdGroups: number;
   /** Mean payoff the Conductor was paid per step (Conductor arms). */
   metaRewardMean?: number;
@@ -77,16 +93,21 @@ export interface MaestroStudyMetrics {
   finalReward: number;
   /** Conductor arms only: ‖meta-gradient‖ mean and max over updates, π's entropy at the last update. */
   metaGradientMeanNorm?: number;
+  /** Conductor arms only: the largest ‖meta-gradient‖ over updates (≈ 0 for prompt-level actions). */
   metaGradientMaxNorm?: number;
+  /** Conductor arms only: the entropy of π at the last update. */
   conductorEntropy?: number;
   /** Arrays (not columns of toRecords): [type][k]. */
   finalWeights: PerType<number[]>;
+  /** Held-out mean normalised components, [type][k]. */
   components: PerType<number[]>;
   /** Conductor arms only: actions per type over the last quarter of training. */
   actionHistogram?: PerType<number[]>;
   /** Static and tuned arms: the w trained with. */
   staticWeights?: number[];
+  /** Tuned arm only: the search's chosen w, its predicted validation utility and its cost. */
   tunedSearch?: { bestWeights: number[]; bestValidationUtility: number; gridPoints: number; policySteps: number; evaluations: number; seconds: number };
+  /** The windowed training curves (CURVE_POINTS points). */
   curves: MaestroStudyCurves;
 }
 
@@ -207,6 +228,18 @@ export async function runMaestroStudyPoint(config: JsonObject, seed: number, con
   return maestroStudyOutput(runMaestroArm(maestroStudyRunConfig(config), seed, (f, note) => context?.progress(f, note)), c.curvePoints);
 }
 
+/**
+ * The MAESTRO study, registered for `npm run sweep -- --study maestro` and notebook 04: presets
+ * quick / default / paper (seeds, per-tier budgets, tier B arm subsets and sensitivity settings in
+ * study-grid.ts; default: 6 seeds, the fewest with which a two-sided test over seeds can reach
+ * p < 0.05), each grid point one `runMaestroArm` whose metrics go to reports/runs/maestro.jsonl.
+ *
+ * @example
+ * ```ts
+ * const sweep = await lab.experiments.runSweep(lab.studies.maestro.maestroStudy, { preset: "quick" });
+ * const runs = lab.studies.maestro.maestroStudyRuns(sweep.records);
+ * ```
+ */
 export const maestroStudy: Study<JsonObject> = registerStudy(defineStudy({
   name: "maestro",
   description: "MAESTRO Conductor vs static, random and oracle reward weights (tier A: every arm; tier B: a subset)",

@@ -48,9 +48,13 @@ const meanVector = (rows: readonly number[][], K: number) => Array.from({ length
 const EQUAL_WEIGHTS = new Array<number>(NUM_COMPONENTS).fill(1 / NUM_COMPONENTS);
 const FORMAT = componentIndex("format");
 
+/** What `trainPolicy` returns: the per-step curves, the trained Conductor (caller disposes; null without one) and its actions per type over the last quarter. */
 export interface TrainResult {
+  /** Per-step training curves. */
   curves: MaestroCurves;
+  /** The Conductor after training (Conductor arms), else null; the caller disposes it. */
   conductor: Conductor | null;
+  /** Conductor actions per type over the last quarter of training, [type][k]; null without a Conductor. */
   actionHistogram: PerType<number[]> | null;
 }
 

@@ -23,15 +23,21 @@ import { trainPolicy } from "./train";
 import { evaluatePolicy } from "./evaluate";
 import type { TunedSearchStrategy } from "./arms";
 
+/** What the tuned arm's static-weight search found and what it cost (stored with the run). */
 export interface TunedSearchReport {
+  /** "argmax" (predicted for a converged policy) or "runs" (short training runs). */
   strategy: TunedSearchStrategy;
+  /** Simplex grid step 1/divisions. */
   gridDivisions: number;
+  /** Grid points searched (the simplex grid plus 1/K). */
   gridPoints: number;
+  /** The w with the best mean validation true utility. */
   bestWeights: number[];
   /** Mean over types of the validation true utility at bestWeights. */
   bestValidationUtility: number;
   /** [gridIndex]: the grid's weights and mean validation utility (for plots). */
   grid: { weights: number[]; utility: number }[];
+  /** The search's cost: policy evaluations, training steps ("runs") and seconds. */
   cost: { evaluations: number; policySteps: number; seconds: number };
 }
 
