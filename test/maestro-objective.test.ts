@@ -15,8 +15,9 @@ import { EmptyInputError, InvalidArgumentError, ShapeError } from "../kernel-lib
 import { Conductor, META_REWARDS, MetaReward, groupSumCheck, leaveOneOutMeans, metaRewards } from "../kernel-lib/maestro";
 import {
   MaestroEnv, NUM_COMPONENTS, ResponseBankPolicy, RewardModel, bagOfTokens, bankTargetUtility, bankTrueUtilities, bankUtilityAlignment, buildResponseBank,
-  resolveRunConfig, runMaestroArm,
+  GruResponsePolicy, gruUtilityAlignment, gruUtilityGradient, resolveRunConfig, runMaestroArm,
 } from "../kernel-lib/studies/maestro";
+import { tokenLogProbs } from "../kernel-lib/train/logprobs";
 import { TEST_BACKENDS, assertClose, expectError, expectNoLeak, useBackend } from "./helpers";
 
 const env = new MaestroEnv({ seed: 3 });
@@ -157,7 +158,7 @@ test(`[${backend}] runs: Σ_group Â is 0 on every step (logged per step); the p
 }
 
 for (const backend of TEST_BACKENDS) {
-  test(`[${backend}] bankUtilityAlignment = the directional derivative of the validation true utility along ∇log π(y_j|x_j) (central differences); the aligned-meta arm runs on tier A only`, async () => {
+  test(`[${backend}] bankUtilityAlignment = the directional derivative of the validation true utility along ∇log π(y_j|x_j) (central differences); the aligned-meta arm runs on tier A`, async () => {
     await useBackend(backend);
     const policy = new ResponseBankPolicy(env);
     tf.tidy(() => { policy.model.W.assign(tf.randomNormal(policy.model.W.shape, 0, 0.5, "float32", 3)); policy.model.b.assign(tf.randomNormal(policy.model.b.shape, 0, 0.5, "float32", 4)); });
@@ -190,7 +191,41 @@ for (const backend of TEST_BACKENDS) {
     assert.is(run.config.metaReward, "alignment");
     assert.is(run.curves.metaGradient.norm.length, 2);
     assert.ok(run.curves.metaReward.some((m) => m !== 0));
-    await expectError(() => resolveRunConfig({ arm: "aligned-meta", tier: "gru" }), InvalidArgumentError, "config.metaReward");
+  });
+}
+
+for (const backend of TEST_BACKENDS) {
+  test(`[${backend}] gruUtilityAlignment = ∇U·∇log π(y_j|x_j) by per-rollout autodiff (the slow oracle); weights restored exactly; ∇U seeded; the aligned-meta arm runs on tier B`, async () => {
+    await useBackend(backend);
+    const policy = new GruResponsePolicy(env, { seed: 5, hiddenSize: 8, embedSize: 6 });
+    const targets = env.promptSet("validation", 2);
+    const gU = await expectNoLeak("utility gradient", () => gruUtilityGradient(policy, rewards, targets, 4, new Rng(1)));
+    assert.equal(Array.from(gruUtilityGradient(policy, rewards, targets, 4, new Rng(1))), Array.from(gU), "a pure function of its seed");
+    assert.ok(gU.some((v) => v !== 0), "∇U is not 0");
+    const rollouts = policy.sample(env.samplePrompts(3, 21), 3, new Rng(2));
+    const vars = policy.model.trainableVariables();
+    const before = vars.map((v) => Array.from(v.dataSync()));
+    const g = await expectNoLeak("alignment", () => gruUtilityAlignment(policy, gU, rollouts));
+    assert.equal(vars.map((v) => Array.from(v.dataSync())), before, "weights restored exactly");
+    const oracle = rollouts.map((r) => {
+      const { value, grads } = tf.variableGrads(() => tf.tidy(() => tf.sum(tf.mul(tokenLogProbs(policy.model, [r.tokens]), tf.tensor2d([r.actionMask]))) as tf.Scalar), vars);
+      let dot = 0, offset = 0;
+      for (const v of vars) { const d = grads[v.name].dataSync(); for (let k = 0; k < d.length; k++) dot += d[k] * gU[offset + k]; offset += d.length; grads[v.name].dispose(); }
+      value.dispose();
+      return dot;
+    });
+    const scale = Math.max(...oracle.map(Math.abs));
+    // A float32 central difference (h = 1e-2): within 2% of each value (or of 5% of the largest).
+    oracle.forEach((dot, j) => assert.ok(Math.abs(g[j] - dot) <= 2e-2 * Math.max(0.05 * scale, Math.abs(dot)), `g_${j} = ${g[j]} vs per-rollout autodiff ${dot}`));
+    assert.equal(gruUtilityAlignment(policy, new Float64Array(gU.length), rollouts), rollouts.map(() => 0), "∇U = 0: all zeros");
+    await expectError(() => gruUtilityAlignment(policy, new Float64Array(3), rollouts), InvalidArgumentError, "utilityGradient");
+    await expectError(() => gruUtilityGradient(policy, rewards, targets, 1, new Rng(1)), InvalidArgumentError, "samples");
+    policy.dispose();
+    const run = runMaestroArm({ arm: "aligned-meta", tier: "gru", steps: 4, conductorEvery: 2, pretrainSteps: 4, promptsPerStep: 3, groupSize: 4, gruHiddenSize: 8, gruEmbedSize: 6,
+      curveEvalEvery: 0, evalPromptsPerType: 1, evalSamples: 2, validationPromptsPerType: 1 }, 1);
+    assert.is(run.config.metaReward, "alignment");
+    assert.is(run.curves.metaGradient.norm.length, 2);
+    assert.ok(run.curves.metaReward.some((m) => m !== 0), "the Conductor was paid a non-zero alignment payoff");
   });
 }
 

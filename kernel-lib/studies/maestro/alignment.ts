@@ -8,11 +8,23 @@
  * and ∂logits/∂W = x, ∂logits/∂b = 1, so
  *   g_j = Σ_t (x_t·x_j + 1) · δ_t·(e_{y_j} − π(x_j)),
  * computed through M = Σ_t [x_t; 1] δ_tᵀ once per call. test/maestro-objective.test.ts checks g_j
- * against central differences of U along ∇log π(y_j|x_j). Tier B would need a second autodiff
- * pass per response; it is not offered there.
+ * against central differences of U along ∇log π(y_j|x_j).
+ *
+ * Tier B (`gruUtilityAlignment`): the GRU's U = mean over target prompts of E_y[u(x, y)] has no
+ * closed form, so ∇U is the REINFORCE estimate over `samples` responses per target prompt with a
+ * leave-one-out baseline per prompt (unbiased), and g_j = ∇U·∇log π(y_j|x_j) is the directional
+ * derivative of each rollout's log-probability along ∇U — one central difference of two batched
+ * forward passes (θ ± h·∇U/‖∇U‖) instead of one backward pass per response. A noisy estimate of
+ * the same quantity tier A computes exactly; test/maestro-objective.test.ts checks it against
+ * per-rollout autodiff dot products.
  */
+import { tf } from "../../tf";
 import { EmptyInputError, InvalidArgumentError } from "../../errors";
+import type { Rng } from "../../random";
+import { tokenLogProbs } from "../../train/logprobs";
+import { leaveOneOutMeans } from "../../maestro/meta-reward";
 import { ResponseBankPolicy, bagOfTokens, buildResponseBank } from "./bank-policy";
+import { GruResponsePolicy } from "./gru-policy";
 import { MaestroPrompt, VOCAB_SIZE } from "./env";
 import type { MaestroRollout } from "./policy-types";
 import type { RewardModel } from "./rewards";
@@ -55,4 +67,73 @@ export function bankUtilityAlignment(policy: ResponseBankPolicy, targets: readon
     }
     return g;
   });
+}
+
+/** log π(response) of each rollout under the GRU's current weights, as a tensor [N] (caller owns it). */
+function responseLogProbs(policy: GruResponsePolicy, rollouts: readonly MaestroRollout[]): tf.Tensor1D {
+  return tf.tidy(() => {
+    const lp = tokenLogProbs(policy.model, rollouts.map((r) => r.tokens));
+    const mask = tf.tensor2d(rollouts.map((r) => r.actionMask), lp.shape as [number, number], "float32");
+    return tf.sum(tf.mul(lp, mask), 1) as tf.Tensor1D;
+  });
+}
+
+/**
+ * The REINFORCE estimate of ∇_θU for the GRU policy, U = mean over `targets` of the expected
+ * true utility: `samples` responses per target, each weighted by its true utility minus the mean
+ * of its prompt's other samples (leave-one-out: unbiased). One flat Float64Array in
+ * trainableVariables() order.
+ */
+export function gruUtilityGradient(policy: GruResponsePolicy, rewards: RewardModel, targets: readonly MaestroPrompt[], samples: number, rng: Rng): Float64Array {
+  if (!(policy instanceof GruResponsePolicy)) throw new InvalidArgumentError("policy", "the tier B GruResponsePolicy", policy);
+  if (targets.length === 0) throw new EmptyInputError("targets", "at least one target prompt");
+  if (!Number.isInteger(samples) || samples < 2) throw new InvalidArgumentError("samples", "an integer ≥ 2 (the leave-one-out baseline needs two samples per prompt)", samples);
+  const drawn = policy.sample(targets, samples, rng);
+  const u = drawn.map((r) => rewards.trueUtility(r.prompt, r.response));
+  const baseline = leaveOneOutMeans(u, drawn.map((r) => r.groupId));
+  const coef = u.map((x, i) => (x - baseline[i]) / drawn.length);
+  const vars = policy.model.trainableVariables();
+  const { value, grads } = tf.variableGrads(() => tf.tidy(() => tf.sum(tf.mul(responseLogProbs(policy, drawn), tf.tensor1d(coef, "float32"))) as tf.Scalar), vars);
+  value.dispose();
+  const parts = vars.map((v) => { const g = grads[v.name]; const data = g.dataSync(); g.dispose(); return data; });
+  const out = new Float64Array(parts.reduce((a, d) => a + d.length, 0));
+  let offset = 0;
+  for (const d of parts) { out.set(d, offset); offset += d.length; }
+  return out;
+}
+
+/**
+ * g_j = ∇U·∇log π(y_j|x_j) for each rollout of the GRU policy, given ∇U (`gruUtilityGradient`):
+ * ‖∇U‖ times the central difference of log π(y_j|x_j) along ∇U/‖∇U‖ with step h (default 1e-2,
+ * large enough for float32 forward passes, small enough for the curvature of a tiny GRU). The
+ * weights are restored exactly afterwards. All zeros when ∇U = 0.
+ */
+export function gruUtilityAlignment(policy: GruResponsePolicy, utilityGradient: Float64Array, rollouts: readonly MaestroRollout[], h = 1e-2): number[] {
+  if (!(policy instanceof GruResponsePolicy)) throw new InvalidArgumentError("policy", "the tier B GruResponsePolicy", policy);
+  if (rollouts.length === 0) return [];
+  const vars = policy.model.trainableVariables();
+  const sizes = vars.map((v) => v.size);
+  if (utilityGradient.length !== sizes.reduce((a, b) => a + b, 0)) throw new InvalidArgumentError("utilityGradient", `${sizes.reduce((a, b) => a + b, 0)} values (the policy's parameters)`, utilityGradient.length);
+  const norm = Math.sqrt(utilityGradient.reduce((a, v) => a + v * v, 0));
+  if (!(norm > 0)) return rollouts.map(() => 0);
+  const original = vars.map((v) => v.dataSync().slice() as Float32Array);
+  const shifted = (sign: number): number[] => {
+    let offset = 0;
+    tf.tidy(() => vars.forEach((v, i) => {
+      const moved = new Float32Array(sizes[i]);
+      for (let k = 0; k < sizes[i]; k++) moved[k] = original[i][k] + sign * h * (utilityGradient[offset + k] / norm);
+      offset += sizes[i];
+      v.assign(tf.tensor(moved, v.shape, "float32"));
+    }));
+    const lp = responseLogProbs(policy, rollouts);
+    const values = Array.from(lp.dataSync());
+    lp.dispose();
+    return values;
+  };
+  try {
+    const plus = shifted(1), minus = shifted(-1);
+    return plus.map((p, j) => (norm * (p - minus[j])) / (2 * h));
+  } finally {
+    tf.tidy(() => vars.forEach((v, i) => v.assign(tf.tensor(original[i], v.shape, "float32"))));
+  }
 }

@@ -14,7 +14,8 @@
  * | loo-meta             | maestro paid R(w(a)) − leave-one-out mean of R(equal)    |
  * |                      | (non-zero expectation; meta-reward.ts)                   |
  * | aligned-meta         | maestro paid g_j·(R(w(a)) − R(equal)), g_j = ∇U_val·∇log π |
- * |                      | (target-informed: reads validation true utility; tier A)  |
+ * |                      | (target-informed: reads validation true utility; exact   |
+ * |                      | in tier A, a REINFORCE estimate of ∇U in tier B)         |
  * | uniform-conductor    | the Conductor's action space, φ = 0 frozen (never updated)|
  * | no-entropy           | maestro with λ = 0                                      |
  * | every-step           | maestro with M = 1                                      |
@@ -108,7 +109,7 @@ export interface MaestroRunConfig {
   entropyBonus?: number;
   /** Adam rate of the Conductor (default 0.05). */
   conductorLearningRate?: number;
-  /** The Conductor's payoff (meta-reward.ts): "advantage" (default, the paper), "fixed-advantage", "loo-fixed", "alignment" (tier bank). */
+  /** The Conductor's payoff (meta-reward.ts): "advantage" (default, the paper), "fixed-advantage", "loo-fixed", "alignment" (exact in tier bank, estimated in tier gru). */
   metaReward?: MetaReward;
   /** Multiplies the format component of the TRAINING reward (default 1; the true utility is unchanged): sensitivity to a saturated component. */
   formatScale?: number;
@@ -272,7 +273,6 @@ export function resolveRunConfig(config: MaestroRunConfig): ResolvedRunConfig {
   assertOneOf("config.stdEstimator", r.stdEstimator, STD_ESTIMATORS);
   for (const key of ["normalizeStd", "stopAtEos"] as const) if (typeof r[key] !== "boolean") throw new InvalidArgumentError(`config.${key}`, "true or false", r[key]);
   if (typeof r.normalizeRewards !== "boolean") throw new InvalidArgumentError("config.normalizeRewards", "true or false", r.normalizeRewards);
-  if (r.metaReward === "alignment" && tier !== "bank") throw new InvalidArgumentError("config.metaReward", "\"alignment\" only on tier bank (its gradient is exact for the response bank)", r.metaReward);
   if (r.tunedSearch === "argmax" && tier !== "bank" && config.arm === "tuned") throw new InvalidArgumentError("config.tunedSearch", "\"runs\" for tier gru (argmax needs the response bank)", r.tunedSearch);
   return r;
 }

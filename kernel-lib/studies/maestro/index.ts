@@ -12,7 +12,7 @@
  *   run-context.ts  one run's context and result types
  *   train.ts        the bi-level loop, runMaestroArm
  *   evaluate.ts     held-out true utility of a policy
- *   alignment.ts    ∇U·∇log π per response for the target-informed Conductor payoff (tier A)
+ *   alignment.ts    ∇U·∇log π per response for the target-informed Conductor payoff (exact in tier A, estimated in tier B)
  *   tuning.ts       static weight search (tuned arm, grid + 1/K) and the true-utility conflict
  *   study-grid.ts   presets, settings and the sweep grid
  *   study.ts        what a run stores, the registered sweep study, reading runs back

@@ -17,8 +17,8 @@ export const MAESTRO_STUDY_VERSION = 3; // 2: per-prompt held-out utility and le
 /** Tier B arms at each preset (tier A always runs every arm). */
 export const MAESTRO_GRU_ARMS: Readonly<Record<PresetName, readonly MaestroArm[]>> = {
   quick: ["equal", "maestro", "single-brevity", "init"],
-  default: ["equal", "maestro", "oracle", "single-brevity", "random", "prompt-level", "uniform-conductor", "loo-meta", "em-grpo", "init"],
-  paper: ["equal", "maestro", "oracle", "single-brevity", "random", "prompt-level", "uniform-conductor", "loo-meta", "em-grpo", "init", "tuned", "maestro-group", "equal-group"],
+  default: ["equal", "maestro", "oracle", "single-brevity", "random", "prompt-level", "uniform-conductor", "loo-meta", "em-grpo", "init", "aligned-meta"],
+  paper: ["equal", "maestro", "oracle", "single-brevity", "random", "prompt-level", "uniform-conductor", "loo-meta", "em-grpo", "init", "tuned", "maestro-group", "equal-group", "aligned-meta"],
 };
 
 /** A sensitivity setting: what it changes, and on which (tier, arm) pairs it runs. */

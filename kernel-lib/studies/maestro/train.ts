@@ -35,7 +35,8 @@ import { Conductor, ConductorAction, ConductorExperience, sampleDirichlet } from
 import { groupSumCheck, metaRewards } from "../../maestro/meta-reward";
 import { evaluatePolicy } from "./evaluate";
 import { ResponseBankPolicy } from "./bank-policy";
-import { bankTrueUtilities, bankUtilityAlignment } from "./alignment";
+import { bankTrueUtilities, bankUtilityAlignment, gruUtilityAlignment, gruUtilityGradient } from "./alignment";
+import { GruResponsePolicy } from "./gru-policy";
 import { MaestroPrompt, TASK_TYPES, repetitionRate } from "./env";
 import type { MaestroRollout } from "./policy-types";
 import { NUM_COMPONENTS, TRUE_UTILITY_WEIGHTS, componentIndex, dot } from "./rewards";
@@ -105,11 +106,14 @@ export function trainPolicy(ctx: RunContext, behaviour: ArmBehaviour, steps = ct
     curves.heldOut.trueUtility.push(evaluatePolicy(ctx, evalPrompts, `${label}-curve-${s}`).trueUtilityOverall);
   };
   // The target-informed payoff reads the true utility on the VALIDATION prompts (never the eval set).
-  let alignmentTargets: { prompts: MaestroPrompt[]; utilities: number[][] } | null = null;
+  // Tier A: exact (utilities of every bank response, cached); tier B: a REINFORCE estimate of ∇U
+  // from evalSamples responses per validation prompt, drawn afresh each step.
+  let alignmentTargets: { prompts: MaestroPrompt[]; utilities: number[][] | null } | null = null;
   if (conductor !== null && c.metaReward === "alignment") {
-    if (!(policy instanceof ResponseBankPolicy)) throw new InvalidArgumentError("config.metaReward", "\"alignment\" only on tier bank (its gradient is exact for the response bank)", c.metaReward);
     const prompts = env.promptSet("validation", c.validationPromptsPerType);
-    alignmentTargets = { prompts, utilities: bankTrueUtilities(policy, rewards, prompts) };
+    if (policy instanceof ResponseBankPolicy) alignmentTargets = { prompts, utilities: bankTrueUtilities(policy, rewards, prompts) };
+    else if (policy instanceof GruResponsePolicy) alignmentTargets = { prompts, utilities: null };
+    else throw new InvalidArgumentError("config.metaReward", "\"alignment\" on the bank or GRU policy", c.metaReward);
   }
   let buffer: ConductorExperience[] = [];
   try {
@@ -153,7 +157,14 @@ export function trainPolicy(ctx: RunContext, behaviour: ArmBehaviour, steps = ct
       const samples: RolloutSample[] = rollouts.map((r, i) => ({ groupId: r.groupId, reward: R[i], tokens: r.tokens, actionMask: r.actionMask }));
       // g is ~1e-3 here, so the payoff would be dwarfed by the entropy bonus: each step's g is scaled
       // to unit RMS (a positive per-step factor, so the estimator's direction is unchanged).
-      const alignment = alignmentTargets === null ? undefined : unitRms(bankUtilityAlignment(policy as ResponseBankPolicy, alignmentTargets.prompts, alignmentTargets.utilities, rollouts));
+      let alignment: number[] | undefined;
+      if (alignmentTargets !== null && alignmentTargets.utilities !== null) alignment = unitRms(bankUtilityAlignment(policy as ResponseBankPolicy, alignmentTargets.prompts, alignmentTargets.utilities, rollouts));
+      else if (alignmentTargets !== null) {
+        const gru = policy as GruResponsePolicy;
+        alignment = unitRms(gruUtilityAlignment(gru, gruUtilityGradient(gru, rewards, alignmentTargets.prompts, Math.max(2, c.evalSamples), rng.derive("alignment", s)), rollouts));
+        // the target samples and the two shifted passes over the step's rollouts
+        forwardTokens += alignmentTargets.prompts.length * Math.max(2, c.evalSamples) * (env.promptLength + env.maxResponseLength) + 2 * rollouts.length * cost.sequenceLength;
+      }
       const grpo = grpoStep(policy.model, policy.reference, samples, { ...grpoOptions, oldLogProbs: rollouts.map((r) => r.behaviourLogProbs) });
       forwardTokens += grpo.cost.forwardTokens;
       const identity = groupSumCheck(grpo.advantages, groupIds);
