@@ -10,7 +10,8 @@
  * Settings (environment variables): ENV, SEED, BACKEND, CTX (context), D / KV / FF (width, kv
  * heads, dFF multiple), PRETRAIN (tasks,epochs,lr), PCF (pre-training conflict fraction), EVALN,
  * CORPUS, LAYERS, ITERS, EVERY, TPI (tasks per iteration), G (group), LR, KL, TEMPERATURE (not TEMP: os.tmpdir() reads TEMP), OBJ (actions|tokens),
- * PPO (epochs), MB (minibatch), REWARD (success|score), CONFLICT (MiniShop: page-two|sold-out).
+ * CRITERION (stop pre-training at this regular greedy success, as the study does), PPO (epochs), MB (minibatch), REWARD (success|score), CONFLICT (MiniShop: page-two|sold-out), PCONFLICT (the
+ * pre-training demos' MiniShop conflict kind).
  */
 import { tf } from "../kernel-lib/tf";
 import { initBackend } from "../kernel-lib/backend";
@@ -40,13 +41,30 @@ async function main() {
   const cfg = { vocabSize: tok.size, dModel: d, nLayers: Number(E("LAYERS", "2")), nHeads: 4, nKvHeads: Number(E("KV", "4")), dFF: Number(E("FF", "2")) * d, maxLen: T, seed: 7 + seed };
   const model = new TinyTransformer(cfg);
   const enc = (t: any) => tok.encodeTrajectory(runEpisode(env, t, expertPolicy(t)), T);
-  const pre = env.generateTasks({ split: "train", count: pTasks, seed: rng.derive("pt").tfSeed(), conflictFraction: Number(E("PCF", "0.1")) });
+  // PCONFLICT: the MiniShop conflict kind of the pre-training demos (default: the env's own).
+  const preEnv = alf || process.env.PCONFLICT === undefined ? env : createEnv(envName, { horizon: 8, conflict: E("PCONFLICT", "page-two") as any }) as any;
+  const pre = preEnv.generateTasks({ split: "train", count: pTasks, seed: rng.derive("pt").tfSeed(), conflictFraction: Number(E("PCF", "0.1")) });
   let t0 = Date.now();
   const encoded = pre.map(enc);
   console.log("truncated demos", encoded.filter((e: any) => e.droppedSteps > 0).length, "max tokens", Math.max(...encoded.map((e: any) => e.length)));
-  const r = trainSft(model, encoded, { epochs: pEpochs, batchSize: 16, learningRate: pLr, seed: rng.derive("pre") });
-  console.log("pretrain", ((Date.now() - t0) / 1000).toFixed(1), "s loss", r.epochLosses.map((x: number) => x.toFixed(3)).join(" "));
   const agent = new TransformerAgent(model, tok);
+  // CRITERION=0.8 pre-trains epoch by epoch (one Adam) until greedy success on 64 fresh regular
+  // tasks reaches it, as the study's base does; otherwise PRETRAIN's epochs in one call.
+  const criterion = Number(E("CRITERION", "NaN"));
+  if (Number.isFinite(criterion)) {
+    const optimizer = tf.train.adam(pLr);
+    const validation = env.generateTasks({ split: "train", count: 64, seed: rng.derive("pv").tfSeed(), conflictFraction: 0 });
+    for (let epoch = 0; epoch < pEpochs; epoch++) {
+      const r = trainSft(model, encoded, { epochs: 1, batchSize: 16, learningRate: pLr, seed: rng.derive("pre", epoch), optimizer });
+      const v = evaluateAgent(env, agent, validation, { mode: "greedy" }).successRate;
+      console.log(`pretrain epoch ${epoch + 1} loss ${r.epochLosses[0].toFixed(3)} regular validation ${v.toFixed(3)}`);
+      if (v >= criterion) break;
+    }
+    optimizer.dispose();
+  } else {
+    const r = trainSft(model, encoded, { epochs: pEpochs, batchSize: 16, learningRate: pLr, seed: rng.derive("pre") });
+    console.log("pretrain", ((Date.now() - t0) / 1000).toFixed(1), "s loss", r.epochLosses.map((x: number) => x.toFixed(3)).join(" "));
+  }
   const evalN = Number(E("EVALN", "128"));
   const evalSet = evaluationSet(env, "seen", evalN, `prism/${seed}`);
   const ev = (tag: string) => {

@@ -6,7 +6,7 @@ import { InvalidArgumentError, UnknownOptionError } from "../kernel-lib/errors";
 import {
   ACT_ID, AgentEnv, ALF_FAMILIES, CLOSABLE, AlfTask, BOS_ID, createEnv, createMiniAlf, createMiniShop, EncodedTrajectory, EOS_ID, expertPolicy, HOME,
   INVALID_ACTION_OBSERVATION, OBS_ID, PAD_ID, randomPolicy, RESULTS_PER_PAGE, runEpisode, runEpisodeAsync, searchOrder,
-  shopScore, ShopTask, SPECIAL_TOKENS, splitPairs, SPLITS, splitWords, Task, tokenizerFor, Trajectory,
+  shopScore, ShopTask, SPECIAL_TOKENS, splitPairs, SPLITS, splitWords, Task, tokenizerFor, Trajectory, TrajectoryStep,
 } from "../kernel-lib/envs";
 import { expectError } from "./helpers";
 
@@ -100,7 +100,8 @@ test("MiniShop sold-out conflict: page 1 is three sold-out matches that cannot b
     conflicts += 1;
     assert.is(t.conflictKind, "sold-out");
     assert.ok(results.slice(0, RESULTS_PER_PAGE).every((p) => p.soldOut === true && shopScore(t.goal, p, t.goal.size) === 100), `${t.id}: page 1 is sold-out matches`);
-    assert.ok(results.slice(RESULTS_PER_PAGE).every((p) => p.soldOut === undefined));
+    assert.is(results.length, RESULTS_PER_PAGE + 1, `${t.id}: the target is alone on page 2`);
+    assert.ok(results[RESULTS_PER_PAGE].soldOut === undefined);
     assert.is(shopScore(t.goal, results[RESULTS_PER_PAGE], t.goal.size), 100, `${t.id}: the target leads page 2`);
     const run = expertRun(soldOutShop, t);
     assert.ok(run.success, `${t.id}: the expert solves it`);
@@ -324,9 +325,9 @@ test("encodeTrajectory: fixed length, loss mask exactly on action tokens, trunca
   }
 });
 
-// The PRISM study's contexts (kernel-lib/studies/prism/study.ts: MiniALF 256, MiniShop 192) are
-// chosen so that no expert demonstration is cut: checked on 300 regular and 300 conflict tasks.
-const PRISM_STUDY_CONTEXT: Record<string, number> = { minialf: 256, minishop: 192 };
+// The PRISM study's contexts (kernel-lib/studies/prism/study.ts: 256 for both) are chosen so that
+// no expert demonstration is cut: checked on 300 regular and 300 conflict tasks.
+const PRISM_STUDY_CONTEXT: Record<string, number> = { minialf: 256, minishop: 256 };
 test("expert trajectories fit the PRISM study's contexts untruncated (lengths printed)", () => {
   for (const env of ENVS) {
     const tok = tokenizerFor(env);
@@ -341,6 +342,29 @@ test("expert trajectories fit the PRISM study's contexts untruncated (lengths pr
       trajectories.forEach((t, i) => assert.is(tok.encodeTrajectory(t, context).droppedSteps, 0, `${env.name} task ${i}: steps dropped at context ${context}`));
     }
   }
+});
+
+test("MiniShop sold-out: even an adversary that always takes the longest observation (never buying) fits the study's 256-token context at horizon 8", () => {
+  const env = createMiniShop({ horizon: 8, conflict: "sold-out" });
+  const tok = tokenizerFor(env);
+  let longest = 0;
+  for (const t of env.generateTasks({ split: "train", count: 120, seed: 9, conflictFraction: 0.5 })) {
+    const adversary = (_o: string, admissible: readonly string[], history: readonly TrajectoryStep[]) => {
+      let best = admissible[0], bestLength = -1;
+      for (const a of admissible) {
+        if (a === "click[buy now]") continue;
+        const episode = env.reset(t);
+        for (const h of history) episode.step(h.action);
+        const length = tok.encodeText(episode.step(a).observation).length + tok.encodeText(a).length;
+        if (length > bestLength) { bestLength = length; best = a; }
+      }
+      return best;
+    };
+    longest = Math.max(longest, tok.encodeTrajectory(runEpisode(env, t, adversary), 4096).length);
+  }
+  console.log(`  [envs] minishop sold-out, longest-observation adversary: ${longest} tokens`);
+  assert.ok(longest <= PRISM_STUDY_CONTEXT.minishop, `${longest} tokens > ${PRISM_STUDY_CONTEXT.minishop}`);
+  assert.ok(longest > 192, "the adversary is long enough to have needed the larger context");
 });
 
 test("bad options raise typed errors naming the argument", async () => {

@@ -272,4 +272,19 @@ for (const backend of TEST_BACKENDS) test(`[${backend}] study point (real traini
   clearStudyBases();
 });
 
+test("study stage: MiniShop's conflict kinds — a sold-out corpus and evaluation, page-two pre-training demos; typed errors elsewhere", async () => {
+  clearStudyBases();
+  const soldOut: PrismEnvSettings = { ...TINY, shopConflict: "sold-out", pretrain: { ...TINY.pretrain, maxEpochs: 1, shopConflict: "page-two" } };
+  const base = await expectNoLeak("studyBase", () => studyBase("minishop", 0, soldOut));
+  const kinds = (tasks: readonly { conflict: boolean; conflictKind: string | null }[]) => new Set(tasks.filter((t) => t.conflict).map((t) => t.conflictKind));
+  assert.equal(kinds(base.corpus), new Set(["sold-out"]), "the corpus carries the study's conflict");
+  assert.equal(kinds([...base.evalSets.seen, ...base.evalSets.unseen]), new Set(["sold-out"]), "so do the evaluation sets");
+  assert.ok(base.tokenizer.vocab.includes("sold"), "the tokenizer covers the sold-out pages");
+  assert.ok(base.corpus.some((t) => t.conflict), "a conflict in the corpus");
+  await expectError(() => studyBase("minialf", 0, { ...TINY, shopConflict: "sold-out" }), InvalidArgumentError, "settings.shopConflict");
+  await expectError(() => studyBase("minialf", 0, { ...TINY, pretrain: { ...TINY.pretrain, shopConflict: "page-two" } }), InvalidArgumentError, "settings.pretrain.shopConflict");
+  await expectError(() => studyBase("minishop", 0, { ...TINY, shopConflict: "sold-old" as never }), UnknownOptionError, "options.conflict");
+  clearStudyBases();
+});
+
 test.run();

@@ -18,7 +18,7 @@
  *    so RL could only shift its prior between "first result" and "next page" (README).
  *  - "sold-out": the first results page holds three products that match the request but are sold
  *    out (the list says so; their product page offers no size and no "buy now"); the target is the
- *    first result of page 2. The conflict is perceivable from one fixed cue, as MiniALF's "microwave
+ *    first result of page 2 and the last of its category. The conflict is perceivable from one fixed cue, as MiniALF's "microwave
  *    is broken" is: the regularity "buy the first result" fails and the observation shows why.
  *
  * Seen/unseen rule: the target's (color, category) pair is held out when
@@ -140,7 +140,10 @@ export function generateShopTask(slot: TaskSlot, conflict: ShopConflict = "page-
   const soldOut = slot.conflict && conflict === "sold-out";
   // Sold-out conflict: exactly one page of sold-out full matches, so the target leads page 2.
   const before = !slot.conflict ? 0 : soldOut ? RESULTS_PER_PAGE : 3 + catalogueRng.int(3);
-  const after = slot.conflict ? catalogueRng.int(3) : 2 + catalogueRng.int(3);
+  // Sold-out: nothing after the target, so page 2's choice is forced and the conflict's whole lesson
+  // is the one cue-driven action (click[next >] on a sold-out page) — what RL can learn from a
+  // 64-task RL set; with decoys after it, RL did not learn to pick the first of page 2 (README).
+  const after = soldOut ? 0 : slot.conflict ? catalogueRng.int(3) : 2 + catalogueRng.int(3);
   const drafts: Draft[] = [];
   const soldOutMatch = (): Draft => ({ ...goal, sizes: randomSizes(goal.size), price: goal.maxPrice - 1 - catalogueRng.int(20), soldOut: true });
   for (let i = 0; i < before; i++) drafts.push(soldOut ? soldOutMatch() : decoy());

@@ -28,6 +28,8 @@ import { tf } from "../../tf";
 import { Rng } from "../../random";
 import { canonicalJson } from "../../experiments/canonical";
 import { createEnv } from "../../envs";
+import type { ShopConflict } from "../../envs/minishop-catalog";
+import { InvalidArgumentError } from "../../errors";
 import { expertPolicy } from "../../envs/experts";
 import { runEpisode } from "../../envs/episode";
 import { tokenizerFor, Tokenizer } from "../../envs/tokenizer";
@@ -47,6 +49,11 @@ import { probeCovariates, trajectoryCovariates } from "../../prism/covariates";
 export interface PrismEnvSettings {
   /** Episode horizon (MiniALF expert episodes take ≤ 15 steps, MiniShop ≤ 5). */
   horizon: number;
+  /**
+   * MiniShop only: its planted conflict ("page-two" when absent; see minishop-catalog.ts). Absent
+   * for MiniALF, so MiniALF's settings — and its runs' hashes — do not depend on it.
+   */
+  shopConflict?: ShopConflict;
   /** Grouped-query attention (nKvHeads < nHeads) and dFF = ffMultiplier·dModel give matrices of different sizes, as in a real LM (the √numel ablation needs the spread). */
   model: { dModel: number; nLayers: number; nHeads: number; nKvHeads: number; ffMultiplier: number; contextLength: number };
   /**
@@ -54,7 +61,15 @@ export interface PrismEnvSettings {
    * `validationTasks` fresh REGULAR train-split tasks reaches `criterion`, or `maxEpochs` pass —
    * so the base embodies the regularity by a stated test, not by a guessed budget.
    */
-  pretrain: { tasks: number; maxEpochs: number; learningRate: number; conflictFraction: number; criterion: number; validationTasks: number };
+  pretrain: {
+    tasks: number; maxEpochs: number; learningRate: number; conflictFraction: number; criterion: number; validationTasks: number;
+    /**
+     * MiniShop only: the conflict kind of the pre-training demos when it differs from the study's
+     * (`shopConflict`). With "page-two" demos under a "sold-out" study the base has learned to page
+     * on but never seen a sold-out page, so RL has a cue to learn and an action it can sample.
+     */
+    shopConflict?: ShopConflict;
+  };
   corpus: { tasks: number };
   sft: { epochs: number; batchSize: number; learningRate: number };
   /** RL iterations = ⌈epochs · |RL set| / tasksPerIteration⌉ (RL cost scales with its data). */
@@ -122,12 +137,18 @@ export function studyBase(envName: EnvName, seed: number, settings: PrismEnvSett
   if (known !== undefined) return known;
 
   const rng = new Rng(seed).derive("prism-study", envName);
-  const env = createEnv(envName, { horizon: settings.horizon }) as unknown as AgentEnv<Task>;
+  if (settings.shopConflict !== undefined && envName !== "minishop") throw new InvalidArgumentError("settings.shopConflict", "only for minishop", settings.shopConflict);
+  const envOptions = envName === "minishop" ? { horizon: settings.horizon, conflict: settings.shopConflict ?? "page-two" } : { horizon: settings.horizon };
+  const env = createEnv(envName, envOptions) as unknown as AgentEnv<Task>;
   const tokenizer = tokenizerFor(env);
   const T = settings.model.contextLength;
   const encodeExpert = (t: Task) => tokenizer.encodeTrajectory(runEpisode(env, t, expertPolicy(t)), T);
 
-  const pretrainTasks = env.generateTasks({ split: "train", count: settings.pretrain.tasks, seed: rng.derive("pretrain-tasks").tfSeed(), conflictFraction: settings.pretrain.conflictFraction });
+  if (settings.pretrain.shopConflict !== undefined && envName !== "minishop") throw new InvalidArgumentError("settings.pretrain.shopConflict", "only for minishop", settings.pretrain.shopConflict);
+  // Pre-training demos may carry another conflict kind (same catalogue rules, so the study's
+  // tokenizer covers them); the episodes still run in the study's env (a task carries its world).
+  const pretrainEnv = settings.pretrain.shopConflict === undefined ? env : createEnv("minishop", { horizon: settings.horizon, conflict: settings.pretrain.shopConflict }) as unknown as AgentEnv<Task>;
+  const pretrainTasks = pretrainEnv.generateTasks({ split: "train", count: settings.pretrain.tasks, seed: rng.derive("pretrain-tasks").tfSeed(), conflictFraction: settings.pretrain.conflictFraction });
   const initSeed = rng.derive("init").tfSeed();
   const model = new TinyTransformer(modelConfig(tokenizer, settings, initSeed));
   let weights: Array<{ name: string; shape: number[]; values: Float32Array }>;

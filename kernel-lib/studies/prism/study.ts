@@ -48,8 +48,12 @@ export const PRISM_PRESET_ARMS: Readonly<Record<PresetName, readonly PrismArm[]>
 
 /**
  * Per-env settings by preset. Why these values (measured; README "PRISM study settings"):
- * - context 256 (MiniALF) / 192 (MiniShop): no rollout is truncated, even one that wanders to the
- *   horizon (at 128, 27 of 32 MiniALF rollouts lost their first steps);
+ * - context 256: no rollout is truncated, even one that wanders to the horizon (at 128, 27 of 32
+ *   MiniALF rollouts lost their first steps; MiniShop's longest-observation adversary needs 240);
+ * - MiniShop's conflict is "sold-out" (perceivable: the page says so) while its base pre-trains on
+ *   "page-two" demos — it has learned to page on, never what a sold-out page means; with page-two
+ *   conflicts RL did not learn MiniShop at all, and with sold-out demos in pre-training the base
+ *   solved every conflict already (README "PRISM study settings");
  * - grouped-query attention (2 kv heads of 4) and dFF = 3·d: matrices of four different sizes;
  * - pre-training to ≥ 80% greedy success on fresh regular tasks (checked after every epoch);
  * - RL with the action-level objective, 2 PPO epochs × minibatches of 32 episodes (4 optimizer
@@ -60,11 +64,13 @@ export function prismEnvSettings(env: EnvName, preset: PresetName): PrismEnvSett
   const scale = { quick: 0, default: 1, paper: 2 }[preset];
   return {
     horizon: alf ? 20 : 8,
+    ...(alf ? {} : { shopConflict: "sold-out" as const }),
     // d = 64 where RL must learn (at d = 32 GRPO did not move held-out success); quick is a smoke test.
-    model: { dModel: [32, 64, 64][scale], nLayers: 2, nHeads: 4, nKvHeads: 2, ffMultiplier: 3, contextLength: alf ? 256 : 192 },
-    // MiniShop pre-trains on 30% conflict demos: at 10% its base never solved a conflict task even
-    // when sampling, so GRPO groups had no reward spread to learn from.
-    pretrain: { tasks: [128, 512, 512][scale], maxEpochs: [2, 12, 12][scale], learningRate: 3e-3, conflictFraction: alf ? 0.1 : 0.3, criterion: 0.8, validationTasks: [16, 64, 64][scale] },
+    model: { dModel: [32, 64, 64][scale], nLayers: 2, nHeads: 4, nKvHeads: 2, ffMultiplier: 3, contextLength: 256 },
+    pretrain: {
+      tasks: [128, 512, 512][scale], maxEpochs: [2, 12, 12][scale], learningRate: 3e-3, conflictFraction: 0.1, criterion: 0.8, validationTasks: [16, 64, 64][scale],
+      ...(alf ? {} : { shopConflict: "page-two" as const }),
+    },
     corpus: { tasks: [24, 128, 128][scale] },
     sft: { epochs: 4, batchSize: 16, learningRate: 3e-3 },
     rl: {
