@@ -35,14 +35,14 @@ export interface TunedSearchReport {
   bestWeights: number[];
   /** Mean over types of the validation true utility at bestWeights. */
   bestValidationUtility: number;
-  /** [gridIndex]: the grid's weights and mean validation utility (for plots). */
+  /** Indexed `[gridIndex]`: the grid's weights and mean validation utility (for plots). */
   grid: { weights: number[]; utility: number }[];
   /** The search's cost: policy evaluations, training steps ("runs") and seconds. */
   cost: { evaluations: number; policySteps: number; seconds: number };
 }
 
 /**
- * [gridIndex][typeIndex]: mean true utility, over `prompts` of each type (TASK_TYPES order), of
+ * Indexed `[gridIndex][typeIndex]`: mean true utility, over `prompts` of each type (TASK_TYPES order), of
  * the bank response maximising wᵀr (r from `rewards`, raw or normalised as it is set up; ties
  * averaged). A type with no prompt gets 0.
  */
