@@ -188,7 +188,7 @@ export function encodeNpy(array: ArrayInput, options: NpyWriteOptions = {}, argu
     const item = ITEM_SIZE[dtype];
     // Reorder whole elements via an unsigned view of matching width (works for every dtype).
     const Word = item === 1 ? Uint8Array : item === 2 ? Uint16Array : item === 4 ? Uint32Array : BigUint64Array;
-    const words = new Word(bytes.buffer, bytes.byteOffset, bytes.length / item) as ArrayData;
+    const words = new Word(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.length / item) as ArrayData;
     const reordered = reorderFortran(words, shape, "cToF");
     body = new Uint8Array(reordered.buffer, reordered.byteOffset, reordered.byteLength);
   }
