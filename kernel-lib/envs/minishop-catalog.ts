@@ -103,7 +103,7 @@ type Draft = Omit<Product, "id">;
  * slot is a conflict slot. "page-two" draws exactly what it drew before "sold-out" existed, so
  * stored runs on it stay reproducible.
  */
-export function generateShopTask(slot: TaskSlot, conflict: ShopConflict = "page-two"): ShopTask {
+export function generateShopTask(slot: TaskSlot, conflict: ShopConflict): ShopTask {
   const rng = slot.rng;
   const goalRng = rng.derive("goal"), catalogueRng = rng.derive("catalogue");
   const unseen = slot.split === "unseen";

@@ -137,17 +137,20 @@ export function studyBase(envName: EnvName, seed: number, settings: PrismEnvSett
   if (known !== undefined) return known;
 
   const rng = new Rng(seed).derive("prism-study", envName);
-  if (settings.shopConflict !== undefined && envName !== "minishop") throw new InvalidArgumentError("settings.shopConflict", "only for minishop", settings.shopConflict);
-  const envOptions = envName === "minishop" ? { horizon: settings.horizon, conflict: settings.shopConflict ?? "page-two" } : { horizon: settings.horizon };
-  const env = createEnv(envName, envOptions) as unknown as AgentEnv<Task>;
+  // Conflict kinds are MiniShop's alone (an absent one is the env's default).
+  for (const [argument, kind] of [["settings.shopConflict", settings.shopConflict], ["settings.pretrain.shopConflict", settings.pretrain.shopConflict]] as const) {
+    if (kind !== undefined && envName !== "minishop") throw new InvalidArgumentError(argument, "only for minishop", kind);
+  }
+  const makeEnv = (conflict: ShopConflict | undefined) =>
+    createEnv(envName, envName === "minishop" ? { horizon: settings.horizon, conflict } : { horizon: settings.horizon }) as unknown as AgentEnv<Task>;
+  const env = makeEnv(settings.shopConflict);
   const tokenizer = tokenizerFor(env);
   const T = settings.model.contextLength;
   const encodeExpert = (t: Task) => tokenizer.encodeTrajectory(runEpisode(env, t, expertPolicy(t)), T);
 
-  if (settings.pretrain.shopConflict !== undefined && envName !== "minishop") throw new InvalidArgumentError("settings.pretrain.shopConflict", "only for minishop", settings.pretrain.shopConflict);
   // Pre-training demos may carry another conflict kind (same catalogue rules, so the study's
   // tokenizer covers them); the episodes still run in the study's env (a task carries its world).
-  const pretrainEnv = settings.pretrain.shopConflict === undefined ? env : createEnv("minishop", { horizon: settings.horizon, conflict: settings.pretrain.shopConflict }) as unknown as AgentEnv<Task>;
+  const pretrainEnv = settings.pretrain.shopConflict === undefined ? env : makeEnv(settings.pretrain.shopConflict);
   const pretrainTasks = pretrainEnv.generateTasks({ split: "train", count: settings.pretrain.tasks, seed: rng.derive("pretrain-tasks").tfSeed(), conflictFraction: settings.pretrain.conflictFraction });
   const initSeed = rng.derive("init").tfSeed();
   const model = new TinyTransformer(modelConfig(tokenizer, settings, initSeed));
